@@ -1,0 +1,174 @@
+/**
+ * One error hierarchy for all of Capsule. Every error carries a stable string `code`
+ * (match on it, not on the message or the class name), an optional `cause`, and
+ * `retryable`: whether running the same operation again can help.
+ */
+
+export type ErrorCode =
+  // protocol
+  | "PROTOCOL_FRAME_TOO_LARGE"
+  | "PROTOCOL_MALFORMED_FRAME"
+  | "PROTOCOL_INVALID_MESSAGE"
+  | "PROTOCOL_RESEND_UNAVAILABLE"
+  | "PROTOCOL_PEER_DEAD"
+  | "PROTOCOL_CLOSED"
+  // sessions and pools
+  | "SESSION_INVALID_STATE"
+  | "SESSION_BUSY"
+  | "POOL_CLOSED"
+  | "POOL_ACQUIRE_TIMEOUT"
+  | "WORKER_CRASHED"
+  | "WORKER_START_FAILED"
+  | "RESPAWN_LIMIT"
+  // execution of user code
+  | "EXECUTION_ERROR"
+  | "EXECUTION_SYNTAX_ERROR"
+  | "EXECUTION_CANCELLED"
+  | "LIMIT_TIMEOUT"
+  | "LIMIT_MEMORY"
+  | "LIMIT_RESOURCE"
+  | "INPUT_UNAVAILABLE"
+  // checkpoints
+  | "CHECKPOINT_TOO_LARGE"
+  | "CHECKPOINT_VERSION"
+  | "CHECKPOINT_INVALID"
+  // durable store
+  | "STORE_LOCKED"
+  | "STORE_WRITE_FAILED"
+  | "STORE_CORRUPT"
+  | "STORE_SDK_SHAPE"
+  | "DURABLE_NOT_FOUND";
+
+export interface CapsuleErrorOptions {
+  cause?: unknown;
+  retryable?: boolean;
+}
+
+export class CapsuleError extends Error {
+  override name = "CapsuleError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: CapsuleErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A frame or message that does not follow the wire protocol, or a dead peer. */
+export class ProtocolError extends CapsuleError {
+  override name = "ProtocolError";
+}
+
+/** An operation asked of a session or pool in a state that does not allow it. */
+export class SessionStateError extends CapsuleError {
+  override name = "SessionStateError";
+}
+
+/** What user code threw, with the user's own error name, message and stack frames. */
+export class ExecutionError extends CapsuleError {
+  override name = "ExecutionError";
+  /** The user's error class name, e.g. `TypeError`. */
+  readonly errorName: string;
+  /** Stack of user frames only (Capsule's own frames are removed). */
+  readonly userStack: string;
+  /** 1-based line and column in the cell, when the engine reported one (SyntaxError). */
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+
+  constructor(
+    fields: {
+      errorName: string;
+      message: string;
+      stack?: string;
+      line?: number;
+      column?: number;
+    },
+    options: CapsuleErrorOptions = {},
+  ) {
+    const where =
+      fields.line === undefined ? "" : ` (line ${fields.line}, column ${fields.column ?? 0})`;
+    super(
+      fields.errorName === "SyntaxError" ? "EXECUTION_SYNTAX_ERROR" : "EXECUTION_ERROR",
+      `${fields.errorName}: ${fields.message}${where}`,
+      options,
+    );
+    this.errorName = fields.errorName;
+    this.userStack = fields.stack ?? `${fields.errorName}: ${fields.message}`;
+    this.line = fields.line;
+    this.column = fields.column;
+  }
+}
+
+/** The execution was cancelled through its `AbortSignal`. */
+export class CancelledError extends CapsuleError {
+  override name = "CancelledError";
+  constructor(message = "execution cancelled", options: CapsuleErrorOptions = {}) {
+    super("EXECUTION_CANCELLED", message, options);
+  }
+}
+
+/** The execution ran past its time limit. */
+export class TimeoutError extends CapsuleError {
+  override name = "TimeoutError";
+  constructor(message: string, options: CapsuleErrorOptions = {}) {
+    super("LIMIT_TIMEOUT", message, options);
+  }
+}
+
+/** The worker went over its memory limit. */
+export class MemoryLimitError extends CapsuleError {
+  override name = "MemoryLimitError";
+  constructor(message: string, options: CapsuleErrorOptions = {}) {
+    super("LIMIT_MEMORY", message, { retryable: false, ...options });
+  }
+}
+
+/** The worker went over another resource limit (file descriptors, output). */
+export class ResourceLimitError extends CapsuleError {
+  override name = "ResourceLimitError";
+  constructor(message: string, options: CapsuleErrorOptions = {}) {
+    super("LIMIT_RESOURCE", message, options);
+  }
+}
+
+/** The worker process died (signal, exit, out of memory) while work was pending. */
+export class WorkerCrashedError extends CapsuleError {
+  override name = "WorkerCrashedError";
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  constructor(
+    message: string,
+    fields: { exitCode?: number | null; signal?: string | null } = {},
+    options: CapsuleErrorOptions = {},
+  ) {
+    super("WORKER_CRASHED", message, { retryable: true, ...options });
+    this.exitCode = fields.exitCode ?? null;
+    this.signal = fields.signal ?? null;
+  }
+}
+
+/** A checkpoint that is too large, of an unknown version, or malformed. */
+export class CheckpointError extends CapsuleError {
+  override name = "CheckpointError";
+}
+
+/** The embedded durable store failed or is owned by another process. */
+export class StoreError extends CapsuleError {
+  override name = "StoreError";
+}
+
+/** A second process tried to open a store that another live process owns. */
+export class StoreLockedError extends StoreError {
+  override name = "StoreLockedError";
+  readonly ownerPid: number;
+  constructor(dir: string, ownerPid: number) {
+    super("STORE_LOCKED", `store ${dir} is locked by running process ${ownerPid}`);
+    this.ownerPid = ownerPid;
+  }
+}
+
+export function isCapsuleError(error: unknown): error is CapsuleError {
+  return error instanceof CapsuleError;
+}
