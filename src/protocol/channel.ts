@@ -1,0 +1,350 @@
+/**
+ * The session layer over a duplex byte stream (a child process pipe, a socket, an
+ * in-memory pair). It frames and validates messages and adds, FIX-engine style:
+ *
+ * - per-direction sequence numbers, stamped into each outgoing message's `seq`
+ *   (starting at 1; session-layer frames are numbered too, so a heartbeat also reveals
+ *   a trailing gap);
+ * - gap detection: a frame after a gap is held, the gap is asked for once with a
+ *   `resend_request`, and messages are delivered in order when it is filled; duplicates
+ *   are dropped and counted; the sender answers from a bounded buffer, or with an
+ *   `error` `PROTOCOL_RESEND_UNAVAILABLE` when the frames are gone (resend is all or
+ *   nothing; the receiver then reports the loss and skips the gap);
+ * - idle-only heartbeats, test requests to a silent peer and a `dead` event when one
+ *   goes unanswered (see `liveness.ts`).
+ *
+ * Session-layer messages (`heartbeat`, `test_request`, `resend_request`, and the
+ * resend-unavailable `error`) are handled here, on arrival, even when they arrive after
+ * a gap (two peers that both wait for a resend must not deadlock). Everything else is
+ * emitted as `message`, in sequence order. A frame without `seq` (from a peer that does
+ * not sequence) is delivered as it arrives.
+ *
+ * A corrupt incoming stream (see `frame.ts`) is fatal: `error` with the decoder's
+ * `ProtocolError`, then the channel closes. Like any Node emitter, the channel throws
+ * an `error` that has no listener, so attach one.
+ */
+import { EventEmitter } from "node:events";
+import { ProtocolError } from "../errors.ts";
+import type { ByteStream } from "./byte-stream.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from "./frame.ts";
+import { Liveness } from "./liveness.ts";
+import type { Heartbeat, Message } from "./messages.ts";
+import { type HeartbeatFields, processStatsSampler } from "./process-stats.ts";
+import { ReceiveWindow } from "./receive-window.ts";
+import { ResendBuffer } from "./resend-buffer.ts";
+
+export interface ChannelOptions {
+  /** Send a heartbeat after this long without sending anything (ms, default 1000; 0 turns heartbeats and dead-peer detection off). */
+  heartbeatIntervalMs?: number;
+  /**
+   * Extra silence allowed before a test request, and then before declaring the peer dead;
+   * also how long a resend request may go unanswered before it is repeated (ms, default 3000).
+   */
+  graceMs?: number;
+  /** Sent frames kept for resend requests (default 1024). */
+  resendBufferFrames?: number;
+  /** Bytes of sent frames kept for resend requests (default 64 MiB; the newest frame is always kept). */
+  resendBufferBytes?: number;
+  /** Frames received after a gap that may be held while waiting for it (default 4096). */
+  maxHeldFrames?: number;
+  /** Largest frame payload sent or accepted (default 64 MiB). */
+  maxFrameBytes?: number;
+  /** The fields of outgoing heartbeats (default: this process's RSS and CPU, namespace size 0). */
+  heartbeatFields?: () => HeartbeatFields;
+  /** Time source (default the real clock); tests inject a fake one. */
+  clock?: Clock;
+}
+
+export interface ChannelEvents {
+  /** An application message, in sequence order. */
+  message: [message: Message];
+  /** A protocol problem: a corrupt stream (then `close`), a resend that cannot be served. */
+  error: [error: ProtocolError];
+  /** The peer did not answer a test request in time (`PROTOCOL_PEER_DEAD`). */
+  dead: [error: ProtocolError];
+  /** A heartbeat from the peer, with its memory, CPU and namespace size. */
+  heartbeat: [heartbeat: Heartbeat];
+  /** The channel closed (by `close`, the stream closing, or a corrupt stream). */
+  close: [];
+}
+
+/** Counters, for tests and diagnostics. */
+export interface ChannelStats {
+  framesSent: number;
+  framesReceived: number;
+  delivered: number;
+  duplicatesDropped: number;
+  resendRequestsSent: number;
+  framesResent: number;
+  /** Frames received after a gap, waiting for it to be filled. */
+  held: number;
+}
+
+export class ProtocolChannel extends EventEmitter<ChannelEvents> {
+  readonly #stream: ByteStream;
+  readonly #decoder: FrameDecoder;
+  readonly #maxFrameBytes: number;
+  readonly #maxHeldFrames: number;
+  readonly #sent: ResendBuffer;
+  readonly #window = new ReceiveWindow<Message>();
+  readonly #liveness: Liveness | undefined;
+  readonly #heartbeatFields: () => HeartbeatFields;
+  readonly #clock: Clock;
+  readonly #resendRetryMs: number;
+  /** When the open gap was last asked for. */
+  #gapRequestedAt = 0;
+  #nextSeq = 1;
+  #nextTestId = 1;
+  #closed = false;
+  #lastPeerHeartbeat: Heartbeat | undefined;
+  /** Messages ready for delivery; a queue so that re-entrant arrivals keep order. */
+  #inbox: Message[] = [];
+  #delivering = false;
+  readonly #counters = {
+    framesSent: 0,
+    framesReceived: 0,
+    delivered: 0,
+    duplicatesDropped: 0,
+    resendRequestsSent: 0,
+    framesResent: 0,
+  };
+
+  constructor(stream: ByteStream, options: ChannelOptions = {}) {
+    super();
+    this.#stream = stream;
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
+    this.#sent = new ResendBuffer(
+      options.resendBufferFrames ?? 1024,
+      options.resendBufferBytes ?? 64 * 1024 * 1024,
+    );
+    this.#maxHeldFrames = options.maxHeldFrames ?? 4096;
+    this.#heartbeatFields = options.heartbeatFields ?? processStatsSampler();
+    this.#clock = options.clock ?? systemClock;
+    this.#resendRetryMs = options.graceMs ?? 3000;
+    const interval = options.heartbeatIntervalMs ?? 1000;
+    if (interval > 0) {
+      this.#liveness = new Liveness(this.#clock, interval, this.#resendRetryMs, {
+        sendHeartbeat: () => this.send({ type: "heartbeat", ...this.#heartbeatFields() }),
+        sendTestRequest: () =>
+          this.send({ type: "test_request", test_id: String(this.#nextTestId++) }),
+        declareDead: (silentForMs) =>
+          this.emit(
+            "dead",
+            new ProtocolError(
+              "PROTOCOL_PEER_DEAD",
+              `peer silent for ${Math.round(silentForMs)} ms and did not answer a test request`,
+              { retryable: true },
+            ),
+          ),
+      });
+    }
+    stream.on("data", this.#onData);
+    stream.on("close", this.#onStreamClose);
+    stream.on("error", this.#onStreamError);
+    this.#liveness?.start();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The latest heartbeat received from the peer. */
+  get lastPeerHeartbeat(): Heartbeat | undefined {
+    return this.#lastPeerHeartbeat;
+  }
+
+  get stats(): ChannelStats {
+    return { ...this.#counters, held: this.#window.heldCount };
+  }
+
+  /**
+   * Sends a message (its `seq` is replaced by the next sequence number, which is
+   * returned; the caller's object is not modified). Throws `PROTOCOL_CLOSED` after
+   * close, and the errors of `encodeFrame` for a message that cannot be encoded (no
+   * sequence number is used up then).
+   */
+  send(message: Message): number {
+    if (this.#closed) {
+      throw new ProtocolError("PROTOCOL_CLOSED", `cannot send "${message.type}": channel closed`);
+    }
+    const seq = this.#nextSeq;
+    const frame = encodeFrame({ ...message, seq }, this.#maxFrameBytes);
+    this.#nextSeq++;
+    this.#sent.add(seq, frame);
+    this.#counters.framesSent++;
+    this.#liveness?.noteSent();
+    this.#stream.write(frame);
+    return seq;
+  }
+
+  /** Stops timers, ends the outgoing stream and emits `close`. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#liveness?.stop();
+    this.#stream.off("data", this.#onData);
+    this.#stream.off("close", this.#onStreamClose);
+    this.#stream.off("error", this.#onStreamError);
+    this.#stream.end();
+    this.emit("close");
+  }
+
+  readonly #onData = (chunk: Uint8Array): void => {
+    if (this.#closed) return;
+    try {
+      this.#decoder.feed(chunk, this.#onFrame);
+    } catch (error) {
+      if (error instanceof ProtocolError && error === this.#decoder.failure) {
+        try {
+          this.emit("error", error);
+        } finally {
+          this.close();
+        }
+        return;
+      }
+      throw error;
+    }
+  };
+
+  readonly #onStreamClose = (): void => this.close();
+
+  readonly #onStreamError = (cause: Error): void => {
+    try {
+      this.emit(
+        "error",
+        new ProtocolError("PROTOCOL_CLOSED", `byte stream failed: ${cause.message}`, { cause }),
+      );
+    } finally {
+      this.close();
+    }
+  };
+
+  readonly #onFrame = (message: Message): void => {
+    this.#counters.framesReceived++;
+    this.#liveness?.noteReceived();
+    const sessionLayer = isSessionLayer(message);
+    if (message.seq === undefined) {
+      if (sessionLayer) this.#handleSessionMessage(message);
+      else this.#deliver([message]);
+      return;
+    }
+    const arrival = this.#window.accept(message.seq, sessionLayer ? undefined : message);
+    if (arrival.duplicate) {
+      this.#counters.duplicatesDropped++;
+      return;
+    }
+    if (arrival.resend !== undefined) {
+      this.#requestResend(arrival.resend);
+    } else if (this.#window.heldCount > 0) {
+      // The request or its answer may itself have been lost: ask again, now and then.
+      const gap = this.#window.firstGap();
+      if (gap !== undefined && this.#clock.now() - this.#gapRequestedAt >= this.#resendRetryMs) {
+        this.#requestResend(gap);
+      }
+    }
+    if (sessionLayer) this.#handleSessionMessage(message);
+    this.#deliver(arrival.deliver);
+    if (this.#window.heldCount > this.#maxHeldFrames) {
+      this.#giveUpOnGap(`more than ${this.#maxHeldFrames} frames held after a gap`);
+    }
+  };
+
+  #requestResend(range: { from: number; to: number }): void {
+    this.#counters.resendRequestsSent++;
+    this.#gapRequestedAt = this.#clock.now();
+    this.send({ type: "resend_request", ...range });
+  }
+
+  #handleSessionMessage(message: Message): void {
+    switch (message.type) {
+      case "heartbeat":
+        this.#lastPeerHeartbeat = message;
+        this.emit("heartbeat", message);
+        return;
+      case "test_request":
+        if (!this.#closed) {
+          this.send({ type: "heartbeat", ...this.#heartbeatFields(), test_id: message.test_id });
+        }
+        return;
+      case "resend_request":
+        this.#resend(message.from, message.to);
+        return;
+      case "error":
+        this.#giveUpOnGap(`peer cannot resend: ${message.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #resend(from: number, to: number): void {
+    if (this.#closed) return;
+    const frames = this.#sent.get(from, to);
+    if (frames === undefined) {
+      const kept =
+        this.#sent.size === 0 ? "none" : `${this.#sent.oldestSeq}..${this.#sent.newestSeq}`;
+      const error = new ProtocolError(
+        "PROTOCOL_RESEND_UNAVAILABLE",
+        `peer asked to resend frames ${from}..${to}; the resend buffer keeps ${kept}`,
+      );
+      this.send({ type: "error", code: error.code, name: error.name, message: error.message });
+      this.emit("error", error);
+      return;
+    }
+    // Resent frames keep their original bytes and sequence numbers.
+    for (const frame of frames) {
+      this.#counters.framesResent++;
+      this.#stream.write(frame);
+    }
+    this.#liveness?.noteSent();
+  }
+
+  /** The frames of the open gap will never come: report the loss and deliver the rest. */
+  #giveUpOnGap(reason: string): void {
+    const { deliver, lost } = this.#window.skipGap();
+    if (lost !== undefined) {
+      this.emit(
+        "error",
+        new ProtocolError(
+          "PROTOCOL_RESEND_UNAVAILABLE",
+          `frames ${lost.from}..${lost.to} from the peer are lost (${reason})`,
+        ),
+      );
+    }
+    this.#deliver(deliver);
+  }
+
+  #deliver(messages: Message[]): void {
+    if (messages.length === 0) return;
+    this.#inbox.push(...messages);
+    if (this.#delivering) return;
+    this.#delivering = true;
+    let index = 0;
+    try {
+      while (index < this.#inbox.length) {
+        const message = this.#inbox[index++]!;
+        this.#counters.delivered++;
+        this.emit("message", message);
+      }
+    } finally {
+      // If a listener threw, the undelivered rest waits for the next arrival.
+      this.#inbox = this.#inbox.slice(index);
+      this.#delivering = false;
+    }
+  }
+}
+
+function isSessionLayer(message: Message): boolean {
+  switch (message.type) {
+    case "heartbeat":
+    case "test_request":
+    case "resend_request":
+      return true;
+    case "error":
+      return message.code === "PROTOCOL_RESEND_UNAVAILABLE" && message.execution_id === undefined;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Idle heartbeats and dead-peer detection for one channel, FIX style:
+ * - a heartbeat goes out only when nothing else was sent for `intervalMs`;
+ * - a peer silent for `intervalMs + graceMs` gets a test request;
+ * - if nothing arrives within `graceMs` after that, the peer is declared dead.
+ * Sending and receiving only record a timestamp; the timers wake up at the earliest
+ * moment something could be due and recompute, so a busy channel pays no timer churn.
+ */
+import type { Clock, TimerHandle } from "./clock.ts";
+
+export interface LivenessHooks {
+  /** Nothing was sent for the interval: send a heartbeat now. */
+  sendHeartbeat(): void;
+  /** The peer was silent: send a test request. */
+  sendTestRequest(): void;
+  /** The test request went unanswered. Called once; the monitor stops. */
+  declareDead(silentForMs: number): void;
+}
+
+export class Liveness {
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #graceMs: number;
+  readonly #hooks: LivenessHooks;
+  #lastSentAt: number;
+  #lastReceivedAt: number;
+  /** When the pending test request was sent, if one is pending. */
+  #testSentAt: number | undefined;
+  #sendTimer: TimerHandle | undefined;
+  #receiveTimer: TimerHandle | undefined;
+  #running = false;
+
+  constructor(clock: Clock, intervalMs: number, graceMs: number, hooks: LivenessHooks) {
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
+    this.#graceMs = graceMs;
+    this.#hooks = hooks;
+    this.#lastSentAt = clock.now();
+    this.#lastReceivedAt = this.#lastSentAt;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const now = this.#clock.now();
+    this.#lastSentAt = now;
+    this.#lastReceivedAt = now;
+    this.#armSend(this.#intervalMs);
+    this.#armReceive(this.#intervalMs + this.#graceMs);
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#sendTimer !== undefined) this.#clock.clearTimeout(this.#sendTimer);
+    if (this.#receiveTimer !== undefined) this.#clock.clearTimeout(this.#receiveTimer);
+    this.#sendTimer = undefined;
+    this.#receiveTimer = undefined;
+  }
+
+  noteSent(): void {
+    this.#lastSentAt = this.#clock.now();
+  }
+
+  /** Any frame from the peer proves it alive and answers a pending test request. */
+  noteReceived(): void {
+    this.#lastReceivedAt = this.#clock.now();
+    this.#testSentAt = undefined;
+  }
+
+  #armSend(delayMs: number): void {
+    this.#sendTimer = this.#clock.setTimeout(() => this.#onSendTimer(), Math.max(0, delayMs));
+  }
+
+  #armReceive(delayMs: number): void {
+    this.#receiveTimer = this.#clock.setTimeout(() => this.#onReceiveTimer(), Math.max(0, delayMs));
+  }
+
+  #onSendTimer(): void {
+    this.#sendTimer = undefined;
+    if (!this.#running) return;
+    const idleFor = this.#clock.now() - this.#lastSentAt;
+    if (idleFor >= this.#intervalMs) {
+      this.#hooks.sendHeartbeat();
+      // The hook may have stopped the monitor (a failed write closes the channel).
+      if (!this.#running) return;
+      this.#lastSentAt = this.#clock.now();
+      this.#armSend(this.#intervalMs);
+    } else {
+      this.#armSend(this.#intervalMs - idleFor);
+    }
+  }
+
+  #onReceiveTimer(): void {
+    this.#receiveTimer = undefined;
+    if (!this.#running) return;
+    const now = this.#clock.now();
+    if (this.#testSentAt !== undefined) {
+      const waited = now - this.#testSentAt;
+      if (waited >= this.#graceMs) {
+        this.stop();
+        this.#hooks.declareDead(now - this.#lastReceivedAt);
+        return;
+      }
+      this.#armReceive(this.#graceMs - waited);
+      return;
+    }
+    const silentFor = now - this.#lastReceivedAt;
+    const allowed = this.#intervalMs + this.#graceMs;
+    if (silentFor < allowed) {
+      this.#armReceive(allowed - silentFor);
+      return;
+    }
+    this.#testSentAt = now;
+    this.#hooks.sendTestRequest();
+    if (this.#running) this.#armReceive(this.#graceMs);
+  }
+}
