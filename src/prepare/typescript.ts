@@ -1,0 +1,82 @@
+/**
+ * TypeScript → JavaScript for a cell, via Node's built-in `stripTypeScriptTypes`.
+ *
+ * "strip" mode blanks types out with whitespace, so every position in the output is the
+ * same as in the user's code; that is what keeps syntax-error locations and runtime stack
+ * lines exact. Only syntax that needs code generation (enums, namespaces, parameter
+ * properties, `<T>x` assertions) falls back to "transform" mode, whose output is
+ * re-printed and so may move lines.
+ */
+import { stripTypeScriptTypes } from "node:module";
+
+export interface StrippedCode {
+  /** JavaScript to parse and run. */
+  code: string;
+  /** True when positions in `code` equal positions in the user's code. */
+  positionsPreserved: boolean;
+}
+
+/** Thrown by {@link stripTypes} for code that is not valid TypeScript. */
+export class TypeScriptSyntaxError extends Error {
+  override name = "TypeScriptSyntaxError";
+}
+
+export function stripTypes(code: string): StrippedCode {
+  try {
+    return {
+      code: quietly(() => stripTypeScriptTypes(code, { mode: "strip" })),
+      positionsPreserved: true,
+    };
+  } catch (error) {
+    if (errorCode(error) !== "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX") throw asSyntaxError(error);
+  }
+  try {
+    const transformed = quietly(() => stripTypeScriptTypes(code, { mode: "transform" }));
+    return { code: transformed, positionsPreserved: false };
+  } catch (error) {
+    throw asSyntaxError(error);
+  }
+}
+
+/**
+ * Runs `fn` with Node's one-time "stripTypeScriptTypes is an experimental feature"
+ * warning filtered out. The filter wraps `process.emitWarning` only for the duration of
+ * this synchronous call and forwards every other warning unchanged, so process-wide
+ * `warning` listeners (and `--no-warnings` etc.) keep working exactly as configured.
+ */
+function quietly<T>(fn: () => T): T {
+  const original = process.emitWarning;
+  const filtered = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    if (isStripExperimentalWarning(warning, rest[0])) return;
+    Reflect.apply(original, process, [warning, ...rest]);
+  };
+  process.emitWarning = filtered as typeof process.emitWarning;
+  try {
+    return fn();
+  } finally {
+    // Only restore if nobody replaced our filter meanwhile (fn is synchronous, so no one can).
+    if (process.emitWarning === filtered) process.emitWarning = original;
+  }
+}
+
+function isStripExperimentalWarning(warning: string | Error, typeOrOptions: unknown): boolean {
+  const message = typeof warning === "string" ? warning : warning.message;
+  const type =
+    typeof typeOrOptions === "string"
+      ? typeOrOptions
+      : typeof typeOrOptions === "object" && typeOrOptions !== null && "type" in typeOrOptions
+        ? String(typeOrOptions.type)
+        : typeof warning === "string"
+          ? undefined
+          : warning.name;
+  return type === "ExperimentalWarning" && message.includes("stripTypeScriptTypes");
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+}
+
+function asSyntaxError(error: unknown): TypeScriptSyntaxError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new TypeScriptSyntaxError(message, { cause: error });
+}
