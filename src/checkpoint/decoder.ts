@@ -1,0 +1,350 @@
+/**
+ * Rebuilds a node table inside a target `vm` context in phases, so every value exists
+ * before anything needs it:
+ *
+ * 1. imports (`loadModule`) and target builtins;
+ * 2. array buffers, then every data object as an empty shell of the right kind;
+ * 3. functions and classes, evaluated from source (a derived class after its superclass);
+ * 4. contents: prototypes re-linked (instances to the *restored* classes), properties,
+ *    map/set entries, array items, error causes, static fields.
+ *
+ * A function that fails to evaluate fails only the names that reach it.
+ */
+import type vm from "node:vm";
+import type { DecodedNamespace, DecodeOptions } from "./decode.ts";
+import type { Uncaptured } from "./encode.ts";
+import { invalidCheckpoint, NodeKind, PropFlag, SlotTag } from "./format.ts";
+import { evaluateFunctionSource, Realm } from "./realm.ts";
+import { failureFinder } from "./refs.ts";
+import { createBuffer, createShell } from "./shells.ts";
+import { asArray, asNumber, asString, expect, type Mutable } from "./validate.ts";
+
+/** The restore phases over one node table (see `decode.ts`). */
+export class Decoder {
+  private readonly values: unknown[];
+  private readonly done: boolean[];
+  private readonly failedNodes = new Map<number, string>();
+  private readonly evaluating = new Set<number>();
+  private readonly realm: Realm;
+  private readonly nodes: unknown[][];
+  private readonly options: DecodeOptions;
+
+  constructor(nodes: unknown[][], context: vm.Context, options: DecodeOptions) {
+    this.nodes = nodes;
+    this.options = options;
+    this.values = new Array<unknown>(nodes.length);
+    this.done = new Array<boolean>(nodes.length).fill(false);
+    this.realm = new Realm(context);
+  }
+
+  async run(names: unknown[]): Promise<DecodedNamespace> {
+    await this.importsAndGlobals();
+    this.forKinds([NodeKind.arrayBuffer], (node, i) => this.createBuffer(node, i));
+    this.forKinds(SHELL_KINDS, (node, i) => this.createShell(node, i));
+    this.forKinds([NodeKind.function], (_node, i) => this.evaluateFunction(i));
+    this.forKinds([NodeKind.functionPrototype], (node, i) => this.linkFunctionPrototype(node, i));
+    this.nodes.forEach((node, i) => {
+      if (!this.failedNodes.has(i)) this.fill(node, i);
+    });
+    return this.collect(names);
+  }
+
+  private forKinds(kinds: readonly string[], action: (node: unknown[], index: number) => void) {
+    this.nodes.forEach((node, i) => {
+      if (kinds.includes(node[0] as string) && !this.done[i]) action(node, i);
+    });
+  }
+
+  private async importsAndGlobals(): Promise<void> {
+    // One import per specifier, however many of its exports the namespace holds.
+    const imports = new Map<string, Promise<unknown>>();
+    for (const [i, node] of this.nodes.entries()) {
+      if (node[0] === NodeKind.global) {
+        const name = asString(node[1], "global name");
+        const value = this.realm.global(name);
+        if (value === undefined) this.failedNodes.set(i, `the target context has no ${name}`);
+        this.settle(i, value);
+      } else if (node[0] === NodeKind.module) {
+        const specifier = asString(node[1], "module specifier");
+        const exported = node[2] === null ? undefined : asString(node[2], "module export");
+        const what = exported === undefined ? `"${specifier}"` : `${exported} from "${specifier}"`;
+        if (this.options.loadModule === undefined) {
+          this.failedNodes.set(i, `import of ${what} needs a loadModule callback`);
+          this.settle(i, undefined);
+          continue;
+        }
+        try {
+          let pending = imports.get(specifier);
+          if (pending === undefined) {
+            pending = this.options.loadModule(specifier);
+            imports.set(specifier, pending);
+          }
+          const namespace = (await pending) as Mutable;
+          this.settle(i, exported === undefined ? namespace : namespace[exported]);
+        } catch (error) {
+          this.failedNodes.set(i, `import of ${what} failed: ${String(error)}`);
+          this.settle(i, undefined);
+        }
+      }
+    }
+  }
+
+  private settle(index: number, value: unknown): void {
+    this.values[index] = value;
+    this.done[index] = true;
+  }
+
+  private createBuffer(node: unknown[], i: number): void {
+    this.settle(i, createBuffer(node, this.realm));
+  }
+
+  private createShell(node: unknown[], i: number): void {
+    this.settle(
+      i,
+      createShell(node, this.realm, (slot) => this.resolve(slot)),
+    );
+  }
+
+  /** Evaluates a function node (its superclass first); memoized, cycles are malformed. */
+  private evaluateFunction(i: number): void {
+    if (this.done[i]) return;
+    const node = this.nodes[i]!;
+    expect(!this.evaluating.has(i), "a class is its own superclass");
+    this.evaluating.add(i);
+    const form = asString(node[1], "function form");
+    const source = asString(node[2], "function source");
+    let value: unknown;
+    try {
+      let superclass: unknown;
+      if (form === "derived") {
+        const resolved = this.superclassOf(node[3]);
+        if (resolved.failed !== undefined) throw new Error(resolved.failed);
+        superclass = resolved.value;
+      }
+      value = evaluateFunctionSource(this.realm, form, source, superclass);
+      if (typeof value !== "function") throw new Error("its source did not evaluate to a function");
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.failedNodes.set(i, `could not re-create function: ${message}`);
+      value = undefined;
+    }
+    this.evaluating.delete(i);
+    this.settle(i, value);
+  }
+
+  private superclassOf(slot: unknown): { value: unknown; failed?: string } {
+    if (Array.isArray(slot) && slot[0] === SlotTag.ref) {
+      const index = this.refIndex(slot);
+      if (this.nodes[index]![0] === NodeKind.function) this.evaluateFunction(index);
+      const failed = this.failedNodes.get(index);
+      if (failed !== undefined)
+        return { value: undefined, failed: `its superclass failed: ${failed}` };
+    }
+    return { value: this.resolve(slot) };
+  }
+
+  private linkFunctionPrototype(node: unknown[], i: number): void {
+    const index = this.refIndex([SlotTag.ref, node[1]]);
+    const fn = this.values[index] as { prototype?: unknown } | undefined;
+    if (fn === undefined) this.failedNodes.set(i, "its class could not be re-created");
+    this.settle(i, fn?.prototype);
+  }
+
+  private fill(node: unknown[], i: number): void {
+    const target = this.values[i] as Mutable;
+    switch (node[0]) {
+      case NodeKind.object:
+        this.applyPrototype(target, node[1]);
+        this.applyProps(target, node[2], node[1] === 0 || node[1] === null);
+        return;
+      case NodeKind.array: {
+        this.applyPrototype(target, node[1]);
+        const length = asNumber(node[2], "array length");
+        const items = node[3];
+        if (items !== null) {
+          const list = asArray(items, "array items");
+          for (let k = 0; k < list.length; k++) {
+            const item = list[k];
+            if (Array.isArray(item) && item[0] === SlotTag.hole) continue;
+            (target as unknown as unknown[])[k] = this.resolve(item);
+          }
+        }
+        this.applyProps(target, node[4], false);
+        (target as unknown as unknown[]).length = length;
+        return;
+      }
+      case NodeKind.date:
+      case NodeKind.map:
+      case NodeKind.set:
+        this.applyPrototype(target, node[1]);
+        if (node[0] === NodeKind.map) {
+          const entries = asArray(node[2], "map entries");
+          for (let k = 0; k + 1 < entries.length; k += 2) {
+            Map.prototype.set.call(target, this.resolve(entries[k]), this.resolve(entries[k + 1]));
+          }
+        } else if (node[0] === NodeKind.set) {
+          for (const item of asArray(node[2], "set items"))
+            Set.prototype.add.call(target, this.resolve(item));
+        }
+        this.applyProps(target, node[3], false);
+        return;
+      case NodeKind.regexp:
+        this.applyPrototype(target, node[1]);
+        this.applyProps(target, node[5], false);
+        return;
+      case NodeKind.boxed:
+        this.applyProps(target, node[2], false);
+        return;
+      case NodeKind.error:
+        this.applyPrototype(target, node[1]);
+        if (node[5] === true) {
+          Object.defineProperty(target, "cause", {
+            value: this.resolve(node[6]),
+            writable: true,
+            enumerable: false,
+            configurable: true,
+          });
+        }
+        this.applyProps(target, node[7], false);
+        return;
+      case NodeKind.function:
+        this.fillFunction(node, target);
+        return;
+    }
+  }
+
+  private fillFunction(node: unknown[], fn: Mutable): void {
+    this.applyProps(fn, node[4], false);
+    if (node[6] !== null) {
+      Object.defineProperty(fn, "prototype", { value: this.resolve(node[6]) });
+    }
+    const prototype = fn.prototype as Mutable | undefined;
+    if (typeof prototype === "object" && prototype !== null) {
+      if (node[7] !== 0) this.applyPrototype(prototype, node[7]);
+      this.applyProps(prototype, node[5], false);
+    }
+  }
+
+  private applyPrototype(target: object, slot: unknown): void {
+    if (slot === 0 || slot === null) return; // created with it
+    expect(Array.isArray(slot), "prototype is not a slot");
+    const proto =
+      slot[0] === SlotTag.prototypeOf
+        ? (
+            this.values[this.refIndex([SlotTag.ref, slot[1]])] as
+              | { prototype?: unknown }
+              | undefined
+          )?.prototype
+        : this.resolve(slot);
+    expect(typeof proto === "object" || typeof proto === "function", "prototype is not an object");
+    Object.setPrototypeOf(target, proto as object | null);
+  }
+
+  private applyProps(target: Mutable, props: unknown, plain: boolean): void {
+    const list = asArray(props, "property list");
+    expect(list.length % 3 === 0, "property list is not in triples");
+    for (let k = 0; k < list.length; k += 3) {
+      const keySlot = list[k];
+      const key = typeof keySlot === "string" ? keySlot : (this.resolve(keySlot) as PropertyKey);
+      expect(typeof key === "string" || typeof key === "symbol", "property key is not a key");
+      const flags = asNumber(list[k + 2], "property flags");
+      if (plain && flags === PropFlag.plain && key !== "__proto__") {
+        target[key] = this.resolve(list[k + 1]);
+        continue;
+      }
+      const attributes = {
+        enumerable: (flags & PropFlag.enumerable) !== 0,
+        configurable: (flags & PropFlag.configurable) !== 0,
+      };
+      if ((flags & PropFlag.accessor) !== 0) {
+        const pair = asArray(list[k + 1], "accessor pair");
+        Object.defineProperty(target, key, {
+          ...attributes,
+          get: this.resolve(pair[0]) as (() => unknown) | undefined,
+          set: this.resolve(pair[1]) as ((v: unknown) => void) | undefined,
+        });
+      } else {
+        Object.defineProperty(target, key, {
+          ...attributes,
+          writable: (flags & PropFlag.writable) !== 0,
+          value: this.resolve(list[k + 1]),
+        });
+      }
+    }
+  }
+
+  private refIndex(slot: unknown[]): number {
+    const index = slot[1];
+    expect(
+      typeof index === "number" &&
+        Number.isInteger(index) &&
+        index >= 0 &&
+        index < this.nodes.length,
+      "reference out of range",
+    );
+    return index;
+  }
+
+  resolve(slot: unknown): unknown {
+    if (!Array.isArray(slot)) {
+      expect(
+        slot === null || ["string", "number", "boolean"].includes(typeof slot),
+        "slot is not a value",
+      );
+      return slot;
+    }
+    switch (slot[0]) {
+      case SlotTag.ref: {
+        const index = this.refIndex(slot);
+        expect(this.done[index] === true, "reference to a node not yet created");
+        return this.values[index];
+      }
+      case SlotTag.undefined:
+        return undefined;
+      case SlotTag.negativeZero:
+        return -0;
+      case SlotTag.bigint:
+        try {
+          return BigInt(asString(slot[1], "bigint"));
+        } catch (error) {
+          throw invalidCheckpoint("bigint digits", error);
+        }
+      case SlotTag.registeredSymbol:
+        return Symbol.for(asString(slot[1], "symbol key"));
+      case SlotTag.wellKnownSymbol: {
+        const symbol = (Symbol as unknown as Mutable)[asString(slot[1], "symbol name")];
+        expect(typeof symbol === "symbol", "unknown well-known symbol");
+        return symbol;
+      }
+    }
+    throw invalidCheckpoint(`unknown slot tag ${JSON.stringify(slot[0])}`);
+  }
+
+  private collect(names: unknown[]): DecodedNamespace {
+    const values = new Map<string, unknown>();
+    const failed: Uncaptured[] = [];
+    const reasonFor =
+      this.failedNodes.size > 0 ? failureFinder(this.nodes, this.failedNodes) : undefined;
+    for (let k = 0; k < names.length; k += 2) {
+      const name = asString(names[k], "name");
+      const slot = names[k + 1];
+      const reason = reasonFor?.(slot);
+      if (reason !== undefined) failed.push({ name, reason });
+      else values.set(name, this.resolve(slot));
+    }
+    return { values, failed };
+  }
+}
+
+const SHELL_KINDS: readonly string[] = [
+  NodeKind.object,
+  NodeKind.array,
+  NodeKind.date,
+  NodeKind.regexp,
+  NodeKind.map,
+  NodeKind.set,
+  NodeKind.typedArray,
+  NodeKind.dataView,
+  NodeKind.boxed,
+  NodeKind.error,
+];

@@ -1,0 +1,258 @@
+/**
+ * Encoder: walks the namespace graph breadth-first (no recursion, so deep lists do not
+ * overflow the stack) and builds the node table of `format.ts`. Each top-level name is
+ * encoded as a unit: if any part of its value cannot be captured, the nodes it added are
+ * rolled back and the whole name is reported uncaptured, with the path to the part.
+ */
+import {
+  builtinGlobalName,
+  constructorOfPrototype,
+  isIntrinsicPrototype,
+  isNativeFunction,
+  WELL_KNOWN_SYMBOLS,
+} from "./classify.ts";
+import type { EncodeOptions } from "./encode.ts";
+import { NodeKind, PropFlag, type Slot, SlotTag } from "./format.ts";
+import { privateMembersOf, Uncapturable } from "./functions.ts";
+import { NameGroups } from "./groups.ts";
+import { buildNode, type NodeSink } from "./node-builders.ts";
+import { link, type Path, renderPath } from "./paths.ts";
+
+interface Pending {
+  value: object;
+  index: number;
+  path: Path;
+}
+
+/** Graph walk state for one encode: the node table, identity map, owners, rollback. */
+export class Encoder implements NodeSink {
+  readonly nodes: unknown[][] = [];
+  /** Node index → the object it encodes. */
+  readonly objects: object[] = [];
+  /** Node index → the top-level name that first reached it. */
+  readonly ownerNames: string[] = [];
+  /** Which names share objects (a name reaching another name's node joins its group). */
+  readonly groups = new NameGroups();
+  private readonly index = new Map<object, number>();
+  private pending: Pending[] = [];
+  private current = "";
+  readonly isResolvable: (name: string) => boolean;
+  private readonly namespaceClasses: Set<unknown>;
+
+  private readonly options: EncodeOptions & { contextGlobals: ReadonlySet<string> };
+  /** Called for every object newly reached, to widen an incremental encode. */
+  private readonly onPreviousOwner: (value: object) => void;
+
+  constructor(
+    allNames: ReadonlySet<string>,
+    namespaceValues: Iterable<unknown>,
+    options: EncodeOptions & { contextGlobals: ReadonlySet<string> },
+    onPreviousOwner: (value: object) => void,
+  ) {
+    this.options = options;
+    this.onPreviousOwner = onPreviousOwner;
+    this.isResolvable = (name) => allNames.has(name) || options.contextGlobals.has(name);
+    // A class is "of the namespace" when user code bound it to a top-level name.
+    this.namespaceClasses = new Set(
+      [...namespaceValues].filter(
+        (value) => typeof value === "function" && options.moduleOf?.(value) === undefined,
+      ),
+    );
+  }
+
+  isNamespaceClass(fn: unknown): boolean {
+    return this.namespaceClasses.has(fn);
+  }
+
+  /** Encodes one top-level value; on failure restores the table to how it was. */
+  encodeName(name: string, value: unknown): { slot: Slot } | { reason: string } {
+    const mark = this.nodes.length;
+    this.current = name;
+    this.groups.add(name);
+    try {
+      const slot = this.slot(value, name);
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        for (const item of batch) this.build(item);
+      }
+      return { slot };
+    } catch (error) {
+      if (!(error instanceof Uncapturable)) throw error;
+      const where = error.path ?? name;
+      for (let i = mark; i < this.objects.length; i++) this.index.delete(this.objects[i]!);
+      this.nodes.length = mark;
+      this.objects.length = mark;
+      this.ownerNames.length = mark;
+      this.pending = [];
+      return { reason: where === name ? error.message : `${where}: ${error.message}` };
+    }
+  }
+
+  slot(value: unknown, path: Path): Slot {
+    switch (typeof value) {
+      case "undefined":
+        return [SlotTag.undefined];
+      case "number":
+        return Object.is(value, -0) ? [SlotTag.negativeZero] : value;
+      case "string":
+      case "boolean":
+        return value;
+      case "bigint":
+        return [SlotTag.bigint, value.toString()];
+      case "symbol":
+        return this.symbolSlot(value, path);
+    }
+    if (value === null) return null;
+    return [SlotTag.ref, this.nodeIndex(value as object, path)];
+  }
+
+  private symbolSlot(symbol: symbol, path: Path): Slot {
+    const key = Symbol.keyFor(symbol);
+    if (key !== undefined) return [SlotTag.registeredSymbol, key];
+    const wellKnown = WELL_KNOWN_SYMBOLS.get(symbol);
+    if (wellKnown !== undefined) return [SlotTag.wellKnownSymbol, wellKnown];
+    throw new Uncapturable(
+      `unique symbol ${String(symbol)} (only Symbol.for() symbols can be re-created)`,
+      renderPath(path),
+    );
+  }
+
+  nodeIndex(value: object, path: Path): number {
+    const known = this.index.get(value);
+    if (known !== undefined) {
+      this.groups.union(this.current, this.ownerNames[known]!);
+      return known;
+    }
+    const index = this.nodes.length;
+    this.index.set(value, index);
+    this.objects.push(value);
+    this.ownerNames.push(this.current);
+    this.onPreviousOwner(value);
+    const binding = this.options.moduleOf?.(value);
+    if (binding !== undefined) {
+      this.nodes.push([NodeKind.module, binding.specifier, binding.export ?? null]);
+      return index;
+    }
+    const global = builtinGlobalName(value, this.options.contextGlobals);
+    if (global !== undefined) {
+      this.nodes.push([NodeKind.global, global]);
+      return index;
+    }
+    this.nodes.push([]);
+    this.pending.push({ value, index, path });
+    return index;
+  }
+
+  private build({ value, index, path }: Pending): void {
+    try {
+      this.nodes[index] = buildNode(this, value, path);
+    } catch (error) {
+      if (error instanceof Uncapturable) error.path ??= renderPath(path);
+      throw error;
+    }
+  }
+
+  /**
+   * Encodes a prototype: 0 for the kind's builtin prototype, null, the `.prototype` of a
+   * namespace class, or a plain object that is itself encoded. Anything else (instances
+   * of Node's classes, of classes hidden in closures, of imported classes) is refused.
+   * With `builtinOnly`, only the builtin prototype is accepted.
+   */
+  proto(proto: object | null, builtin: string, builtinOnly = false): Slot {
+    if (proto === null) {
+      if (builtinOnly) throw new Uncapturable(`${builtin} with a null prototype`);
+      return null;
+    }
+    if (this.isIntrinsic(proto, builtin)) return 0;
+    const ctor = constructorOfPrototype(proto);
+    const className = ctor?.name || "an anonymous class";
+    if (!builtinOnly && ctor !== undefined && this.namespaceClasses.has(ctor)) {
+      this.rejectPrivateState(ctor);
+      return [SlotTag.prototypeOf, this.nodeIndex(ctor, className)];
+    }
+    if (ctor !== undefined || builtinOnly) {
+      const from = ctor !== undefined ? this.options.moduleOf?.(ctor) : undefined;
+      throw new Uncapturable(
+        from !== undefined
+          ? `instance of ${className} from "${from.specifier}" (its internal state cannot be re-created)`
+          : isNativeFunction(ctor)
+            ? `object with the builtin prototype ${className}.prototype`
+            : `instance of ${className}, which is not a class bound to a top-level name`,
+      );
+    }
+    return [SlotTag.ref, this.nodeIndex(proto, "<prototype>")];
+  }
+
+  private readonly intrinsic = new Map<object, string | false>();
+
+  /** `isIntrinsicPrototype`, remembered per prototype: most objects share a handful. */
+  private isIntrinsic(proto: object, builtin: string): boolean {
+    let known = this.intrinsic.get(proto);
+    if (known === undefined) {
+      const ctor = constructorOfPrototype(proto);
+      known = ctor !== undefined && isIntrinsicPrototype(proto, ctor.name) ? ctor.name : false;
+      this.intrinsic.set(proto, known);
+    }
+    return known === builtin;
+  }
+
+  /** Instances of a class (or subclass) with `#private` members carry hidden state. */
+  private rejectPrivateState(ctor: (...args: never[]) => unknown): void {
+    for (let c: unknown = ctor; typeof c === "function"; c = Object.getPrototypeOf(c)) {
+      if (isNativeFunction(c)) return;
+      if (privateMembersOf(c as (...args: never[]) => unknown).instance) {
+        throw new Uncapturable(
+          `instance of ${ctor.name}: class ${(c as { name: string }).name} has #private members, which cannot be read`,
+        );
+      }
+    }
+  }
+
+  props(
+    value: object,
+    path: Path,
+    skip?: (key: string | symbol) => boolean,
+    enumerableOnly = false,
+  ): unknown[] {
+    const keys = Reflect.ownKeys(value);
+    return this.propsOf(
+      value,
+      path,
+      skip === undefined ? keys : keys.filter((key) => !skip(key)),
+      enumerableOnly,
+    );
+  }
+
+  /** Own properties `keys` of `value` as `[key, slot, flags, …]`, attributes included. */
+  propsOf(
+    value: object,
+    path: Path,
+    keys: readonly (string | symbol)[],
+    enumerableOnly: boolean,
+  ): unknown[] {
+    const out: unknown[] = [];
+    for (const key of keys) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(value, key)!;
+      if (enumerableOnly && descriptor.enumerable !== true) continue;
+      const keySlot = typeof key === "string" ? key : this.symbolSlot(key, link(path, key));
+      const flags =
+        (descriptor.writable ? PropFlag.writable : 0) |
+        (descriptor.enumerable ? PropFlag.enumerable : 0) |
+        (descriptor.configurable ? PropFlag.configurable : 0);
+      const where = link(path, key);
+      if ("value" in descriptor) out.push(keySlot, this.slot(descriptor.value, where), flags);
+      else {
+        out.push(
+          keySlot,
+          [
+            this.slot(descriptor.get, link(where, { label: "<get>" })),
+            this.slot(descriptor.set, link(where, { label: "<set>" })),
+          ],
+          flags | PropFlag.accessor,
+        );
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The target context's builtins. Restored values are built with the target's own
+ * constructors so user code there sees ordinary values (`[] instanceof Array` holds).
+ */
+import vm from "node:vm";
+import { type SourceForm, SUPERCLASS_PARAM } from "./functions.ts";
+
+type Constructor = new (...args: unknown[]) => object;
+
+export class Realm {
+  private readonly cache = new Map<string, unknown>();
+
+  private readonly context: vm.Context;
+
+  constructor(context: vm.Context) {
+    this.context = context;
+  }
+
+  /** A global of the target context, read once (before user code could replace it). */
+  global(name: string): unknown {
+    if (!this.cache.has(name)) {
+      this.cache.set(name, vm.runInContext(`globalThis[${JSON.stringify(name)}]`, this.context));
+    }
+    return this.cache.get(name);
+  }
+
+  constructorOf(name: string): Constructor {
+    const ctor = this.global(name);
+    if (typeof ctor !== "function") throw new TypeError(`the target context has no ${name}`);
+    return ctor as Constructor;
+  }
+
+  get objectPrototype(): object {
+    return (this.constructorOf("Object") as unknown as { prototype: object }).prototype;
+  }
+
+  /** Evaluates source text as a script in the target context. */
+  evaluate(source: string): unknown {
+    return vm.runInContext(source, this.context);
+  }
+}
+
+/**
+ * Re-creates a function from its source in the target (see `SourceForm`); `superclass`
+ * is the restored superclass of a `derived` class. Throws what the evaluation throws.
+ */
+export function evaluateFunctionSource(
+  realm: Realm,
+  form: string,
+  source: string,
+  superclass: unknown,
+): unknown {
+  const known: SourceForm = form as SourceForm;
+  switch (known) {
+    case "derived": {
+      const factory = realm.evaluate(
+        `(function (${SUPERCLASS_PARAM}) { return (${source}\n); })`,
+      ) as (superclass: unknown) => unknown;
+      return factory(superclass);
+    }
+    case "expression":
+      return realm.evaluate(`(${source}\n)`);
+    case "method":
+    case "getter":
+    case "setter": {
+      // Object-literal members only parse inside an object literal.
+      const holder = realm.evaluate(`({${source}\n})`) as object;
+      const key = Reflect.ownKeys(holder)[0]!;
+      const descriptor = Reflect.getOwnPropertyDescriptor(holder, key)!;
+      if (known === "getter") return descriptor.get;
+      if (known === "setter") return descriptor.set;
+      return descriptor.value;
+    }
+  }
+  throw new Error(`unknown function form ${JSON.stringify(form)}`);
+}

@@ -1,0 +1,108 @@
+/** Phase 2 of a restore: every data node as an empty value of the target context. */
+import { invalidCheckpoint, NodeKind } from "./format.ts";
+import type { Realm } from "./realm.ts";
+import { asNumber, asString, expect } from "./validate.ts";
+
+/** A new ArrayBuffer (or SharedArrayBuffer) of the target holding the node's bytes. */
+export function createBuffer(node: unknown[], realm: Realm): ArrayBuffer {
+  const bytes = node[1];
+  expect(bytes instanceof Uint8Array, "array buffer bytes are not binary");
+  const maxByteLength = node[2] === null ? undefined : asNumber(node[2], "maxByteLength");
+  const options = maxByteLength === undefined ? undefined : { maxByteLength };
+  const ctor = realm.constructorOf(node[3] === true ? "SharedArrayBuffer" : "ArrayBuffer");
+  const buffer = new ctor(bytes.byteLength, options) as ArrayBuffer;
+  new Uint8Array(buffer).set(bytes);
+  return buffer;
+}
+
+/**
+ * The value of a data node, created empty (contents are filled in a later phase, once
+ * every value exists). Views need their buffer, which `resolve` finds already created.
+ */
+export function createShell(
+  node: unknown[],
+  realm: Realm,
+  resolve: (slot: unknown) => unknown,
+): unknown {
+  const make = (name: string, ...args: unknown[]) => new (realm.constructorOf(name))(...args);
+  switch (node[0]) {
+    case NodeKind.object:
+      return node[1] === null
+        ? (realm.constructorOf("Object") as unknown as ObjectConstructor).create(null)
+        : make("Object");
+    case NodeKind.array:
+      return make("Array");
+    case NodeKind.date:
+      return make("Date", asNumber(node[2], "date"));
+    case NodeKind.regexp: {
+      const re = make(
+        "RegExp",
+        asString(node[2], "regexp source"),
+        asString(node[3], "regexp flags"),
+      ) as RegExp;
+      re.lastIndex = asNumber(node[4], "lastIndex");
+      return re;
+    }
+    case NodeKind.map:
+      return make("Map");
+    case NodeKind.set:
+      return make("Set");
+    case NodeKind.typedArray: {
+      const kind = asString(node[1], "typed array kind");
+      const buffer = bufferAt(resolve, node[2]);
+      const offset = asNumber(node[3], "byteOffset");
+      const length = asNumber(node[4], "length");
+      // Node Buffers come back as Buffers where the target exposes Buffer.
+      const bufferClass = kind === "Buffer" ? realm.global("Buffer") : undefined;
+      if (typeof bufferClass === "function") {
+        return (bufferClass as typeof Buffer).from(buffer, offset, length);
+      }
+      return make(kind === "Buffer" ? "Uint8Array" : kind, buffer, offset, length);
+    }
+    case NodeKind.dataView:
+      return make(
+        "DataView",
+        bufferAt(resolve, node[1]),
+        asNumber(node[2], "byteOffset"),
+        asNumber(node[3], "byteLength"),
+      );
+    case NodeKind.boxed:
+      return (realm.constructorOf("Object") as unknown as (v: unknown) => object)(resolve(node[1]));
+    case NodeKind.error:
+      return createError(node, realm);
+    default:
+      throw invalidCheckpoint(`unknown node kind ${JSON.stringify(node[0])}`);
+  }
+}
+
+function bufferAt(resolve: (slot: unknown) => unknown, slot: unknown): ArrayBuffer {
+  const buffer = resolve(slot);
+  expect(
+    Object.prototype.toString.call(buffer).endsWith("ArrayBuffer]"),
+    "a view does not refer to an array buffer",
+  );
+  return buffer as ArrayBuffer;
+}
+
+/** An error of the target's builtin class, with the original message and stack. */
+function createError(node: unknown[], realm: Realm): Error {
+  const builtin = asString(node[2], "error kind");
+  const ctor = realm.constructorOf(builtin);
+  const message = node[3] === null ? undefined : asString(node[3], "error message");
+  const error = (
+    builtin === "AggregateError"
+      ? new ctor([], message)
+      : builtin === "SuppressedError"
+        ? new ctor(undefined, undefined, message)
+        : new ctor(message)
+  ) as Error;
+  if (node[4] !== null) {
+    Object.defineProperty(error, "stack", {
+      value: asString(node[4], "error stack"),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
+  return error;
+}

@@ -1,0 +1,108 @@
+/**
+ * Checkpoint codec cost: `encodeNamespace` (checkpoint) and `decodeNamespace` (restore
+ * into a fresh vm context) for mixed namespaces of about 1 KiB, 1 MiB and 50 MiB
+ * (records, arrays of numbers, strings, a Float64Array), against `v8.serialize` /
+ * `v8.deserialize` of the same values measured in the same run. Sizes are printed too.
+ * Run: `node test/bench/run.ts checkpoint`.
+ */
+import v8 from "node:v8";
+import vm from "node:vm";
+import { decodeNamespace, encodeNamespace } from "../../src/checkpoint/index.ts";
+import { consume, type Measurement, printTable } from "./harness.ts";
+
+/** Builds the namespace inside a vm context, as user code in a session would. */
+function mixedNamespace(targetBytes: number): Array<[string, unknown]> {
+  const context = vm.createContext({ quarter: Math.max(64, Math.floor(targetBytes / 4)) });
+  vm.runInContext(
+    `
+    // ~60 bytes per record in MessagePack; shared tag objects exercise identity.
+    const tagPool = [{ tag: "red" }, { tag: "green" }, { tag: "blue" }];
+    var records = Array.from({ length: Math.ceil(quarter / 60) }, (_, i) => ({
+      id: i, name: "user" + i, score: i * 0.5, active: i % 2 === 0, tag: tagPool[i % 3],
+    }));
+    var numbers = Array.from({ length: Math.ceil(quarter / 9) }, (_, i) => i * 1.25);
+    var strings = Array.from({ length: Math.ceil(quarter / 24) }, (_, i) => "line " + i + " of some text");
+    var samples = new Float64Array(Math.ceil(quarter / 8)).map((_, i) => Math.sin(i));
+    var settings = { name: "bench", created: new Date(0), limits: new Map([["rows", 10]]) };
+    `,
+    context,
+  );
+  const global = context as Record<string, unknown>;
+  return ["records", "numbers", "strings", "samples", "settings"].map((name) => [
+    name,
+    global[name],
+  ]);
+}
+
+async function time(
+  name: string,
+  operation: () => unknown,
+  samples: number,
+  batch: number,
+): Promise<Measurement> {
+  for (let i = 0; i < Math.min(3, samples); i++) consume(await operation());
+  const perOpNs: number[] = [];
+  let totalNs = 0;
+  for (let s = 0; s < samples; s++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) consume(await operation());
+    const elapsed = Number(process.hrtime.bigint() - start);
+    totalNs += elapsed;
+    perOpNs.push(elapsed / batch);
+  }
+  perOpNs.sort((a, b) => a - b);
+  const at = (fraction: number) =>
+    perOpNs[Math.max(0, Math.min(perOpNs.length - 1, Math.ceil(fraction * perOpNs.length) - 1))]!;
+  return {
+    name,
+    medianUs: at(0.5) / 1000,
+    p99Us: at(0.99) / 1000,
+    opsPerSec: (samples * batch) / (totalNs / 1e9),
+  };
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
+  return `${(bytes / 1024).toFixed(2)} KiB`;
+}
+
+export default async function run(): Promise<void> {
+  const sizes = [
+    { label: "1 KiB", bytes: 1024, samples: 200, batch: 20 },
+    { label: "1 MiB", bytes: 1024 * 1024, samples: 30, batch: 1 },
+    { label: "50 MiB", bytes: 50 * 1024 * 1024, samples: 5, batch: 1 },
+  ];
+  for (const size of sizes) {
+    const entries = mixedNamespace(size.bytes);
+    const asObject = Object.fromEntries(entries);
+    const maxBytes = 256 * 1024 * 1024;
+    const encoded = encodeNamespace(entries, { maxBytes });
+    const serialized = v8.serialize(asObject);
+    const encode = [
+      await time("v8.serialize", () => v8.serialize(asObject), size.samples, size.batch),
+      await time(
+        "encodeNamespace",
+        () => encodeNamespace(entries, { maxBytes }),
+        size.samples,
+        size.batch,
+      ),
+    ];
+    printTable(`checkpoint encode, ${size.label} namespace`, encode, "v8.serialize");
+    // decodeNamespace does not assign into the context, so one target serves every run and
+    // the numbers measure the codec, not vm.createContext (~0.4 ms).
+    const target = vm.createContext();
+    const decode = [
+      await time("v8.deserialize", () => v8.deserialize(serialized), size.samples, size.batch),
+      await time(
+        "decodeNamespace",
+        () => decodeNamespace(encoded.data, target),
+        size.samples,
+        size.batch,
+      ),
+    ];
+    printTable(`checkpoint restore, ${size.label} namespace`, decode, "v8.deserialize");
+    console.log(
+      `encoded size: checkpoint ${formatBytes(encoded.bytes)}, v8.serialize ${formatBytes(serialized.byteLength)} (ratio ${(encoded.bytes / serialized.byteLength).toFixed(2)}x)`,
+    );
+  }
+}

@@ -1,0 +1,37 @@
+/** Builds namespaces by running code in a vm context, and restores them into fresh ones. */
+import vm from "node:vm";
+import { type DecodeOptions, decodeNamespace } from "../../src/checkpoint/index.ts";
+
+export interface Namespace {
+  context: vm.Context;
+  entries: Array<[string, unknown]>;
+  /** Runs more code in the namespace and returns its completion value. */
+  run(code: string): unknown;
+}
+
+/** Runs `code` in a new context; every global it adds is a namespace entry. */
+export function namespaceOf(code: string): Namespace {
+  const context = vm.createContext();
+  const builtins = new Set(Object.getOwnPropertyNames(vm.runInContext("globalThis", context)));
+  vm.runInContext(code, context);
+  const global = vm.runInContext("globalThis", context) as Record<string, unknown>;
+  const entries = Object.getOwnPropertyNames(global)
+    .filter((name) => !builtins.has(name))
+    .map((name): [string, unknown] => [name, global[name]]);
+  return { context, entries, run: (more) => vm.runInContext(more, context) };
+}
+
+export interface Restored {
+  context: vm.Context;
+  values: Map<string, unknown>;
+  failed: Array<{ name: string; reason: string }>;
+  run(code: string): unknown;
+}
+
+/** Decodes into a brand-new context and assigns the values as its globals. */
+export async function restoreInto(data: Uint8Array, options?: DecodeOptions): Promise<Restored> {
+  const context = vm.createContext();
+  const { values, failed } = await decodeNamespace(data, context, options);
+  for (const [name, value] of values) (context as Record<string, unknown>)[name] = value;
+  return { context, values, failed, run: (code) => vm.runInContext(code, context) };
+}
