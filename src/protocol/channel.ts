@@ -179,6 +179,11 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
     return seq;
   }
 
+  /** Pauses (false) or resumes (true) dead-peer detection; heartbeats keep going out. */
+  watchPeer(enabled: boolean): void {
+    this.#liveness?.watchPeer(enabled);
+  }
+
   /** Stops timers, ends the outgoing stream and emits `close`. Idempotent. */
   close(): void {
     if (this.#closed) return;

@@ -29,6 +29,7 @@ export class Liveness {
   #sendTimer: TimerHandle | undefined;
   #receiveTimer: TimerHandle | undefined;
   #running = false;
+  #watching = true;
 
   constructor(clock: Clock, intervalMs: number, graceMs: number, hooks: LivenessHooks) {
     this.#clock = clock;
@@ -46,7 +47,7 @@ export class Liveness {
     this.#lastSentAt = now;
     this.#lastReceivedAt = now;
     this.#armSend(this.#intervalMs);
-    this.#armReceive(this.#intervalMs + this.#graceMs);
+    if (this.#watching) this.#armReceive(this.#intervalMs + this.#graceMs);
   }
 
   stop(): void {
@@ -55,6 +56,23 @@ export class Liveness {
     if (this.#receiveTimer !== undefined) this.#clock.clearTimeout(this.#receiveTimer);
     this.#sendTimer = undefined;
     this.#receiveTimer = undefined;
+  }
+
+  /**
+   * Stops or resumes watching the peer while still sending heartbeats: a host pauses it
+   * while the worker runs a cell on its own event loop, which cannot answer meanwhile
+   * (the cell's time limit guards that case instead).
+   */
+  watchPeer(enabled: boolean): void {
+    if (!this.#running || enabled === this.#watching) return;
+    this.#watching = enabled;
+    if (this.#receiveTimer !== undefined) this.#clock.clearTimeout(this.#receiveTimer);
+    this.#receiveTimer = undefined;
+    this.#testSentAt = undefined;
+    if (enabled) {
+      this.#lastReceivedAt = this.#clock.now();
+      this.#armReceive(this.#intervalMs + this.#graceMs);
+    }
   }
 
   noteSent(): void {

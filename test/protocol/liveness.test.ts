@@ -90,6 +90,24 @@ describe("dead-peer detection", () => {
     expect(aEvents.dead).toHaveLength(1);
   });
 
+  it("does not watch a silent peer while paused, and watches again from the resume", () => {
+    pair = channelPair(TIMING);
+    const { a, clock, link, aEvents } = pair;
+    link.bToA.drop = () => true; // the peer is busy and silent
+    a.watchPeer(false);
+    clock.advance(60_000);
+    expect(link.aToB.types()).not.toContain("test_request");
+    expect(aEvents.dead).toEqual([]);
+    // Our own heartbeats kept going out meanwhile.
+    expect(link.aToB.types().filter((t) => t === "heartbeat").length).toBeGreaterThan(50);
+
+    a.watchPeer(true); // silence is counted from here, not from the pause
+    clock.advance(3999);
+    expect(link.aToB.types()).not.toContain("test_request");
+    clock.advance(1 + 3000);
+    expect(aEvents.dead).toHaveLength(1);
+  });
+
   it("answers a test request with a heartbeat carrying its test_id", () => {
     // The peer sends no heartbeats of its own, so only the answer proves it alive.
     pair = channelPair(TIMING, { heartbeatIntervalMs: 0 });
