@@ -1,0 +1,114 @@
+/**
+ * Options of sessions and pools, with their defaults. Every limit is per session.
+ */
+import type { ExecutionMode } from "../protocol/messages.ts";
+
+export interface Limits {
+  /** V8 heap limit and RSS watch of the worker, in MiB. Default 512. */
+  memoryMb?: number;
+  /** Default time limit of one execution, in ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Open file descriptors the worker may hold (OS limit). Default 100. */
+  maxFds?: number;
+  /** Output one execution may stream before it is truncated, in bytes. Default 8 MiB. */
+  outputBytes?: number;
+  /** Largest checkpoint a worker may produce, in bytes. Default 64 MiB. */
+  checkpointBytes?: number;
+}
+
+export interface Permissions {
+  /** Extra paths the worker may read (its own working directory is always readable). */
+  fsRead?: string[];
+  /** Extra paths the worker may write (its own working directory is always writable). */
+  fsWrite?: string[];
+  /** Allow `child_process`. Default false. */
+  childProcess?: boolean;
+}
+
+export interface SessionOptions {
+  limits?: Limits;
+  permissions?: Permissions;
+  /** Environment variables the worker sees, on top of a scrubbed minimal set. */
+  env?: Record<string, string>;
+  /** Where `import` and `require` in cells resolve packages from. Default `process.cwd()`. */
+  moduleRoot?: string;
+  /** Emit a checkpoint after every successful cell. Default true. */
+  checkpoint?: boolean;
+  /** Liveness: heartbeat interval and grace, in ms. Defaults 1000 and 3000. */
+  heartbeatMs?: number;
+  graceMs?: number;
+  /** Crashes of one session tolerated within `respawnWindowMs` before it gives up. Default 3 in 60 s. */
+  maxRespawns?: number;
+  respawnWindowMs?: number;
+}
+
+export interface ExecuteOptions {
+  /** Called for each piece of output, in order, while the cell runs. */
+  onOutput?: (chunk: OutputChunk) => void;
+  /** Answers `input(prompt)`; without it, `input()` fails in the cell. */
+  onInput?: (prompt: string) => string | Promise<string>;
+  /** Cancels the cell; the namespace is kept (see DESIGN "Cancellation"). */
+  signal?: AbortSignal;
+  /** Time limit of this execution, in ms (default: the session's `limits.timeoutMs`). */
+  timeoutMs?: number;
+  /** Forces an execution mode instead of detecting it. */
+  mode?: ExecutionMode;
+}
+
+export interface OutputChunk {
+  stream: "stdout" | "stderr" | "display";
+  data: string;
+  /** Set on the marker that replaces output over the per-execution limit. */
+  truncated?: boolean;
+}
+
+export interface ExecutionResult {
+  /** The cell's value when it is plain data (see `hasValue`), else undefined. */
+  value: unknown;
+  /** Whether `value` carries the cell's value (false for functions, class instances…). */
+  hasValue: boolean;
+  /** A readable rendering of the value, like a REPL prints it. */
+  display: string;
+  mode: ExecutionMode;
+  /** Time the cell ran inside the worker, in ms. */
+  executionTime: number;
+}
+
+export interface ResolvedSessionOptions {
+  memoryMb: number;
+  timeoutMs: number;
+  maxFds: number;
+  outputBytes: number;
+  checkpointBytes: number;
+  permissions: Required<Permissions>;
+  env: Record<string, string>;
+  moduleRoot: string;
+  checkpoint: boolean;
+  heartbeatMs: number;
+  graceMs: number;
+  maxRespawns: number;
+  respawnWindowMs: number;
+}
+
+export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSessionOptions {
+  const limits = options.limits ?? {};
+  return {
+    memoryMb: limits.memoryMb ?? 512,
+    timeoutMs: limits.timeoutMs ?? 30_000,
+    maxFds: limits.maxFds ?? 100,
+    outputBytes: limits.outputBytes ?? 8 * 1024 * 1024,
+    checkpointBytes: limits.checkpointBytes ?? 64 * 1024 * 1024,
+    permissions: {
+      fsRead: options.permissions?.fsRead ?? [],
+      fsWrite: options.permissions?.fsWrite ?? [],
+      childProcess: options.permissions?.childProcess ?? false,
+    },
+    env: options.env ?? {},
+    moduleRoot: options.moduleRoot ?? process.cwd(),
+    checkpoint: options.checkpoint ?? true,
+    heartbeatMs: options.heartbeatMs ?? 1000,
+    graceMs: options.graceMs ?? 3000,
+    maxRespawns: options.maxRespawns ?? 3,
+    respawnWindowMs: options.respawnWindowMs ?? 60_000,
+  };
+}

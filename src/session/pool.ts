@@ -1,0 +1,259 @@
+/**
+ * A SessionPool keeps pre-warmed sessions so `acquire()` does not wait for a process to
+ * start. It bounds the total number of sessions (acquirers wait, bounded, when all are
+ * leased), replaces sessions that died for good, resets a released session's namespace
+ * before handing it to the next user, and recycles sessions past a use or memory
+ * threshold. `close()` leaves no process behind.
+ */
+import { CapsuleError, SessionStateError } from "../errors.ts";
+import type { SessionCheckpoint } from "./checkpoint-chain.ts";
+import type { SessionOptions } from "./options.ts";
+import { Session } from "./session.ts";
+
+export interface PoolOptions extends SessionOptions {
+  /** Sessions kept started and idle, ready for `acquire()`. Default 1. */
+  minIdle?: number;
+  /** Most sessions alive at once, leased or idle. Default 16. */
+  maxSessions?: number;
+  /** How long `acquire()` waits for a session when all are leased, in ms. Default 30 000. */
+  acquireTimeoutMs?: number;
+  /** A session is replaced after this many executions. Default 1000. */
+  recycleAfterExecutions?: number;
+  /** A session is replaced when its worker's resident memory exceeds this, in MiB. Default 75% of `limits.memoryMb`. */
+  recycleAboveMemoryMb?: number;
+}
+
+export interface AcquireOptions {
+  /** Load this checkpoint into the session before returning it. */
+  restore?: SessionCheckpoint;
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  resolve(session: Session): void;
+  reject(error: Error): void;
+}
+
+export class SessionPool {
+  readonly #options: PoolOptions;
+  readonly #minIdle: number;
+  readonly #maxSessions: number;
+  readonly #idle: Session[] = [];
+  readonly #leased = new Set<Session>();
+  /** Sessions being started or reset, counted against `maxSessions`. */
+  #pending = 0;
+  /** Starts in flight, so `close()` can wait for them. */
+  readonly #starts = new Set<Promise<unknown>>();
+  readonly #waiters: Waiter[] = [];
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: PoolOptions = {}) {
+    this.#options = options;
+    this.#minIdle = options.minIdle ?? 1;
+    this.#maxSessions = Math.max(1, options.maxSessions ?? 16);
+    this.#fill();
+  }
+
+  /** Sessions alive or starting, leased or idle. */
+  get size(): number {
+    return this.#idle.length + this.#leased.size + this.#pending;
+  }
+
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  get leased(): number {
+    return this.#leased.size;
+  }
+
+  /** Leases a session; call `session.release()` when done with it. */
+  async acquire(options: AcquireOptions = {}): Promise<Session> {
+    if (this.#closed) throw new SessionStateError("POOL_CLOSED", "the pool is closed");
+    const session = await this.#take(options.signal);
+    if (options.restore !== undefined) {
+      try {
+        await session.restore(options.restore);
+      } catch (error) {
+        session.release();
+        throw error;
+      }
+    }
+    return session;
+  }
+
+  /** Closes every session (idle and leased) and rejects waiting acquirers. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.reject(
+        new SessionStateError("POOL_CLOSED", "the pool was closed while waiting for a session"),
+      );
+    }
+    const sessions = [...this.#idle.splice(0), ...this.#leased];
+    this.#leased.clear();
+    await Promise.all(sessions.map((session) => session.close()));
+    // Sessions still starting close themselves when they come up (see #create).
+    await Promise.allSettled([...this.#starts]);
+  }
+
+  #take(signal: AbortSignal | undefined): Promise<Session> {
+    const idle = this.#idle.shift();
+    if (idle !== undefined) {
+      this.#lease(idle);
+      this.#fill();
+      return Promise.resolve(idle);
+    }
+    if (this.size < this.#maxSessions) {
+      return this.#create().then((session) => {
+        this.#lease(session);
+        return session;
+      });
+    }
+    return this.#wait(signal);
+  }
+
+  #wait(signal: AbortSignal | undefined): Promise<Session> {
+    const timeoutMs = this.#options.acquireTimeoutMs ?? 30_000;
+    return new Promise<Session>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (session) => {
+          cleanup();
+          resolve(session);
+        },
+        reject: (error) => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#removeWaiter(waiter);
+        reject(
+          new CapsuleError(
+            "POOL_ACQUIRE_TIMEOUT",
+            `no session became free within ${timeoutMs} ms (${this.#maxSessions} sessions leased)`,
+            { retryable: true },
+          ),
+        );
+      }, timeoutMs);
+      const onAbort = () => {
+        this.#removeWaiter(waiter);
+        cleanup();
+        reject(new SessionStateError("POOL_CLOSED", "acquire was aborted"));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #removeWaiter(waiter: Waiter): void {
+    const index = this.#waiters.indexOf(waiter);
+    if (index !== -1) this.#waiters.splice(index, 1);
+  }
+
+  #lease(session: Session): void {
+    this.#leased.add(session);
+  }
+
+  async #create(): Promise<Session> {
+    this.#pending++;
+    const session = new Session(this.#options, undefined, {
+      onRelease: (released) => void this.#release(released),
+    });
+    session.onTerminated = (ended) => this.#forget(ended);
+    const started = session.start();
+    this.#starts.add(started);
+    try {
+      await started;
+    } finally {
+      this.#starts.delete(started);
+      this.#pending--;
+    }
+    if (this.#closed) {
+      await session.close();
+      throw new SessionStateError("POOL_CLOSED", "the pool was closed while a session started");
+    }
+    return session;
+  }
+
+  /** Starts sessions in the background until `minIdle` are idle (within `maxSessions`). */
+  #fill(): void {
+    if (this.#closed) return;
+    const wanted = this.#minIdle - this.#idle.length - this.#pending;
+    for (let i = 0; i < wanted && this.size < this.#maxSessions; i++) {
+      this.#create().then(
+        (session) => this.#offer(session),
+        () => undefined, // a failed warm start is retried by the next fill or acquire
+      );
+    }
+  }
+
+  /** A ready session goes to the first waiter, or to the idle list. */
+  #offer(session: Session): void {
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      this.#lease(session);
+      waiter.resolve(session);
+    } else {
+      this.#idle.push(session);
+    }
+  }
+
+  async #release(session: Session): Promise<void> {
+    if (!this.#leased.delete(session)) return;
+    if (this.#closed || session.state === "TERMINATED" || this.#shouldRecycle(session)) {
+      await session.close();
+      this.#replace();
+      return;
+    }
+    this.#pending++;
+    try {
+      await session.reset();
+    } catch {
+      this.#pending--;
+      await session.close();
+      this.#replace();
+      return;
+    }
+    this.#pending--;
+    if (this.#closed) await session.close();
+    else this.#offer(session);
+  }
+
+  #shouldRecycle(session: Session): boolean {
+    const maxExecutions = this.#options.recycleAfterExecutions ?? 1000;
+    const memoryMb = this.#options.recycleAboveMemoryMb ?? 0.75 * session.options.memoryMb;
+    return session.executions >= maxExecutions || session.memoryUsage > memoryMb * 1024 * 1024;
+  }
+
+  /** A session ended for good (closed, or gave up respawning): drop it and top up. */
+  #forget(session: Session): void {
+    const idleIndex = this.#idle.indexOf(session);
+    if (idleIndex !== -1) this.#idle.splice(idleIndex, 1);
+    this.#leased.delete(session);
+    this.#replace();
+  }
+
+  /** Keeps waiters served and the warm set full after a session left. */
+  #replace(): void {
+    if (this.#closed) return;
+    if (this.#waiters.length > 0 && this.size < this.#maxSessions) {
+      this.#create().then(
+        (session) => this.#offer(session),
+        (error: unknown) =>
+          this.#waiters.shift()?.reject(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+    this.#fill();
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The host-side adapter of one worker process: starts it, speaks the protocol with it,
+ * routes replies to the request that caused them, and when the process exits rejects
+ * every pending request with the reason it died (Temporal-style pending map).
+ */
+
+import { CapsuleError, WorkerCrashedError } from "../errors.ts";
+import { ProtocolChannel } from "../protocol/channel.ts";
+import { type HostMessage, isWorkerMessage, type WorkerMessage } from "../protocol/messages.ts";
+import { classifyExit, type ExitInfo } from "./crash.ts";
+import type { ResolvedSessionOptions } from "./options.ts";
+import { removeWorkdir, type SpawnedWorker, spawnWorker } from "./spawn.ts";
+
+/** A request in flight: gets every message correlated to its id until it settles. */
+export interface PendingRequest {
+  /** Returns true when this message settles the request. */
+  onMessage(message: WorkerMessage): boolean;
+  onExit(error: CapsuleError): void;
+}
+
+const STDERR_TAIL_BYTES = 16 * 1024;
+const SHUTDOWN_GRACE_MS = 2000;
+
+export class WorkerProcess {
+  readonly pid: number;
+  readonly workdir: string;
+  /** Resolves once, when the process has exited and its resources are released. */
+  readonly exited: Promise<ExitInfo>;
+  #channel: ProtocolChannel;
+  #spawned: SpawnedWorker;
+  #pending = new Map<string, PendingRequest>();
+  #stderrTail = "";
+  #exitInfo: ExitInfo | undefined;
+  #lastRss = 0;
+  /** Output of the worker's raw stdout/stderr (native writes), attributed by the session. */
+  onRawOutput: (stream: "stdout" | "stderr", data: string) => void = () => {};
+  /** Messages no pending request claimed (late output, checkpoints between cells). */
+  onUnclaimed: (message: WorkerMessage) => void = () => {};
+
+  private constructor(spawned: SpawnedWorker, options: ResolvedSessionOptions) {
+    this.#spawned = spawned;
+    this.workdir = spawned.workdir;
+    const pid = spawned.child.pid;
+    if (pid === undefined)
+      throw new CapsuleError("WORKER_START_FAILED", "worker process did not start");
+    this.pid = pid;
+    this.#channel = new ProtocolChannel(spawned.frames, {
+      heartbeatIntervalMs: options.heartbeatMs,
+      graceMs: options.graceMs,
+      heartbeatFields: () => ({ memory_usage: 0, cpu_percent: 0, namespace_size: 0 }),
+    });
+    // A starting worker is silent until it has loaded; watch it from its `ready` on.
+    this.#channel.watchPeer(false);
+    this.#channel.on("message", (message) => {
+      if (isWorkerMessage(message)) this.#route(message);
+      else this.#stderrTail += `\n[capsule protocol] unexpected "${message.type}" from the worker`;
+    });
+    this.#channel.on("heartbeat", (heartbeat) => {
+      this.#lastRss = heartbeat.memory_usage;
+    });
+    this.#channel.on("error", (error) => {
+      this.#stderrTail += `\n[capsule protocol] ${error.message}`;
+    });
+    this.#channel.on("dead", () => this.kill("SIGKILL"));
+    spawned.child.stdout
+      ?.setEncoding("utf8")
+      .on("data", (data: string) => this.onRawOutput("stdout", data));
+    spawned.child.stderr?.setEncoding("utf8").on("data", (data: string) => {
+      this.#stderrTail = (this.#stderrTail + data).slice(-STDERR_TAIL_BYTES);
+      this.onRawOutput("stderr", data);
+    });
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      spawned.child.once("exit", (code, signal) => {
+        // stderr may still hold the last words (an OOM report); wait for it to close.
+        const finish = () => {
+          const info = classifyExit(code, signal, this.#stderrTail);
+          this.#exitInfo = info;
+          this.#channel.close();
+          removeWorkdir(this.workdir);
+          const pending = [...this.#pending.values()];
+          this.#pending.clear();
+          for (const request of pending) request.onExit(info.error);
+          resolve(info);
+        };
+        if (spawned.child.stderr === null || spawned.child.stderr.readableEnded) finish();
+        else spawned.child.stderr.once("close", finish);
+      });
+    });
+  }
+
+  /** Spawns a worker and waits for its `ready`; fails with the reason if it dies first. */
+  static async start(options: ResolvedSessionOptions): Promise<WorkerProcess> {
+    const worker = new WorkerProcess(spawnWorker(options), options);
+    await new Promise<void>((resolve, reject) => {
+      worker.#pending.set("ready", {
+        onMessage: (message) => {
+          if (message.type !== "ready") return false;
+          worker.#channel.watchPeer(true);
+          resolve();
+          return true;
+        },
+        onExit: (error) =>
+          reject(
+            new CapsuleError("WORKER_START_FAILED", `worker failed to start: ${error.message}`, {
+              cause: error,
+            }),
+          ),
+      });
+    });
+    return worker;
+  }
+
+  get alive(): boolean {
+    return this.#exitInfo === undefined;
+  }
+
+  /** The worker's resident memory as of its last heartbeat, in bytes (0 before one). */
+  get lastRss(): number {
+    return this.#lastRss;
+  }
+
+  send(message: HostMessage): void {
+    if (!this.alive) return;
+    this.#channel.send(message);
+  }
+
+  /** Sends `message` and routes every reply carrying `id` to `pending` until it settles. */
+  request(id: string, message: HostMessage, pending: PendingRequest): void {
+    if (!this.alive) {
+      pending.onExit(this.#exitInfo?.error ?? new WorkerCrashedError("worker is not running"));
+      return;
+    }
+    this.#pending.set(id, pending);
+    this.#channel.send(message);
+  }
+
+  /** See `ProtocolChannel.watchPeer`: off while a cell runs on the worker's event loop. */
+  watchLiveness(enabled: boolean): void {
+    this.#channel.watchPeer(enabled);
+  }
+
+  /** Sends a signal to the worker (SIGINT interrupts a running cell). */
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.#spawned.child.kill(signal);
+  }
+
+  /** Asks the worker to exit, and kills it if it has not after a grace period. */
+  async shutdown(): Promise<ExitInfo> {
+    if (this.alive) {
+      this.send({ type: "shutdown" });
+      const timer = setTimeout(() => this.kill("SIGKILL"), SHUTDOWN_GRACE_MS);
+      const info = await this.exited;
+      clearTimeout(timer);
+      return info;
+    }
+    return this.exited;
+  }
+
+  #route(message: WorkerMessage): void {
+    const key = correlationOf(message);
+    const pending = key === undefined ? undefined : this.#pending.get(key);
+    if (pending === undefined) {
+      this.onUnclaimed(message);
+      return;
+    }
+    if (pending.onMessage(message) && key !== undefined) this.#pending.delete(key);
+  }
+}
+
+function correlationOf(message: WorkerMessage): string | undefined {
+  switch (message.type) {
+    case "ready":
+      return "ready";
+    case "output":
+    case "input":
+    case "result":
+    case "checkpoint":
+      return message.execution_id;
+    case "error":
+      return message.execution_id;
+    case "restored":
+      return message.id;
+    default:
+      return undefined;
+  }
+}

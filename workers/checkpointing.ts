@@ -1,0 +1,121 @@
+/**
+ * When the worker checkpoints, and how much: a full checkpoint first (and after a
+ * restore or reset), then increments holding only the names a cell may have changed.
+ * A cell that calls a namespace function may change anything that function reaches, so
+ * it gets a full checkpoint; so does a chain that has grown longer or heavier than a
+ * full checkpoint would be.
+ */
+import {
+  applyCheckpoints,
+  CHECKPOINT_VERSION,
+  type EncodedNamespace,
+  NamespaceCheckpointer,
+} from "../src/checkpoint/index.ts";
+import type { SessionContext } from "./context.ts";
+import type { ModuleRegistry } from "./modules.ts";
+
+/** The fields of a `checkpoint` message, without its envelope. */
+export interface CapturedCheckpoint {
+  version: number;
+  incremental: boolean;
+  data: Uint8Array;
+  removed: string[];
+  uncaptured: { name: string; reason: string }[];
+}
+
+/** Increments allowed after a full checkpoint before the next one is full again. */
+const MAX_CHAIN_LENGTH = 32;
+
+export class Checkpointing {
+  #session: SessionContext;
+  readonly #modules: () => ModuleRegistry;
+  readonly #maxBytes: number;
+  #checkpointer: NamespaceCheckpointer | undefined;
+  #names = new Set<string>();
+  #chainLength = 0;
+  #fullBytes = 0;
+  #incrementBytes = 0;
+
+  constructor(options: {
+    session: SessionContext;
+    modules: () => ModuleRegistry;
+    maxBytes: number;
+  }) {
+    this.#session = options.session;
+    this.#modules = options.modules;
+    this.#maxBytes = options.maxBytes;
+  }
+
+  /** Forget everything: the next capture is full. Used after a restore or a reset. */
+  rebase(session: SessionContext): void {
+    this.#session = session;
+    this.#checkpointer = undefined;
+  }
+
+  /** `declared`/`used`: the names of the cell just run; unknown names are ignored. */
+  capture(
+    scope: "full" | { declared: readonly string[]; used: readonly string[] },
+  ): CapturedCheckpoint {
+    const names = this.#session.userNames();
+    const entries = names.map((name) => [name, this.#session.global[name]] as [string, unknown]);
+    const current = new Set(names);
+    const removed = [...this.#names].filter((name) => !current.has(name));
+    this.#names = current;
+
+    const checkpointer = this.#checkpointer;
+    if (checkpointer === undefined || scope === "full" || this.#needsFull(scope.used)) {
+      const fresh = new NamespaceCheckpointer(this.#encodeOptions());
+      const encoded = fresh.full(entries);
+      this.#checkpointer = fresh;
+      this.#chainLength = 0;
+      this.#fullBytes = encoded.bytes;
+      this.#incrementBytes = 0;
+      return this.#message(encoded, false, []);
+    }
+    const encoded = checkpointer.incremental(entries, [...scope.declared, ...scope.used], removed);
+    this.#chainLength++;
+    this.#incrementBytes += encoded.bytes;
+    return this.#message(encoded, true, encoded.removed);
+  }
+
+  /** Restores a chain into the current context, merging key by key. */
+  async restore(
+    chain: readonly Uint8Array[],
+    loadModule: (specifier: string) => Promise<unknown>,
+  ): Promise<{ names: string[]; failed: { name: string; reason: string }[] }> {
+    const decoded = await applyCheckpoints(chain, this.#session.context, { loadModule });
+    for (const [name, value] of decoded.values) {
+      if (!this.#session.reserved.has(name)) this.#session.global[name] = value;
+    }
+    this.#checkpointer = undefined;
+    return { names: [...decoded.values.keys()], failed: decoded.failed };
+  }
+
+  #needsFull(used: readonly string[]): boolean {
+    if (this.#chainLength >= MAX_CHAIN_LENGTH) return true;
+    if (this.#incrementBytes > this.#fullBytes) return true;
+    const global = this.#session.global;
+    // Calling a namespace function can change any name it reaches.
+    return used.some(
+      (name) => !this.#session.reserved.has(name) && typeof global[name] === "function",
+    );
+  }
+
+  #encodeOptions() {
+    return {
+      maxBytes: this.#maxBytes,
+      moduleOf: (value: unknown) => this.#modules().refOf(value),
+      contextGlobals: this.#session.reserved,
+    };
+  }
+
+  #message(encoded: EncodedNamespace, incremental: boolean, removed: string[]): CapturedCheckpoint {
+    return {
+      version: CHECKPOINT_VERSION,
+      incremental,
+      data: encoded.data,
+      removed,
+      uncaptured: encoded.uncaptured,
+    };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Turns whatever user code threw into the fields of a wire `error` message: the user's
+ * error name and message, a stack of the user's own frames only, and a Capsule code.
+ */
+import util from "node:util";
+
+export interface WireErrorFields {
+  code: string;
+  name: string;
+  message: string;
+  stack?: string;
+  line?: number;
+  column?: number;
+}
+
+/** Thrown inside the worker to stop a cell; carries the wire code it reports as. */
+export class CellInterrupt extends Error {
+  readonly code: "EXECUTION_CANCELLED" | "LIMIT_TIMEOUT";
+  constructor(code: "EXECUTION_CANCELLED" | "LIMIT_TIMEOUT", message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const CELL_FILE = /(?:^|[\s(/])(cell-\d+\.js):(\d+):(\d+)/;
+
+/** `cellPrefix` is the directory part of cell filenames, removed so stacks read `cell-3.js:2:5`. */
+export function describeThrown(thrown: unknown, cellPrefix: string): WireErrorFields {
+  if (thrown instanceof CellInterrupt) {
+    return {
+      code: thrown.code,
+      name: thrown.code === "LIMIT_TIMEOUT" ? "TimeoutError" : "CancelledError",
+      message: thrown.message,
+    };
+  }
+  if (!isErrorLike(thrown)) {
+    const message = util.inspect(thrown, { depth: 2, breakLength: Infinity });
+    return { code: "EXECUTION_ERROR", name: "Uncaught", message, stack: `Uncaught ${message}` };
+  }
+  const nodeCode = (thrown as { code?: unknown }).code;
+  if (nodeCode === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
+    return { code: "LIMIT_TIMEOUT", name: "TimeoutError", message: "execution timed out" };
+  }
+  if (nodeCode === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
+    return { code: "EXECUTION_CANCELLED", name: "CancelledError", message: "execution cancelled" };
+  }
+  const name = String(thrown.name ?? "Error");
+  const message = String(thrown.message ?? "");
+  const stack = userStack(String(thrown.stack ?? ""), cellPrefix, name, message);
+  const location = locate(String(thrown.stack ?? ""), cellPrefix);
+  const code =
+    nodeCode === "EMFILE" || nodeCode === "ENFILE"
+      ? "LIMIT_RESOURCE"
+      : name === "SyntaxError"
+        ? "EXECUTION_SYNTAX_ERROR"
+        : "EXECUTION_ERROR";
+  return { code, name, message, stack, ...location };
+}
+
+function isErrorLike(
+  value: unknown,
+): value is { name?: unknown; message?: unknown; stack?: unknown } {
+  return (
+    util.types.isNativeError(value) ||
+    (typeof value === "object" && value !== null && "stack" in value && "message" in value)
+  );
+}
+
+/** Keeps the header lines and the frames that point into cells; drops Capsule's and Node's. */
+function userStack(stack: string, cellPrefix: string, name: string, message: string): string {
+  const cleaned = stack.split(cellPrefix).join("");
+  const lines = cleaned.split("\n");
+  const firstFrame = lines.findIndex((line) => /^\s+at /.test(line));
+  const header = firstFrame === -1 ? lines : lines.slice(0, firstFrame);
+  const frames =
+    firstFrame === -1 ? [] : lines.slice(firstFrame).filter((line) => CELL_FILE.test(line));
+  const headerText = header.join("\n").trim() || `${name}: ${message}`;
+  return [headerText, ...frames].join("\n");
+}
+
+function locate(stack: string, cellPrefix: string): { line?: number; column?: number } {
+  const match = CELL_FILE.exec(stack.split(cellPrefix).join(""));
+  if (match === null) return {};
+  return { line: Number(match[2]), column: Number(match[3]) };
+}
