@@ -8,6 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    globalSetup: ["test/global-setup.ts"],
     // CI reads the JSON report to print its closing `N passed, N failed` line.
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: ".vitest-report.json" },

@@ -37,7 +37,8 @@ export type ErrorCode =
   | "STORE_WRITE_FAILED"
   | "STORE_CORRUPT"
   | "STORE_SDK_SHAPE"
-  | "DURABLE_NOT_FOUND";
+  | "DURABLE_NOT_FOUND"
+  | "DURABLE_INVALID_NAME";
 
 export interface CapsuleErrorOptions {
   cause?: unknown;

@@ -14,24 +14,27 @@ export interface WireErrorFields {
 }
 
 /** Thrown inside the worker to stop a cell; carries the wire code it reports as. */
+type InterruptCode = "EXECUTION_CANCELLED" | "LIMIT_TIMEOUT";
+
 export class CellInterrupt extends Error {
-  readonly code: "EXECUTION_CANCELLED" | "LIMIT_TIMEOUT";
-  constructor(code: "EXECUTION_CANCELLED" | "LIMIT_TIMEOUT", message: string) {
+  readonly code: InterruptCode;
+  constructor(code: InterruptCode, message: string) {
     super(message);
     this.code = code;
   }
 }
+
+const INTERRUPT_NAMES: Record<InterruptCode, string> = {
+  EXECUTION_CANCELLED: "CancelledError",
+  LIMIT_TIMEOUT: "TimeoutError",
+};
 
 const CELL_FILE = /(?:^|[\s(/])(cell-\d+\.js):(\d+):(\d+)/;
 
 /** `cellPrefix` is the directory part of cell filenames, removed so stacks read `cell-3.js:2:5`. */
 export function describeThrown(thrown: unknown, cellPrefix: string): WireErrorFields {
   if (thrown instanceof CellInterrupt) {
-    return {
-      code: thrown.code,
-      name: thrown.code === "LIMIT_TIMEOUT" ? "TimeoutError" : "CancelledError",
-      message: thrown.message,
-    };
+    return { code: thrown.code, name: INTERRUPT_NAMES[thrown.code], message: thrown.message };
   }
   if (!isErrorLike(thrown)) {
     const message = util.inspect(thrown, { depth: 2, breakLength: Infinity });

@@ -30,9 +30,10 @@ export function renderResult(value: unknown): RenderedResult {
 function isPlainData(root: unknown): boolean {
   let budget = MAX_PLAIN_NODES;
   const seen = new Set<object>();
-  const visit = (value: unknown): boolean => {
+  // MessagePack turns a nested `undefined` into null: such a value is not carried faithfully.
+  const visit = (value: unknown, root = false): boolean => {
     if (--budget < 0) return false;
-    if (value === null || value === undefined) return true;
+    if (value === null || (value === undefined && root)) return true;
     switch (typeof value) {
       case "string":
       case "boolean":
@@ -49,12 +50,12 @@ function isPlainData(root: unknown): boolean {
     seen.add(object);
     if (util.types.isDate(object)) return true;
     if (object instanceof Uint8Array || util.types.isUint8Array(object)) return true;
-    if (Array.isArray(object)) return object.every(visit);
+    if (Array.isArray(object)) return object.every((item) => visit(item));
     const proto = Object.getPrototypeOf(object);
     if (proto !== null && Object.getPrototypeOf(proto) !== null) return false;
     if (proto !== null && proto.constructor?.name !== "Object") return false;
     if (Object.getOwnPropertySymbols(object).length > 0) return false;
-    return Object.values(object).every(visit);
+    return Object.values(object).every((item) => visit(item));
   };
-  return visit(root);
+  return visit(root, true);
 }

@@ -4,6 +4,7 @@
  * requests. One cell runs at a time; the host enforces that too.
  */
 import path from "node:path";
+import { CapsuleError } from "../src/errors.ts";
 import type {
   ExecutionMode,
   HostMessage,
@@ -245,7 +246,7 @@ export class WorkerRuntime {
       const checkpoint = this.#checkpoints.capture(scope);
       this.#options.send({ type: "checkpoint", execution_id: id, ...checkpoint });
     } catch (thrown) {
-      this.#options.send(errorMessage(id, describeThrown(thrown, "")));
+      this.#options.send(errorMessage(id, describeCapsuleError(thrown)));
     }
   }
 
@@ -261,7 +262,7 @@ export class WorkerRuntime {
         failed: restored.failed,
       });
     } catch (thrown) {
-      this.#options.send(errorMessage(message.id, describeThrown(thrown, "")));
+      this.#options.send(errorMessage(message.id, describeCapsuleError(thrown)));
     }
   }
 
@@ -282,6 +283,13 @@ export class WorkerRuntime {
     this.#checkpoints.rebase(this.#session);
     this.#options.send({ type: "restored", id, names: [], failed: [] });
   }
+}
+
+/** Capsule's own failures (a checkpoint too large, a malformed restore) keep their code. */
+function describeCapsuleError(thrown: unknown): WireErrorFields {
+  if (thrown instanceof CapsuleError)
+    return { code: thrown.code, name: thrown.name, message: thrown.message };
+  return describeThrown(thrown, "");
 }
 
 function errorMessage(executionId: string, fields: WireErrorFields): MessageOf<"error"> {

@@ -170,7 +170,7 @@ export class SessionPool {
     const session = new Session(this.#options, undefined, {
       onRelease: (released) => void this.#release(released),
     });
-    session.onTerminated = (ended) => this.#forget(ended);
+    session.once("terminated", () => this.#forget(session));
     const started = session.start();
     this.#starts.add(started);
     try {

@@ -8,13 +8,16 @@
  * with `RESPAWN_LIMIT` instead of looping.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { CancelledError, CapsuleError, SessionStateError, TimeoutError } from "../errors.ts";
 import { type PreparedCell, prepareCell } from "../prepare/index.ts";
 import type { WorkerMessage } from "../protocol/messages.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
+import type { ExitInfo } from "./crash.ts";
 import {
   type ExecuteOptions,
   type ExecutionResult,
+  type OutputChunk,
   type ResolvedSessionOptions,
   resolveSessionOptions,
   type SessionOptions,
@@ -33,7 +36,18 @@ export interface SessionHooks {
 const BACKSTOP_GRACE_MS = 2000;
 const SIGINT_RETRIES_MS = [150, 500];
 
-export class Session {
+export interface SessionEvents {
+  /** Output that arrived between cells (a timer a cell left behind, native writes). */
+  output: [chunk: OutputChunk];
+  /** The worker process ended (crash, limit, kill); a replacement follows unless closing. */
+  "worker-exit": [info: ExitInfo];
+  /** A replacement worker is READY, restored from the last checkpoint. */
+  respawn: [pid: number];
+  /** The session ended for good: closed, or it gave up respawning (`error` says why). */
+  terminated: [error: CapsuleError | undefined];
+}
+
+export class Session extends EventEmitter<SessionEvents> {
   readonly id: string;
   readonly options: ResolvedSessionOptions;
   #state: SessionState = "CREATED";
@@ -44,14 +58,11 @@ export class Session {
   #crashes: number[] = [];
   #terminalError: CapsuleError | undefined;
   readonly #checkpoints = new CheckpointChain();
-  /** Output that arrives between cells (timers a cell left behind). */
-  onStrayOutput: (data: string, stream: string) => void = () => {};
-  /** Called once when the session ends for good (closed, or gave up respawning). */
-  onTerminated: (session: Session) => void = () => {};
 
   readonly #hooks: SessionHooks;
 
   constructor(options: SessionOptions = {}, id: string = randomUUID(), hooks: SessionHooks = {}) {
+    super();
     this.id = id;
     this.options = resolveSessionOptions(options);
     this.#hooks = hooks;
@@ -188,7 +199,7 @@ export class Session {
     await worker?.shutdown();
     // A spawn still in flight sees TERMINATED and shuts its own worker down.
     await this.#starting?.catch(() => undefined);
-    if (!wasTerminated) this.onTerminated(this);
+    if (!wasTerminated) this.emit("terminated", undefined);
   }
 
   /** Starts a worker and, when given, restores a checkpoint into it. */
@@ -210,18 +221,35 @@ export class Session {
     }
     this.#worker = worker;
     worker.onUnclaimed = (message) => this.#onUnclaimed(message);
-    worker.onRawOutput = (stream, data) => this.onStrayOutput(data, stream);
-    void worker.exited.then(() => this.#onWorkerExit(worker));
+    worker.onRawOutput = (stream, data) => this.emit("output", { stream, data });
+    worker.onExit = (info) => this.#onWorkerExit(worker, info);
     if (restoreFrom !== undefined) await this.#checkpoints.restoreInto(worker, restoreFrom);
     if (this.#state === "STARTING") this.#state = "READY";
+    if (restoreFrom !== undefined || this.#executions > 0) this.emit("respawn", worker.pid);
   }
 
   #onUnclaimed(message: WorkerMessage): void {
-    if (message.type === "output") this.onStrayOutput(message.data, message.stream);
+    if (message.type === "output")
+      this.emit("output", { stream: message.stream, data: message.data });
     else if (message.type === "checkpoint") this.#checkpoints.apply(message);
   }
 
-  #onWorkerExit(worker: WorkerProcess): void {
+  /**
+   * Replaces a worker that is alive but unfit to go on (out of file descriptors) with a
+   * fresh one restored from the last checkpoint. Not counted as a crash.
+   */
+  #retire(worker: WorkerProcess): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    this.#state = "STARTING";
+    const checkpoint = this.#checkpoints.empty ? undefined : this.#checkpoints.snapshot();
+    worker.kill("SIGKILL");
+    this.#starting = worker.exited.then(() => this.#spawn(checkpoint));
+    this.#starting.catch(() => undefined);
+  }
+
+  #onWorkerExit(worker: WorkerProcess, info: ExitInfo): void {
+    if (this.#state !== "TERMINATED") this.emit("worker-exit", info);
     if (this.#worker !== worker || this.#state === "TERMINATED") return;
     this.#worker = undefined;
     const now = Date.now();
@@ -245,7 +273,7 @@ export class Session {
     if (this.#state === "TERMINATED") return;
     this.#terminalError = error;
     this.#state = "TERMINATED";
-    this.onTerminated(this);
+    this.emit("terminated", error);
   }
 
   #run(
@@ -360,12 +388,16 @@ export class Session {
               case "error":
                 // A checkpoint that failed after a good result does not fail the cell.
                 if (result !== undefined) {
-                  this.onStrayOutput(
-                    `[capsule: checkpoint failed: ${message.message}]\n`,
-                    "stderr",
-                  );
+                  this.emit("output", {
+                    stream: "stderr",
+                    data: `[capsule: checkpoint failed: ${message.message}]\n`,
+                  });
                   settle({ result });
-                } else settle({ error: errorFromWire(message) });
+                } else {
+                  const error = errorFromWire(message);
+                  settle({ error });
+                  if (error.code === "LIMIT_RESOURCE") this.#retire(worker);
+                }
                 return true;
               default:
                 return false;

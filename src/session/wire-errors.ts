@@ -8,6 +8,7 @@ import {
   CheckpointError,
   type ErrorCode,
   ExecutionError,
+  MemoryLimitError,
   ResourceLimitError,
   SessionStateError,
   TimeoutError,
@@ -29,6 +30,8 @@ export function errorFromWire(message: ErrorMessage): CapsuleError {
       return new TimeoutError(message.message);
     case "EXECUTION_CANCELLED":
       return new CancelledError(message.message);
+    case "LIMIT_MEMORY":
+      return new MemoryLimitError(message.message);
     case "LIMIT_RESOURCE":
       return new ResourceLimitError(`${message.name}: ${message.message}`);
     case "SESSION_BUSY":

@@ -36,6 +36,8 @@ export class WorkerProcess {
   onRawOutput: (stream: "stdout" | "stderr", data: string) => void = () => {};
   /** Messages no pending request claimed (late output, checkpoints between cells). */
   onUnclaimed: (message: WorkerMessage) => void = () => {};
+  /** Called when the process has exited, before pending requests are rejected. */
+  onExit: (info: ExitInfo) => void = () => {};
 
   private constructor(spawned: SpawnedWorker, options: ResolvedSessionOptions) {
     this.#spawned = spawned;
@@ -77,6 +79,7 @@ export class WorkerProcess {
           this.#exitInfo = info;
           this.#channel.close();
           removeWorkdir(this.workdir);
+          this.onExit(info);
           const pending = [...this.#pending.values()];
           this.#pending.clear();
           for (const request of pending) request.onExit(info.error);

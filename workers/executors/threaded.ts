@@ -160,6 +160,8 @@ export class ThreadedExecutor {
 
   #ensureThread(): Worker {
     if (this.#thread === undefined) {
+      // No `resourceLimits`: the process's --max-old-space-size overrides them anyway, so
+      // a thread over the heap limit ends the worker, which is restored from its checkpoint.
       this.#thread = new Worker(new URL("./thread-main.ts", import.meta.url));
       // The thread must never keep the session process alive on its own.
       this.#thread.unref();

@@ -1,0 +1,56 @@
+/**
+ * Run-wide leak check: when every test file has finished, no session worker started
+ * from this checkout may still be running. A leak fails the run (and is cleaned up so
+ * it does not outlive it).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const WORKER_ENTRY = path.join(
+  fileURLToPath(new URL("..", import.meta.url)),
+  "workers",
+  "session-worker.ts",
+);
+
+function leakedWorkers(): { pid: number; args: string }[] {
+  const found: { pid: number; args: string }[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string;
+    try {
+      args = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
+    } catch {
+      continue; // exited while we looked
+    }
+    if (args.includes(WORKER_ENTRY)) found.push({ pid: Number(entry), args: args.slice(0, 160) });
+  }
+  return found;
+}
+
+export function setup(): void {}
+
+/**
+ * Workers of a test file that just ended are still exiting (they notice the closed pipe
+ * within milliseconds); only those still alive after a bounded grace count as leaks.
+ */
+export async function teardown(): Promise<void> {
+  const until = Date.now() + 5000;
+  let leaked = leakedWorkers();
+  while (leaked.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    leaked = leakedWorkers();
+  }
+  for (const { pid } of leaked) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  if (leaked.length > 0) {
+    throw new Error(
+      `${leaked.length} session worker process(es) of this checkout outlived the test run:\n${leaked.map((l) => `  ${l.pid} ${l.args}`).join("\n")}`,
+    );
+  }
+}

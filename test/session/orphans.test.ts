@@ -1,0 +1,41 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { processExists } from "./helpers.ts";
+
+const HOST = fileURLToPath(new URL("./fixtures/host.ts", import.meta.url));
+
+/**
+ * Waits until none of `pids` exists. A process that is not our child has no exit event
+ * to wait on, so this polls the condition, bounded by `deadlineMs`.
+ */
+async function gone(pids: number[], deadlineMs: number): Promise<number[]> {
+  const until = Date.now() + deadlineMs;
+  let alive = pids.filter(processExists);
+  while (alive.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    alive = pids.filter(processExists);
+  }
+  return alive;
+}
+
+describe("no orphans", () => {
+  it("workers exit when their host is killed with SIGKILL, even mid-cell", async () => {
+    const host = spawn(process.execPath, [HOST], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const lines = createInterface({ input: host.stdout });
+      const [line] = (await once(lines, "line")) as [string];
+      const pids = JSON.parse(line) as number[];
+      expect(pids).toHaveLength(3);
+      expect(pids.every(processExists)).toBe(true);
+
+      host.kill("SIGKILL");
+      await once(host, "exit");
+      expect(await gone(pids, 10_000)).toEqual([]);
+    } finally {
+      host.kill("SIGKILL");
+    }
+  });
+});
