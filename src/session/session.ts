@@ -9,11 +9,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { CancelledError, CapsuleError, SessionStateError, TimeoutError } from "../errors.ts";
-import { type PreparedCell, prepareCell } from "../prepare/index.ts";
+import { CapsuleError, SessionStateError } from "../errors.ts";
+import { prepareCell } from "../prepare/index.ts";
 import type { WorkerMessage } from "../protocol/messages.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
+import { runCell } from "./execution.ts";
 import {
   type ExecuteOptions,
   type ExecutionResult,
@@ -31,10 +32,6 @@ export type SessionState = "CREATED" | "STARTING" | "READY" | "BUSY" | "TERMINAT
 export interface SessionHooks {
   onRelease?: (session: Session) => void;
 }
-
-/** Extra time the host gives a worker to report a timeout or cancel before it kills it. */
-const BACKSTOP_GRACE_MS = 2000;
-const SIGINT_RETRIES_MS = [150, 500];
 
 export interface SessionEvents {
   /** Output that arrived between cells (a timer a cell left behind, native writes). */
@@ -105,7 +102,13 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#state = "BUSY";
     this.#executions++;
     try {
-      return await this.#run(worker, `${this.id}:${this.#executions}`, prepared, options);
+      return await runCell(worker, `${this.id}:${this.#executions}`, prepared, options, {
+        timeoutMs: this.options.timeoutMs,
+        checkpoint: this.options.checkpoint,
+        onCheckpoint: (message) => this.#checkpoints.apply(message),
+        onStrayOutput: (chunk) => this.emit("output", chunk),
+        onUnfitWorker: () => this.#retire(worker),
+      });
     } finally {
       if (this.#state === "BUSY") this.#state = "READY";
     }
@@ -274,179 +277,6 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#terminalError = error;
     this.#state = "TERMINATED";
     this.emit("terminated", error);
-  }
-
-  #run(
-    worker: WorkerProcess,
-    id: string,
-    prepared: PreparedCell,
-    options: ExecuteOptions,
-  ): Promise<ExecutionResult> {
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
-    const wantCheckpoint = this.options.checkpoint;
-    return new Promise<ExecutionResult>((resolve, reject) => {
-      let result: ExecutionResult | undefined;
-      let forced: CapsuleError | undefined;
-      let backstop: ReturnType<typeof setTimeout> | undefined;
-      const interrupts: ReturnType<typeof setTimeout>[] = [];
-      let cancelRequested = false;
-      // A cell on the worker's event loop silences its heartbeats; its deadline guards it.
-      const onEventLoop = prepared.mode !== "blocking_sync";
-      if (onEventLoop) worker.watchLiveness(false);
-      const settle = (outcome: { result: ExecutionResult } | { error: CapsuleError }) => {
-        if (onEventLoop) worker.watchLiveness(true);
-        clearTimeout(backstop);
-        clearTimeout(deadline);
-        for (const timer of interrupts) clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        if ("result" in outcome) resolve(outcome.result);
-        else reject(outcome.error);
-      };
-      // The worker enforces the limit itself; this only catches a worker that cannot
-      // (a promise callback spinning forever), by ending the process.
-      const killFor = (error: CapsuleError) => {
-        forced = error;
-        worker.kill("SIGKILL");
-      };
-      const deadline = setTimeout(
-        () =>
-          killFor(
-            new TimeoutError(`execution timed out after ${timeoutMs} ms; the worker was restarted`),
-          ),
-        timeoutMs + BACKSTOP_GRACE_MS,
-      );
-      const onAbort = () => {
-        worker.send({ type: "cancel", execution_id: id });
-        // A busy loop never reads the pipe: SIGINT interrupts the running script.
-        cancelRequested = true;
-        // Node's `breakOnSigint` misses a few percent of signals (and one landing as the
-        // script ends can end the process, which then restarts like the backstop below),
-        // so the interrupt is repeated a few times before the backstop.
-        if (onEventLoop) {
-          worker.kill("SIGINT");
-          for (const delay of SIGINT_RETRIES_MS) {
-            interrupts.push(setTimeout(() => worker.kill("SIGINT"), delay));
-          }
-        }
-        backstop ??= setTimeout(
-          () =>
-            killFor(
-              new CancelledError("execution cancelled; the worker did not stop and was restarted"),
-            ),
-          BACKSTOP_GRACE_MS,
-        );
-      };
-      if (options.signal?.aborted) {
-        settle({ error: new CancelledError() });
-        return;
-      }
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-
-      worker.request(
-        id,
-        {
-          type: "execute",
-          id,
-          code: prepared.source,
-          mode: prepared.mode,
-          async: prepared.async,
-          declared: prepared.declared,
-          free: prepared.free,
-          assigned: prepared.assigned,
-          imports: prepared.imports,
-          timeout_ms: timeoutMs,
-          checkpoint: wantCheckpoint,
-        },
-        {
-          onMessage: (message) => {
-            switch (message.type) {
-              case "output":
-                options.onOutput?.({
-                  stream: message.stream,
-                  data: message.data,
-                  ...(message.truncated ? { truncated: true } : {}),
-                });
-                return false;
-              case "input":
-                void this.#answerInput(worker, message.id, message.prompt, options);
-                return false;
-              case "result":
-                result = {
-                  value: message.has_value ? message.value : undefined,
-                  hasValue: message.has_value,
-                  display: message.display,
-                  mode: message.mode,
-                  executionTime: message.execution_time,
-                };
-                if (wantCheckpoint) return false;
-                settle({ result });
-                return true;
-              case "checkpoint":
-                this.#checkpoints.apply(message);
-                if (result !== undefined) settle({ result });
-                return true;
-              case "error":
-                // A checkpoint that failed after a good result does not fail the cell.
-                if (result !== undefined) {
-                  this.emit("output", {
-                    stream: "stderr",
-                    data: `[capsule: checkpoint failed: ${message.message}]\n`,
-                  });
-                  settle({ result });
-                } else {
-                  const error = errorFromWire(message);
-                  settle({ error });
-                  if (error.code === "LIMIT_RESOURCE") this.#retire(worker);
-                }
-                return true;
-              default:
-                return false;
-            }
-          },
-          onExit: (error) =>
-            settle({
-              error:
-                forced ??
-                (cancelRequested
-                  ? new CancelledError(
-                      "execution cancelled; the worker was restarted from its last checkpoint",
-                      {
-                        cause: error,
-                      },
-                    )
-                  : error),
-            }),
-        },
-      );
-    });
-  }
-
-  async #answerInput(
-    worker: WorkerProcess,
-    inputId: string,
-    prompt: string,
-    options: ExecuteOptions,
-  ) {
-    if (options.onInput === undefined) {
-      worker.send({
-        type: "input_response",
-        input_id: inputId,
-        value: "no input handler: pass onInput to execute()",
-        cancelled: true,
-      });
-      return;
-    }
-    try {
-      const value = await options.onInput(prompt);
-      worker.send({ type: "input_response", input_id: inputId, value: String(value) });
-    } catch (error) {
-      worker.send({
-        type: "input_response",
-        input_id: inputId,
-        value: `input failed: ${String(error)}`,
-        cancelled: true,
-      });
-    }
   }
 
   #stateError(operation: string): SessionStateError {

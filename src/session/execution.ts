@@ -1,0 +1,201 @@
+/**
+ * One cell in flight on a worker: sends the prepared cell, streams its output, answers
+ * its `input()` calls, and settles with its result (after the checkpoint that follows
+ * it) or its error. The worker enforces the time limit and cancels; the host only backs
+ * it up by ending a worker that cannot stop (a promise callback spinning forever).
+ */
+import { CancelledError, type CapsuleError, TimeoutError } from "../errors.ts";
+import type { PreparedCell } from "../prepare/index.ts";
+import type { Checkpoint } from "../protocol/messages.ts";
+import type { ExecuteOptions, ExecutionResult, OutputChunk } from "./options.ts";
+import { errorFromWire } from "./wire-errors.ts";
+import type { WorkerProcess } from "./worker-process.ts";
+
+/** Extra time the host gives a worker to report a timeout or cancel before it kills it. */
+const BACKSTOP_GRACE_MS = 2000;
+const SIGINT_RETRIES_MS = [150, 500];
+
+/** What the session supplies to a cell run. */
+export interface CellSettings {
+  timeoutMs: number;
+  /** Wait for the checkpoint the worker sends after a successful cell. */
+  checkpoint: boolean;
+  onCheckpoint(message: Checkpoint): void;
+  onStrayOutput(chunk: OutputChunk): void;
+  /** The worker is alive but cannot go on (out of file descriptors): replace it. */
+  onUnfitWorker(): void;
+}
+
+export function runCell(
+  worker: WorkerProcess,
+  id: string,
+  prepared: PreparedCell,
+  options: ExecuteOptions,
+  settings: CellSettings,
+): Promise<ExecutionResult> {
+  const timeoutMs = options.timeoutMs ?? settings.timeoutMs;
+  const wantCheckpoint = settings.checkpoint;
+  return new Promise<ExecutionResult>((resolve, reject) => {
+    let result: ExecutionResult | undefined;
+    let forced: CapsuleError | undefined;
+    let backstop: ReturnType<typeof setTimeout> | undefined;
+    const interrupts: ReturnType<typeof setTimeout>[] = [];
+    let cancelRequested = false;
+    // A cell on the worker's event loop silences its heartbeats; its deadline guards it.
+    const onEventLoop = prepared.mode !== "blocking_sync";
+    if (onEventLoop) worker.watchLiveness(false);
+    const settle = (outcome: { result: ExecutionResult } | { error: CapsuleError }) => {
+      if (onEventLoop) worker.watchLiveness(true);
+      clearTimeout(backstop);
+      clearTimeout(deadline);
+      for (const timer of interrupts) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      if ("result" in outcome) resolve(outcome.result);
+      else reject(outcome.error);
+    };
+    // The worker enforces the limit itself; this only catches a worker that cannot
+    // (a promise callback spinning forever), by ending the process.
+    const killFor = (error: CapsuleError) => {
+      forced = error;
+      worker.kill("SIGKILL");
+    };
+    const deadline = setTimeout(
+      () =>
+        killFor(
+          new TimeoutError(`execution timed out after ${timeoutMs} ms; the worker was restarted`),
+        ),
+      timeoutMs + BACKSTOP_GRACE_MS,
+    );
+    const onAbort = () => {
+      worker.send({ type: "cancel", execution_id: id });
+      // A busy loop never reads the pipe: SIGINT interrupts the running script.
+      cancelRequested = true;
+      // Node's `breakOnSigint` misses a few percent of signals (and one landing as the
+      // script ends can end the process, which then restarts like the backstop below),
+      // so the interrupt is repeated a few times before the backstop.
+      if (onEventLoop) {
+        worker.kill("SIGINT");
+        for (const delay of SIGINT_RETRIES_MS) {
+          interrupts.push(setTimeout(() => worker.kill("SIGINT"), delay));
+        }
+      }
+      backstop ??= setTimeout(
+        () =>
+          killFor(
+            new CancelledError("execution cancelled; the worker did not stop and was restarted"),
+          ),
+        BACKSTOP_GRACE_MS,
+      );
+    };
+    if (options.signal?.aborted) {
+      settle({ error: new CancelledError() });
+      return;
+    }
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+
+    worker.request(
+      id,
+      {
+        type: "execute",
+        id,
+        code: prepared.source,
+        mode: prepared.mode,
+        async: prepared.async,
+        declared: prepared.declared,
+        free: prepared.free,
+        assigned: prepared.assigned,
+        imports: prepared.imports,
+        timeout_ms: timeoutMs,
+        checkpoint: wantCheckpoint,
+      },
+      {
+        onMessage: (message) => {
+          switch (message.type) {
+            case "output":
+              options.onOutput?.({
+                stream: message.stream,
+                data: message.data,
+                ...(message.truncated ? { truncated: true } : {}),
+              });
+              return false;
+            case "input":
+              void answerInput(worker, message.id, message.prompt, options);
+              return false;
+            case "result":
+              result = {
+                value: message.has_value ? message.value : undefined,
+                hasValue: message.has_value,
+                display: message.display,
+                mode: message.mode,
+                executionTime: message.execution_time,
+              };
+              if (wantCheckpoint) return false;
+              settle({ result });
+              return true;
+            case "checkpoint":
+              settings.onCheckpoint(message);
+              if (result !== undefined) settle({ result });
+              return true;
+            case "error":
+              // A checkpoint that failed after a good result does not fail the cell.
+              if (result !== undefined) {
+                settings.onStrayOutput({
+                  stream: "stderr",
+                  data: `[capsule: checkpoint failed: ${message.message}]\n`,
+                });
+                settle({ result });
+              } else {
+                const error = errorFromWire(message);
+                settle({ error });
+                if (error.code === "LIMIT_RESOURCE") settings.onUnfitWorker();
+              }
+              return true;
+            default:
+              return false;
+          }
+        },
+        onExit: (error) =>
+          settle({
+            error:
+              forced ??
+              (cancelRequested
+                ? new CancelledError(
+                    "execution cancelled; the worker was restarted from its last checkpoint",
+                    {
+                      cause: error,
+                    },
+                  )
+                : error),
+          }),
+      },
+    );
+  });
+}
+
+async function answerInput(
+  worker: WorkerProcess,
+  inputId: string,
+  prompt: string,
+  options: ExecuteOptions,
+): Promise<void> {
+  if (options.onInput === undefined) {
+    worker.send({
+      type: "input_response",
+      input_id: inputId,
+      value: "no input handler: pass onInput to execute()",
+      cancelled: true,
+    });
+    return;
+  }
+  try {
+    const value = await options.onInput(prompt);
+    worker.send({ type: "input_response", input_id: inputId, value: String(value) });
+  } catch (error) {
+    worker.send({
+      type: "input_response",
+      input_id: inputId,
+      value: `input failed: ${String(error)}`,
+      cancelled: true,
+    });
+  }
+}
