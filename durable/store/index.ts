@@ -1,0 +1,44 @@
+/**
+ * The embedded durable store: local mode for Capsule's durable layer.
+ *
+ * `EmbeddedNetwork` is a Resonate `Network` that runs the SDK's own protocol server
+ * state machine (`Server` from @resonatehq/sdk 0.11.5, pinned: see sdk.ts) in process,
+ * exactly as the SDK's `LocalNetwork` does (same addresses, same message delivery on the
+ * next event-loop turn, same 1 s timeout tick), and additionally:
+ *
+ * - persists: after every applied request or tick, the full current state of every
+ *   promise, task, schedule and timeout it touched is written to `{dir}/store.db`
+ *   (SQLite via `node:sqlite`, WAL, `synchronous=FULL` by default) in one transaction
+ *   *before* the response is returned; on open the server is rebuilt from the file;
+ * - stops on a failed write: `onFatal` (default: stderr + exit 70) with a StoreError
+ *   `STORE_WRITE_FAILED`, because memory and disk would otherwise disagree;
+ * - is owned by one process (ownership.ts): a second open gets StoreLockedError
+ *   (`STORE_LOCKED`) naming the owner's pid; a killed owner leaves no stale lock;
+ * - recovers fast (recovery.ts): tasks the dead previous owner held are released at
+ *   open and dispatched as soon as a Resonate instance subscribes;
+ * - keeps this process's leases alive (keepalive.ts), so a step longer than the SDK's
+ *   60 s lease is not dispatched a second time;
+ * - stays bounded: `gc({ olderThanMs })` removes finished executions from memory and
+ *   disk, and the server's outgoing message buffer is drained on every dispatch.
+ *
+ * Use:
+ * ```ts
+ * const network = EmbeddedNetwork.open({ dir: ".capsule/store" });
+ * const resonate = new Resonate({ network, pid: network.pid }); // "@resonatehq/sdk/async"
+ * resonate.register("job", job); // register synchronously, before awaiting anything:
+ * // recovered work is delivered on the next event-loop turn.
+ * ...
+ * await resonate.stop();
+ * await network.close(); // releases the lock
+ * ```
+ */
+export {
+  EmbeddedNetwork,
+  type EmbeddedNetworkOptions,
+  STORE_FATAL_EXIT_CODE,
+  type StoreStats,
+} from "./embedded-network.ts";
+export type { GcResult } from "./gc.ts";
+export type { RecoveryReport } from "./recovery.ts";
+export { installedSdkVersion, PINNED_SDK_VERSION } from "./sdk.ts";
+export type { Durability } from "./store-db.ts";

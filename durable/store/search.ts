@@ -1,0 +1,63 @@
+/**
+ * `promise.search` for the embedded store. The SDK's local Server answers it with 501;
+ * Capsule's inspection (list, show, tree) needs it, and a Resonate server implements it,
+ * so the store answers it itself: a read of the in-memory state (nothing to persist).
+ *
+ * Filters: `state` (exact) and `tags` (every given tag equal). Results are ordered by
+ * creation time, then id; `cursor` is the opaque offset of the next page.
+ */
+import type { PromiseRecord, Request, Response } from "@resonatehq/sdk";
+import type { ProtocolServer, ServerPromise } from "./sdk.ts";
+
+type SearchRequest = Extract<Request, { kind: "promise.search" }>;
+type SearchResponse = Extract<Response, { kind: "promise.search" }>;
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1_000;
+
+function matches(promise: ServerPromise, data: SearchRequest["data"]): boolean {
+  if (data.state !== undefined && promise.state !== data.state) return false;
+  for (const [key, value] of Object.entries(data.tags ?? {})) {
+    if (promise.tags[key] !== value) return false;
+  }
+  return true;
+}
+
+function toRecord(promise: ServerPromise): PromiseRecord {
+  return {
+    id: promise.id,
+    state: promise.state,
+    param: promise.param,
+    value: promise.value,
+    tags: promise.tags,
+    timeoutAt: promise.timeoutAt,
+    createdAt: promise.createdAt,
+    ...(promise.settledAt === null ? {} : { settledAt: promise.settledAt }),
+  };
+}
+
+export function searchPromises(server: ProtocolServer, req: SearchRequest): SearchResponse {
+  const head = { corrId: req.head.corrId, version: req.head.version };
+  const offset = req.data.cursor === undefined ? 0 : Number(req.data.cursor);
+  const limit = req.data.limit ?? DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 1) {
+    return {
+      kind: "promise.search",
+      head: { ...head, status: 400 },
+      data: "cursor and limit must be non-negative integers",
+    };
+  }
+  const found = [...server.promises.values()]
+    .filter((promise) => matches(promise, req.data))
+    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const page = found.slice(offset, offset + Math.min(limit, MAX_LIMIT));
+  const next = offset + page.length;
+  return {
+    kind: "promise.search",
+    head: { ...head, status: 200 },
+    data: {
+      promises: page.map(toRecord),
+      ...(next < found.length ? { cursor: String(next) } : {}),
+    },
+  };
+}

@@ -1,0 +1,331 @@
+/**
+ * The SQLite file behind the embedded store: schema, the one-transaction write of the
+ * objects an apply touched, the rebuild of a server on open, and deletion for gc.
+ *
+ * Durability: WAL journal with `synchronous=FULL` by default, so a commit has been
+ * fsynced before the response it backs is returned (a crash of the machine, not just of
+ * the process, loses nothing acknowledged). `normal` keeps WAL consistency and survives
+ * a process crash (`kill -9`) but may lose the last commits on power loss; it is about
+ * 4x cheaper per commit (measured ~150 µs vs ~40 µs here).
+ *
+ * Ownership: the connection runs in `locking_mode=EXCLUSIVE` and takes the exclusive
+ * lock at open; the kernel drops that lock when the process dies, so a lock can never be
+ * stale (see ownership.ts).
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { StoreError } from "../../src/errors.ts";
+import {
+  decodePromise,
+  decodeSchedule,
+  decodeTask,
+  encodePromise,
+  encodeSchedule,
+  encodeTask,
+} from "./records.ts";
+import { installedSdkVersion, type ProtocolServer } from "./sdk.ts";
+import type { TouchedObjects } from "./touched.ts";
+
+export type Durability = "full" | "normal";
+
+export interface StoreDatabaseOptions {
+  durability: Durability;
+  /** Upper bound of the file size (SQLite `max_page_count`); unbounded when undefined. */
+  maxSizeBytes?: number | undefined;
+}
+
+const SCHEMA_VERSION = "1";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS promises (
+  id TEXT PRIMARY KEY, origin TEXT NOT NULL, state TEXT NOT NULL, settled_at INTEGER, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS promises_by_origin ON promises (origin);
+CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS task_timeouts (id TEXT PRIMARY KEY, type INTEGER NOT NULL, timeout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schedule_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+`;
+
+/** The lineage a promise belongs to: its root's id (the SDK's `resonate:origin` tag). */
+export function originOf(promise: { id: string; tags: Record<string, string> }): string {
+  return promise.tags["resonate:origin"] ?? promise.id;
+}
+
+interface Statements {
+  putPromise: StatementSync;
+  delPromise: StatementSync;
+  putTask: StatementSync;
+  delTask: StatementSync;
+  putSchedule: StatementSync;
+  delSchedule: StatementSync;
+  putPromiseTimeout: StatementSync;
+  delPromiseTimeout: StatementSync;
+  putTaskTimeout: StatementSync;
+  delTaskTimeout: StatementSync;
+  putScheduleTimeout: StatementSync;
+  delScheduleTimeout: StatementSync;
+}
+
+function prepareStatements(db: DatabaseSync): Statements {
+  return {
+    putPromise: db.prepare(
+      "INSERT OR REPLACE INTO promises (id, origin, state, settled_at, body) VALUES (?, ?, ?, ?, ?)",
+    ),
+    delPromise: db.prepare("DELETE FROM promises WHERE id = ?"),
+    putTask: db.prepare("INSERT OR REPLACE INTO tasks (id, state, body) VALUES (?, ?, ?)"),
+    delTask: db.prepare("DELETE FROM tasks WHERE id = ?"),
+    putSchedule: db.prepare("INSERT OR REPLACE INTO schedules (id, body) VALUES (?, ?)"),
+    delSchedule: db.prepare("DELETE FROM schedules WHERE id = ?"),
+    putPromiseTimeout: db.prepare(
+      "INSERT OR REPLACE INTO promise_timeouts (id, timeout) VALUES (?, ?)",
+    ),
+    delPromiseTimeout: db.prepare("DELETE FROM promise_timeouts WHERE id = ?"),
+    putTaskTimeout: db.prepare(
+      "INSERT OR REPLACE INTO task_timeouts (id, type, timeout) VALUES (?, ?, ?)",
+    ),
+    delTaskTimeout: db.prepare("DELETE FROM task_timeouts WHERE id = ?"),
+    putScheduleTimeout: db.prepare(
+      "INSERT OR REPLACE INTO schedule_timeouts (id, timeout) VALUES (?, ?)",
+    ),
+    delScheduleTimeout: db.prepare("DELETE FROM schedule_timeouts WHERE id = ?"),
+  };
+}
+
+function rows(db: DatabaseSync, sql: string): Record<string, unknown>[] {
+  return db.prepare(sql).all() as Record<string, unknown>[];
+}
+
+function text(row: Record<string, unknown>, column: string): string {
+  const value = row[column];
+  if (typeof value !== "string")
+    throw new StoreError("STORE_CORRUPT", `column ${column} is not text`);
+  return value;
+}
+
+function integer(row: Record<string, unknown>, column: string): number {
+  const value = row[column];
+  if (typeof value !== "number")
+    throw new StoreError("STORE_CORRUPT", `column ${column} is not a number`);
+  return value;
+}
+
+export class StoreDatabase {
+  readonly file: string;
+  private readonly db: DatabaseSync;
+  private readonly statements: Statements;
+
+  private constructor(file: string, db: DatabaseSync) {
+    this.file = file;
+    this.db = db;
+    this.statements = prepareStatements(db);
+  }
+
+  /**
+   * Opens (creating if needed) the store file and takes its exclusive lock. Throws the
+   * SQLite "database is locked" error untouched when another connection owns it; the
+   * caller turns that into StoreLockedError.
+   */
+  static open(file: string, { durability, maxSizeBytes }: StoreDatabaseOptions): StoreDatabase {
+    // timeout 0: a second owner must fail at once, not wait for the first to exit.
+    const db = new DatabaseSync(file, { timeout: 0 });
+    try {
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec(`PRAGMA synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+      if (maxSizeBytes !== undefined) {
+        const pageSize = Number(
+          Reflect.get(db.prepare("PRAGMA page_size").get() ?? {}, "page_size"),
+        );
+        db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
+      }
+      // The first write takes the exclusive lock, held until close (EXCLUSIVE mode).
+      db.exec("BEGIN EXCLUSIVE");
+      db.exec(SCHEMA);
+      db.exec("COMMIT");
+      const store = new StoreDatabase(file, db);
+      store.checkMeta();
+      return store;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private checkMeta(): void {
+    const meta = new Map(
+      rows(this.db, "SELECT key, value FROM meta").map((row) => [
+        text(row, "key"),
+        text(row, "value"),
+      ]),
+    );
+    const schema = meta.get("schema_version");
+    if (schema !== undefined && schema !== SCHEMA_VERSION) {
+      throw new StoreError(
+        "STORE_CORRUPT",
+        `${this.file} has schema ${schema}, expected ${SCHEMA_VERSION}`,
+      );
+    }
+    const put = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    put.run("schema_version", SCHEMA_VERSION);
+    put.run("sdk_version", installedSdkVersion);
+  }
+
+  /** Writes the current server state of every touched object in one transaction. */
+  persist(server: ProtocolServer, touched: TouchedObjects): void {
+    const s = this.statements;
+    this.transaction(() => {
+      for (const id of touched.promises) {
+        const promise = server.promises.get(id);
+        if (promise === undefined) s.delPromise.run(id);
+        else
+          s.putPromise.run(
+            id,
+            originOf(promise),
+            promise.state,
+            promise.settledAt,
+            encodePromise(promise),
+          );
+      }
+      for (const id of touched.tasks) {
+        const task = server.tasks.get(id);
+        if (task === undefined) s.delTask.run(id);
+        else s.putTask.run(id, task.state, encodeTask(task));
+      }
+      for (const id of touched.schedules) {
+        const schedule = server.schedules.get(id);
+        if (schedule === undefined) s.delSchedule.run(id);
+        else s.putSchedule.run(id, encodeSchedule(schedule));
+      }
+      for (const id of touched.promiseTimeouts) {
+        const timeout = server.pTimeouts.find((entry) => entry.id === id);
+        if (timeout === undefined) s.delPromiseTimeout.run(id);
+        else s.putPromiseTimeout.run(id, timeout.timeout);
+      }
+      for (const id of touched.taskTimeouts) {
+        const timeout = server.tTimeouts.find((entry) => entry.id === id);
+        if (timeout === undefined) s.delTaskTimeout.run(id);
+        else s.putTaskTimeout.run(id, timeout.type, timeout.timeout);
+      }
+      for (const id of touched.scheduleTimeouts) {
+        const timeout = server.sTimeouts.find((entry) => entry.id === id);
+        if (timeout === undefined) s.delScheduleTimeout.run(id);
+        else s.putScheduleTimeout.run(id, timeout.timeout);
+      }
+    });
+  }
+
+  /** Fills an empty server with everything in the file. */
+  load(server: ProtocolServer): void {
+    for (const row of rows(this.db, "SELECT id, body FROM promises")) {
+      const id = text(row, "id");
+      server.promises.set(id, decodePromise(id, text(row, "body")));
+    }
+    for (const row of rows(this.db, "SELECT id, body FROM tasks")) {
+      const id = text(row, "id");
+      server.tasks.set(id, decodeTask(id, text(row, "body")));
+    }
+    for (const row of rows(this.db, "SELECT id, body FROM schedules")) {
+      const id = text(row, "id");
+      server.schedules.set(id, decodeSchedule(id, text(row, "body")));
+    }
+    for (const row of rows(this.db, "SELECT id, timeout FROM promise_timeouts")) {
+      server.pTimeouts.push({ id: text(row, "id"), timeout: integer(row, "timeout") });
+    }
+    for (const row of rows(this.db, "SELECT id, type, timeout FROM task_timeouts")) {
+      const type = integer(row, "type");
+      if (type !== 0 && type !== 1)
+        throw new StoreError("STORE_CORRUPT", `task timeout type ${type}`);
+      server.tTimeouts.push({ id: text(row, "id"), type, timeout: integer(row, "timeout") });
+    }
+    for (const row of rows(this.db, "SELECT id, timeout FROM schedule_timeouts")) {
+      server.sTimeouts.push({ id: text(row, "id"), timeout: integer(row, "timeout") });
+    }
+    this.checkReferences(server);
+  }
+
+  // The server throws "invariant violation" on a task without its promise; refuse such a
+  // file at open rather than crash later in the middle of a tick.
+  private checkReferences(server: ProtocolServer): void {
+    for (const id of server.tasks.keys()) {
+      if (!server.promises.has(id))
+        throw new StoreError("STORE_CORRUPT", `task ${id} has no promise`);
+    }
+    for (const timeout of server.tTimeouts) {
+      if (!server.tasks.has(timeout.id)) {
+        throw new StoreError("STORE_CORRUPT", `task timeout ${timeout.id} has no task`);
+      }
+    }
+  }
+
+  /** Ids of settled root promises whose settlement is older than `before` (ms epoch). */
+  settledRootsBefore(before: number): string[] {
+    return this.db
+      .prepare(
+        "SELECT id FROM promises WHERE id = origin AND state <> 'pending' AND settled_at < ? ORDER BY settled_at",
+      )
+      .all(before)
+      .map((row) => text(row as Record<string, unknown>, "id"));
+  }
+
+  /** Ids of every promise in a lineage, the root included. */
+  lineage(rootId: string): string[] {
+    return this.db
+      .prepare("SELECT id FROM promises WHERE origin = ?")
+      .all(rootId)
+      .map((row) => text(row as Record<string, unknown>, "id"));
+  }
+
+  /** Deletes promises, their tasks and any timeouts for them, in one transaction. */
+  deletePromises(ids: readonly string[]): void {
+    const s = this.statements;
+    this.transaction(() => {
+      for (const id of ids) {
+        s.delPromise.run(id);
+        s.delTask.run(id);
+        s.delPromiseTimeout.run(id);
+        s.delTaskTimeout.run(id);
+      }
+    });
+  }
+
+  /** Removes everything (the SDK's `debug.reset`). */
+  clear(): void {
+    this.transaction(() => {
+      for (const table of [
+        "promises",
+        "tasks",
+        "schedules",
+        "promise_timeouts",
+        "task_timeouts",
+        "schedule_timeouts",
+      ]) {
+        this.db.exec(`DELETE FROM ${table}`);
+      }
+    });
+  }
+
+  private transaction(body: () => void): void {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      body();
+      this.db.exec("COMMIT");
+    } catch (error) {
+      if (!this.db.isOpen || !this.db.isTransaction) throw error;
+      try {
+        this.db.exec("ROLLBACK");
+      } catch (rollbackError) {
+        throw new AggregateError([error, rollbackError], "store write and its rollback failed");
+      }
+      throw error;
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.db.isOpen;
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Durable step overhead: the time of one `ctx.run` step (record the step's promise, run
+ * a trivial function, record its result) inside a workflow on the SDK's in-memory
+ * LocalNetwork (baseline) and on the embedded store with `synchronous=NORMAL` and
+ * `synchronous=FULL` (the default). Each step is timed individually inside the workflow.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { LocalNetwork, type Network } from "@resonatehq/sdk";
+import { Resonate } from "@resonatehq/sdk/async";
+import { EmbeddedNetwork } from "../../durable/store/index.ts";
+import { type Measurement, printTable } from "./harness.ts";
+
+type Context = { run<T>(step: () => Promise<T>): Promise<T> };
+
+const STEPS_PER_EXECUTION = 20;
+const EXECUTIONS = 100;
+const WARMUP_EXECUTIONS = 10;
+const BASELINE = "LocalNetwork (in memory)";
+
+function percentile(sorted: number[], fraction: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? Number.NaN;
+}
+
+async function measureSteps(name: string, network: Network): Promise<Measurement> {
+  const resonate = new Resonate({ network });
+  let samples: number[] = [];
+  const workflow = resonate.register("steps", async (ctx: Context) => {
+    let total = 0;
+    for (let i = 0; i < STEPS_PER_EXECUTION; i++) {
+      const started = performance.now();
+      total += await ctx.run(async () => i);
+      samples.push(performance.now() - started);
+    }
+    return total;
+  });
+  try {
+    for (let i = 0; i < WARMUP_EXECUTIONS; i++) await (await workflow.run(`warm-${i}`)).result();
+    samples = [];
+    const started = performance.now();
+    for (let i = 0; i < EXECUTIONS; i++) await (await workflow.run(`run-${i}`)).result();
+    const elapsedMs = performance.now() - started;
+    samples.sort((a, b) => a - b);
+    return {
+      name,
+      medianUs: percentile(samples, 0.5) * 1000,
+      p99Us: percentile(samples, 0.99) * 1000,
+      opsPerSec: samples.length / (elapsedMs / 1000),
+    };
+  } finally {
+    await resonate.stop();
+  }
+}
+
+export default async function run(): Promise<void> {
+  const rows: Measurement[] = [await measureSteps(BASELINE, new LocalNetwork())];
+  for (const durability of ["normal", "full"] as const) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-store-bench-"));
+    const network = EmbeddedNetwork.open({ dir, durability });
+    try {
+      rows.push(await measureSteps(`EmbeddedNetwork synchronous=${durability}`, network));
+    } finally {
+      await network.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  printTable(
+    `durable step (ctx.run) latency, ${EXECUTIONS} executions x ${STEPS_PER_EXECUTION} steps`,
+    rows,
+    BASELINE,
+  );
+}
+
+if (import.meta.main) await run();
