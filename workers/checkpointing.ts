@@ -11,17 +11,9 @@ import {
   type EncodedNamespace,
   NamespaceCheckpointer,
 } from "../src/checkpoint/index.ts";
+import type { CheckpointPayload } from "../src/protocol/messages.ts";
 import type { SessionContext } from "./context.ts";
 import type { ModuleRegistry } from "./modules.ts";
-
-/** The fields of a `checkpoint` message, without its envelope. */
-export interface CapturedCheckpoint {
-  version: number;
-  incremental: boolean;
-  data: Uint8Array;
-  removed: string[];
-  uncaptured: { name: string; reason: string }[];
-}
 
 /** Increments allowed after a full checkpoint before the next one is full again. */
 const MAX_CHAIN_LENGTH = 32;
@@ -52,10 +44,13 @@ export class Checkpointing {
     this.#checkpointer = undefined;
   }
 
-  /** `declared`/`used`: the names of the cell just run; unknown names are ignored. */
+  /**
+   * `declared`/`used`: the names of the cell just run; unknown names are ignored. Returns
+   * undefined for an increment in which no name can have changed (`1 + 1`): nothing to send.
+   */
   capture(
     scope: "full" | { declared: readonly string[]; used: readonly string[] },
-  ): CapturedCheckpoint {
+  ): CheckpointPayload | undefined {
     const names = this.#session.userNames();
     const entries = names.map((name) => [name, this.#session.global[name]] as [string, unknown]);
     const current = new Set(names);
@@ -72,7 +67,9 @@ export class Checkpointing {
       this.#incrementBytes = 0;
       return this.#message(encoded, false, []);
     }
-    const encoded = checkpointer.incremental(entries, [...scope.declared, ...scope.used], removed);
+    const changed = [...scope.declared, ...scope.used].filter((name) => current.has(name));
+    if (changed.length === 0 && removed.length === 0) return undefined;
+    const encoded = checkpointer.incremental(entries, changed, removed);
     this.#chainLength++;
     this.#incrementBytes += encoded.bytes;
     return this.#message(encoded, true, encoded.removed);
@@ -109,7 +106,7 @@ export class Checkpointing {
     };
   }
 
-  #message(encoded: EncodedNamespace, incremental: boolean, removed: string[]): CapturedCheckpoint {
+  #message(encoded: EncodedNamespace, incremental: boolean, removed: string[]): CheckpointPayload {
     return {
       version: CHECKPOINT_VERSION,
       incremental,

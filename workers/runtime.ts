@@ -106,7 +106,7 @@ export class WorkerRuntime {
         this.#answerInput(message);
         return;
       case "checkpoint_request":
-        this.#sendCheckpoint(message.id, "full");
+        this.#sendCheckpoint(message.id);
         return;
       case "restore":
         void this.#restore(message);
@@ -146,6 +146,7 @@ export class WorkerRuntime {
       free: message.free ?? [],
       assigned: message.assigned ?? [],
       imports: message.imports ?? [],
+      bounded: message.bounded ?? false,
     };
     const running: Running = { id: message.id, abort: new AbortController() };
     this.#running = running;
@@ -180,7 +181,7 @@ export class WorkerRuntime {
       }
       this.#modules.recordImports(plan.imports, this.#session.global);
       this.#finish(running);
-      const result: WorkerMessage = {
+      const result: MessageOf<"result"> = {
         type: "result",
         execution_id: message.id,
         has_value: rendered.has_value,
@@ -189,10 +190,19 @@ export class WorkerRuntime {
         execution_time: performance.now() - started,
       };
       if (rendered.has_value && rendered.value !== undefined) result.value = rendered.value;
-      this.#options.send(result);
       if (message.checkpoint !== false) {
-        this.#sendCheckpoint(message.id, { declared: plan.declared, used: plan.free });
+        try {
+          const checkpoint = this.#checkpoints.capture({
+            declared: plan.declared,
+            used: plan.free,
+          });
+          if (checkpoint !== undefined) result.checkpoint = checkpoint;
+        } catch (thrown) {
+          const { code, message: reason } = describeCapsuleError(thrown);
+          result.checkpoint_error = { code, message: reason };
+        }
       }
+      this.#options.send(result);
     } catch (thrown) {
       this.#finish(running);
       const fields =
@@ -241,9 +251,10 @@ export class WorkerRuntime {
     return loaded;
   }
 
-  #sendCheckpoint(id: string, scope: "full" | { declared: string[]; used: string[] }): void {
+  #sendCheckpoint(id: string): void {
     try {
-      const checkpoint = this.#checkpoints.capture(scope);
+      const checkpoint = this.#checkpoints.capture("full");
+      if (checkpoint === undefined) throw new Error("a full checkpoint is never empty");
       this.#options.send({ type: "checkpoint", execution_id: id, ...checkpoint });
     } catch (thrown) {
       this.#options.send(errorMessage(id, describeCapsuleError(thrown)));

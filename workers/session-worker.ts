@@ -110,7 +110,10 @@ function startWatchdog(parentPid: number, memoryLimitBytes: number): void {
     const { workerData } = require("node:worker_threads");
     const { writeSync } = require("node:fs");
     setInterval(() => {
-      if (process.ppid !== workerData.parentPid) process.kill(process.pid, "SIGKILL");
+      if (process.ppid !== workerData.parentPid) {
+        writeSync(2, "\\ncapsule: host process " + workerData.parentPid + " is gone; exiting\\n");
+        process.kill(process.pid, "SIGKILL");
+      }
       const rss = process.memoryUsage.rss();
       if (rss > workerData.memoryLimitBytes) {
         writeSync(2, "\\n${MEMORY_LIMIT_MARKER} rss=" + rss + "\\n");

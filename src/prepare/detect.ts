@@ -3,7 +3,7 @@
  * Priority: blocking_sync, then top_level_await, then async_def, else simple_sync.
  */
 import type { AnyNode, CallExpression, Expression, Program } from "acorn";
-import { ancestor } from "acorn-walk";
+import { ancestor, simple } from "acorn-walk";
 import type { ExecutionMode } from "../protocol/messages.ts";
 import { resultStatement } from "./result.ts";
 
@@ -14,6 +14,12 @@ export interface CellShape {
   topLevelAwait: boolean;
   /** The last statement is an expression that is statically a promise. */
   valueIsPromise: boolean;
+  /**
+   * Straight-line code: no loop, call, `new`, tagged template or `await` of its own, so it
+   * cannot run long unless an implicit call (a getter, `valueOf`) does; the worker may
+   * skip V8's per-run timeout watchdog for it (the host's deadline still applies).
+   */
+  bounded: boolean;
 }
 
 const PROMISE_COMBINATORS = new Set([
@@ -35,6 +41,22 @@ export function shapeOf(
 ): CellShape {
   let blocking = false;
   let topLevelAwait = program.body.some((statement) => statement.type === "ImportDeclaration");
+  let bounded = !topLevelAwait;
+  const unbounded = () => {
+    bounded = false;
+  };
+  simple(program, {
+    CallExpression: unbounded,
+    NewExpression: unbounded,
+    TaggedTemplateExpression: unbounded,
+    WhileStatement: unbounded,
+    DoWhileStatement: unbounded,
+    ForStatement: unbounded,
+    ForInStatement: unbounded,
+    ForOfStatement: unbounded,
+    AwaitExpression: unbounded,
+    YieldExpression: unbounded,
+  });
   ancestor(program, {
     CallExpression(node, _state, ancestors) {
       if (isBlockingCall(node, ancestors, free)) blocking = true;
@@ -59,7 +81,7 @@ export function shapeOf(
   const valueIsPromise =
     result?.type === "ExpressionStatement" &&
     isStaticallyPromise(result.expression, asyncFunctionNames(program));
-  return { blocking, topLevelAwait, valueIsPromise };
+  return { blocking, topLevelAwait, valueIsPromise, bounded };
 }
 
 export function modeOf(shape: CellShape): ExecutionMode {

@@ -61,6 +61,8 @@ export interface PreparedCell {
   assigned: string[];
   /** The cell's import bindings (side-effect-only imports bind nothing and are not listed). */
   imports: CellImport[];
+  /** Straight-line code with no loop or call of its own (see `CellShape.bounded`). */
+  bounded: boolean;
 }
 
 export interface PrepareOptions {
@@ -93,6 +95,7 @@ export function prepareCell(code: string, options: PrepareOptions = {}): Prepare
     free: scopes.free,
     assigned: scopes.assigned,
     imports,
+    bounded: shape.bounded,
   };
 }
 

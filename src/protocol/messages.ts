@@ -37,6 +37,8 @@ export const ExecuteSchema = z.object({
   declared: names.optional(),
   free: names.optional(),
   assigned: names.optional(),
+  /** Straight-line code: the worker may run it without V8's per-run timeout watchdog. */
+  bounded: z.boolean().optional(),
   /** Bindings created by `import` declarations, so checkpoints can re-import them. */
   imports: z
     .array(z.object({ name: z.string(), specifier: z.string(), imported: z.string() }))
@@ -75,7 +77,24 @@ export const InputResponseSchema = z.object({
   cancelled: z.boolean().optional(),
 });
 
-/** Worker → host: a cell finished. `value` is present only when it could be encoded. */
+export const UncapturedSchema = z.object({ name: z.string(), reason: z.string() });
+
+/** An encoded namespace: a full checkpoint, or the changes since the previous one. */
+export const CheckpointPayloadSchema = z.object({
+  version: z.number().int().positive(),
+  incremental: z.boolean(),
+  data: bytes,
+  /** Names deleted since the previous checkpoint (incremental only). */
+  removed: z.array(z.string()),
+  uncaptured: z.array(UncapturedSchema),
+});
+export type CheckpointPayload = z.infer<typeof CheckpointPayloadSchema>;
+
+/**
+ * Worker → host: a cell finished. `value` is present only when it could be encoded. The
+ * checkpoint after the cell rides along (one frame, one wake-up); it is absent when
+ * checkpoints are off or nothing changed, and `checkpoint_error` says why one failed.
+ */
 export const ResultSchema = z.object({
   type: z.literal("result"),
   seq,
@@ -86,6 +105,8 @@ export const ResultSchema = z.object({
   mode: ExecutionModeSchema,
   /** Wall time of the cell inside the worker, in milliseconds. */
   execution_time: z.number().nonnegative(),
+  checkpoint: CheckpointPayloadSchema.optional(),
+  checkpoint_error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
 /** Worker → host (or host → worker for protocol errors): something failed. */
@@ -103,20 +124,12 @@ export const ErrorSchema = z.object({
   mode: ExecutionModeSchema.optional(),
 });
 
-export const UncapturedSchema = z.object({ name: z.string(), reason: z.string() });
-
-/** Worker → host: an encoded namespace (full or the changes since the previous one). */
-export const CheckpointSchema = z.object({
+/** Worker → host: a checkpoint taken on request (`checkpoint_request`). */
+export const CheckpointSchema = CheckpointPayloadSchema.extend({
   type: z.literal("checkpoint"),
   seq,
-  /** The execution it follows, or the id of the `checkpoint_request` it answers. */
+  /** The id of the `checkpoint_request` it answers. */
   execution_id: id,
-  version: z.number().int().positive(),
-  incremental: z.boolean(),
-  data: bytes,
-  /** Names deleted since the previous checkpoint (incremental only). */
-  removed: z.array(z.string()),
-  uncaptured: z.array(UncapturedSchema),
 });
 
 /** Host → worker: send a full checkpoint now. */

@@ -3,9 +3,9 @@
  * the increments the worker sent after later cells. It is what a replacement worker is
  * restored from after a crash, and what `session.checkpoint()` hands to callers.
  */
+import { randomUUID } from "node:crypto";
 import { CheckpointError } from "../errors.ts";
-import type { Checkpoint } from "../protocol/messages.ts";
-import { errorFromWire } from "./wire-errors.ts";
+import type { CheckpointPayload } from "../protocol/messages.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
 /** A versioned, encodable checkpoint: plain data (numbers, strings, byte arrays). */
@@ -41,7 +41,7 @@ export class CheckpointChain {
     this.#uncaptured.clear();
   }
 
-  apply(message: Checkpoint): void {
+  apply(message: CheckpointPayload): void {
     if (!message.incremental) {
       this.#chain = [message.data];
       this.#uncaptured.clear();
@@ -69,33 +69,21 @@ export class CheckpointChain {
   }
 
   /** Sends `checkpoint` to `worker`; it becomes this chain's state once the worker loaded it. */
-  restoreInto(worker: WorkerProcess, checkpoint: SessionCheckpoint): Promise<RestoreReport> {
-    if (checkpoint.chain.length === 0) return Promise.resolve({ names: [], failed: [] });
-    const id = `restore:${Date.now()}:${Math.random().toString(36).slice(2)}`;
-    return new Promise<RestoreReport>((resolve, reject) => {
-      worker.request(
-        id,
-        { type: "restore", id, version: checkpoint.version, chain: checkpoint.chain },
-        {
-          onMessage: (message) => {
-            if (message.type === "restored") {
-              this.#version = checkpoint.version;
-              this.#chain = [...checkpoint.chain];
-              this.#uncaptured = new Map(
-                checkpoint.uncaptured.map(({ name, reason }) => [name, reason]),
-              );
-              resolve({ names: message.names, failed: message.failed });
-              return true;
-            }
-            if (message.type === "error") {
-              reject(errorFromWire(message));
-              return true;
-            }
-            return false;
-          },
-          onExit: reject,
-        },
-      );
-    });
+  async restoreInto(worker: WorkerProcess, checkpoint: SessionCheckpoint): Promise<RestoreReport> {
+    if (checkpoint.chain.length === 0) return { names: [], failed: [] };
+    const id = `restore:${randomUUID()}`;
+    const message = {
+      type: "restore",
+      id,
+      version: checkpoint.version,
+      chain: checkpoint.chain,
+    } as const;
+    const report = await worker.call(id, message, (reply) =>
+      reply.type === "restored" ? { names: reply.names, failed: reply.failed } : undefined,
+    );
+    this.#version = checkpoint.version;
+    this.#chain = [...checkpoint.chain];
+    this.#uncaptured = new Map(checkpoint.uncaptured.map(({ name, reason }) => [name, reason]));
+    return report;
   }
 }

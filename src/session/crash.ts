@@ -43,5 +43,8 @@ export function classifyExit(
       : exitCode === 0
         ? "worker exited (process.exit() in user code?)"
         : `worker exited with code ${exitCode}`;
-  return { ...fields, cause, error: new WorkerCrashedError(cause, fields) };
+  // The worker's last words (a native crash report, an uncaught error) say more than a code.
+  const lastWords = stderrTail.trim().split("\n").slice(-3).join(" | ").slice(-300);
+  const message = lastWords === "" ? cause : `${cause}; its stderr ended with: ${lastWords}`;
+  return { ...fields, cause, error: new WorkerCrashedError(message, fields) };
 }

@@ -6,7 +6,7 @@
  */
 import { CancelledError, type CapsuleError, TimeoutError } from "../errors.ts";
 import type { PreparedCell } from "../prepare/index.ts";
-import type { Checkpoint } from "../protocol/messages.ts";
+import type { CheckpointPayload } from "../protocol/messages.ts";
 import type { ExecuteOptions, ExecutionResult, OutputChunk } from "./options.ts";
 import { errorFromWire } from "./wire-errors.ts";
 import type { WorkerProcess } from "./worker-process.ts";
@@ -18,9 +18,9 @@ const SIGINT_RETRIES_MS = [150, 500];
 /** What the session supplies to a cell run. */
 export interface CellSettings {
   timeoutMs: number;
-  /** Wait for the checkpoint the worker sends after a successful cell. */
+  /** Ask the worker for the checkpoint after a successful cell (it rides on the result). */
   checkpoint: boolean;
-  onCheckpoint(message: Checkpoint): void;
+  onCheckpoint(checkpoint: CheckpointPayload): void;
   onStrayOutput(chunk: OutputChunk): void;
   /** The worker is alive but cannot go on (out of file descriptors): replace it. */
   onUnfitWorker(): void;
@@ -34,9 +34,7 @@ export function runCell(
   settings: CellSettings,
 ): Promise<ExecutionResult> {
   const timeoutMs = options.timeoutMs ?? settings.timeoutMs;
-  const wantCheckpoint = settings.checkpoint;
   return new Promise<ExecutionResult>((resolve, reject) => {
-    let result: ExecutionResult | undefined;
     let forced: CapsuleError | undefined;
     let backstop: ReturnType<typeof setTimeout> | undefined;
     const interrupts: ReturnType<typeof setTimeout>[] = [];
@@ -105,8 +103,9 @@ export function runCell(
         free: prepared.free,
         assigned: prepared.assigned,
         imports: prepared.imports,
+        bounded: prepared.bounded,
         timeout_ms: timeoutMs,
-        checkpoint: wantCheckpoint,
+        checkpoint: settings.checkpoint,
       },
       {
         onMessage: (message) => {
@@ -122,34 +121,30 @@ export function runCell(
               void answerInput(worker, message.id, message.prompt, options);
               return false;
             case "result":
-              result = {
-                value: message.has_value ? message.value : undefined,
-                hasValue: message.has_value,
-                display: message.display,
-                mode: message.mode,
-                executionTime: message.execution_time,
-              };
-              if (wantCheckpoint) return false;
-              settle({ result });
-              return true;
-            case "checkpoint":
-              settings.onCheckpoint(message);
-              if (result !== undefined) settle({ result });
-              return true;
-            case "error":
+              if (message.checkpoint !== undefined) settings.onCheckpoint(message.checkpoint);
               // A checkpoint that failed after a good result does not fail the cell.
-              if (result !== undefined) {
+              if (message.checkpoint_error !== undefined) {
                 settings.onStrayOutput({
                   stream: "stderr",
-                  data: `[capsule: checkpoint failed: ${message.message}]\n`,
+                  data: `[capsule: checkpoint failed: ${message.checkpoint_error.message}]\n`,
                 });
-                settle({ result });
-              } else {
-                const error = errorFromWire(message);
-                settle({ error });
-                if (error.code === "LIMIT_RESOURCE") settings.onUnfitWorker();
               }
+              settle({
+                result: {
+                  value: message.has_value ? message.value : undefined,
+                  hasValue: message.has_value,
+                  display: message.display,
+                  mode: message.mode,
+                  executionTime: message.execution_time,
+                },
+              });
               return true;
+            case "error": {
+              const error = errorFromWire(message);
+              settle({ error });
+              if (error.code === "LIMIT_RESOURCE") settings.onUnfitWorker();
+              return true;
+            }
             default:
               return false;
           }

@@ -23,7 +23,6 @@ import {
   resolveSessionOptions,
   type SessionOptions,
 } from "./options.ts";
-import { errorFromWire } from "./wire-errors.ts";
 import { WorkerProcess } from "./worker-process.ts";
 
 export type SessionState = "CREATED" | "STARTING" | "READY" | "BUSY" | "TERMINATED";
@@ -94,11 +93,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Runs one cell. Rejects with `ExecutionError`, a limit error, or `WorkerCrashedError`. */
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
-    if (this.#state === "STARTING") await this.#starting;
-    if (this.#state !== "READY") throw this.#stateError("execute");
+    const worker = await this.#readyWorker("execute");
     const prepared = prepareCell(code, options.mode === undefined ? {} : { mode: options.mode });
-    const worker = this.#worker;
-    if (worker === undefined) throw this.#stateError("execute");
     this.#state = "BUSY";
     this.#executions++;
     try {
@@ -116,31 +112,12 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** A full checkpoint of the namespace, taken now. */
   async checkpoint(): Promise<SessionCheckpoint> {
-    if (this.#state === "STARTING") await this.#starting;
-    const worker = this.#worker;
-    if (this.#state !== "READY" || worker === undefined) throw this.#stateError("checkpoint");
-    const id = `${this.id}:cp:${randomUUID()}`;
-    await new Promise<void>((resolve, reject) => {
-      worker.request(
-        id,
-        { type: "checkpoint_request", id },
-        {
-          onMessage: (message) => {
-            if (message.type === "checkpoint") {
-              this.#checkpoints.apply(message);
-              resolve();
-              return true;
-            }
-            if (message.type === "error") {
-              reject(errorFromWire(message));
-              return true;
-            }
-            return false;
-          },
-          onExit: reject,
-        },
-      );
-    });
+    const worker = await this.#readyWorker("checkpoint");
+    const id = `${this.id}:checkpoint:${randomUUID()}`;
+    const message = await worker.call(id, { type: "checkpoint_request", id }, (reply) =>
+      reply.type === "checkpoint" ? reply : undefined,
+    );
+    this.#checkpoints.apply(message);
     return this.#checkpoints.snapshot();
   }
 
@@ -151,35 +128,26 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Loads a checkpoint into the namespace (merged key by key). */
   async restore(checkpoint: SessionCheckpoint): Promise<RestoreReport> {
-    if (this.#state === "STARTING") await this.#starting;
-    const worker = this.#worker;
-    if (this.#state !== "READY" || worker === undefined) throw this.#stateError("restore");
-    const report = await this.#checkpoints.restoreInto(worker, checkpoint);
-    return report;
+    const worker = await this.#readyWorker("restore");
+    return this.#checkpoints.restoreInto(worker, checkpoint);
   }
 
   /** Clears the namespace: every user name is dropped, as in a fresh worker. */
   async reset(): Promise<void> {
+    const worker = await this.#readyWorker("reset");
+    const id = `${this.id}:reset:${randomUUID()}`;
+    await worker.call(id, { type: "reset", id }, (reply) =>
+      reply.type === "restored" ? true : undefined,
+    );
+    this.#checkpoints.clear();
+  }
+
+  /** The worker, once the session is READY (waiting out a respawn); else a state error. */
+  async #readyWorker(operation: string): Promise<WorkerProcess> {
     if (this.#state === "STARTING") await this.#starting;
     const worker = this.#worker;
-    if (this.#state !== "READY" || worker === undefined) throw this.#stateError("reset");
-    const id = `${this.id}:reset:${randomUUID()}`;
-    await new Promise<void>((resolve, reject) => {
-      worker.request(
-        id,
-        { type: "reset", id },
-        {
-          onMessage: (message) => {
-            if (message.type !== "restored" && message.type !== "error") return false;
-            if (message.type === "error") reject(errorFromWire(message));
-            else resolve();
-            return true;
-          },
-          onExit: reject,
-        },
-      );
-    });
-    this.#checkpoints.clear();
+    if (this.#state !== "READY" || worker === undefined) throw this.#stateError(operation);
+    return worker;
   }
 
   /** Gives a pooled session back to its pool (which resets it); closes a standalone one. */

@@ -10,6 +10,7 @@ import { type HostMessage, isWorkerMessage, type WorkerMessage } from "../protoc
 import { classifyExit, type ExitInfo } from "./crash.ts";
 import type { ResolvedSessionOptions } from "./options.ts";
 import { removeWorkdir, type SpawnedWorker, spawnWorker } from "./spawn.ts";
+import { errorFromWire } from "./wire-errors.ts";
 
 /** A request in flight: gets every message correlated to its id until it settles. */
 export interface PendingRequest {
@@ -63,7 +64,10 @@ export class WorkerProcess {
     this.#channel.on("error", (error) => {
       this.#stderrTail += `\n[capsule protocol] ${error.message}`;
     });
-    this.#channel.on("dead", () => this.kill("SIGKILL"));
+    this.#channel.on("dead", (error) => {
+      this.#stderrTail += `\n[capsule] ${error.message}; ending the worker`;
+      this.kill("SIGKILL");
+    });
     spawned.child.stdout
       ?.setEncoding("utf8")
       .on("data", (data: string) => this.onRawOutput("stdout", data));
@@ -135,6 +139,32 @@ export class WorkerProcess {
     }
     this.#pending.set(id, pending);
     this.#channel.send(message);
+  }
+
+  /**
+   * Sends a request and resolves with the first reply `accept` turns into a value; an
+   * `error` reply rejects with its error, and so does the worker's exit.
+   */
+  call<T>(
+    id: string,
+    message: HostMessage,
+    accept: (reply: WorkerMessage) => T | undefined,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.request(id, message, {
+        onMessage: (reply) => {
+          if (reply.type === "error") {
+            reject(errorFromWire(reply));
+            return true;
+          }
+          const value = accept(reply);
+          if (value === undefined) return false;
+          resolve(value);
+          return true;
+        },
+        onExit: reject,
+      });
+    });
   }
 
   /** See `ProtocolChannel.watchPeer`: off while a cell runs on the worker's event loop. */

@@ -20,11 +20,13 @@ export async function runOnMainThread(
     filename: options.filename,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  const completion: unknown = script.runInContext(session.context, {
-    timeout: plan.timeoutMs,
-    breakOnSigint: true,
-    displayErrors: false,
-  });
+  // V8's timeout and SIGINT watchdogs start a thread per run; straight-line code skips them.
+  const completion: unknown = script.runInContext(
+    session.context,
+    plan.bounded
+      ? { displayErrors: false }
+      : { timeout: plan.timeoutMs, breakOnSigint: true, displayErrors: false },
+  );
   if (!plan.async && !isThenable(completion)) return { value: completion, mode: plan.mode };
 
   const mode = plan.mode === "simple_sync" ? "async_def" : plan.mode;

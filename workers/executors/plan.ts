@@ -15,6 +15,8 @@ export interface CellPlan {
   free: string[];
   /** Free names the cell assigns. */
   assigned: string[];
+  /** Straight-line code: run without V8's timeout and SIGINT watchdogs (~150 µs each run). */
+  bounded: boolean;
   /** Names bound by the cell's `import` declarations. */
   imports: { name: string; specifier: string; imported: string }[];
 }

@@ -1,0 +1,61 @@
+/**
+ * Exit codes of the `capsule` CLI: a stable contract for scripts.
+ *
+ * | code | meaning |
+ * |---|---|
+ * | 0 | success |
+ * | 1 | the user's code failed (runtime error or syntax error in the cell) |
+ * | 2 | usage error (unknown command or option, missing argument, invalid session name) |
+ * | 3 | store unavailable: locked by another process, or the id/session is not in it |
+ * | 4 | a limit was hit (time, memory, other resource) |
+ * | 5 | Capsule itself failed (worker crashed, protocol or store failure) |
+ * | 130 | interrupted (Ctrl-C cancelled the running cell) |
+ */
+import { isCapsuleError } from "../errors.ts";
+
+export const EXIT = {
+  ok: 0,
+  userError: 1,
+  usage: 2,
+  store: 3,
+  limit: 4,
+  internal: 5,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Help epilogue listing the exit codes (shown by every command's `--help`). */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    the code failed (runtime or syntax error)
+  2    usage error (bad command, option, argument or session name)
+  3    store locked by another process, or id/session not found
+  4    limit hit (timeout, memory, resources)
+  5    internal failure (worker crashed, store or protocol failure)
+  130  interrupted (Ctrl-C cancelled the running cell)`;
+
+/** The exit code for an error that ended a command. */
+export function exitCodeOf(error: unknown): ExitCode {
+  if (!isCapsuleError(error)) return EXIT.internal;
+  switch (error.code) {
+    case "EXECUTION_ERROR":
+    case "EXECUTION_SYNTAX_ERROR":
+    case "INPUT_UNAVAILABLE":
+      return EXIT.userError;
+    case "DURABLE_INVALID_NAME":
+      return EXIT.usage;
+    case "STORE_LOCKED":
+    case "DURABLE_NOT_FOUND":
+      return EXIT.store;
+    case "LIMIT_TIMEOUT":
+    case "LIMIT_MEMORY":
+    case "LIMIT_RESOURCE":
+      return EXIT.limit;
+    case "EXECUTION_CANCELLED":
+      return EXIT.interrupted;
+    default:
+      return EXIT.internal;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `capsule`: the command line of Capsule (argument parsing with commander; each command
+ * lives in its own file). Run it through the `capsule` launcher next to this file, which
+ * picks the project's Node 24.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { execCommand, readCell } from "./exec.ts";
+import { EXIT, EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
+import { errorText } from "./format.ts";
+import { listCommand, showCommand, treeCommand } from "./inspect-commands.ts";
+import { replCommand } from "./repl.ts";
+
+interface CommonOptions {
+  dir?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+let verbose = process.argv.includes("--verbose");
+
+/** Prints the one-line error and sets the exit code scripts rely on. */
+function fail(error: unknown): void {
+  process.stderr.write(`capsule: ${errorText(error, verbose)}\n`);
+  process.exitCode = exitCodeOf(error);
+}
+
+function milliseconds(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new InvalidArgumentError("expected a positive whole number of milliseconds");
+  }
+  return ms;
+}
+
+function common(command: Command, json: boolean): Command {
+  command
+    .addOption(
+      new Option("--dir <path>", "store directory (default: $CAPSULE_DIR or .capsule)").env(
+        "CAPSULE_DIR",
+      ),
+    )
+    .option("--verbose", "print stack traces and causes with errors")
+    .addHelpText("after", EXIT_CODES_HELP);
+  if (json) command.option("--json", "print JSON instead of text");
+  return command;
+}
+
+function action<A extends unknown[]>(
+  run: (...args: A) => Promise<unknown>,
+): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      const error = await run(...args);
+      if (error !== undefined) fail(error);
+    } catch (error) {
+      // Usage errors raised in an action (commander already printed them) end the parse.
+      if (error instanceof CommanderError) throw error;
+      fail(error);
+    }
+  };
+}
+
+const program = new Command("capsule")
+  .description("Run JavaScript/TypeScript cells in isolated, durable sessions.")
+  .showHelpAfterError("(run with --help for usage)")
+  .addHelpText("after", EXIT_CODES_HELP)
+  .exitOverride();
+
+common(
+  program
+    .command("exec")
+    .description("run one cell and print its result")
+    .argument("<code>", 'the cell\'s source, or "-" to read it from stdin')
+    .option(
+      "-s, --session <name>",
+      "run as the next cell of this durable session (its namespace persists in the store)",
+    )
+    .option("--timeout <ms>", "time limit of the cell", milliseconds),
+  true,
+).action(
+  action(async (code: string, options: CommonOptions & { session?: string; timeout?: number }) => {
+    verbose = options.verbose === true;
+    const cell = await readCell(code);
+    if (cell.trim() === "") {
+      program.error("capsule exec: the cell is empty", { exitCode: EXIT.usage });
+    }
+    return execCommand(cell, options);
+  }),
+);
+
+common(
+  program
+    .command("repl")
+    .description(
+      "interactive durable REPL: restart it with the same --session to get the namespace back",
+    )
+    .option("-s, --session <name>", "durable session name (default: a new repl-<time> name)")
+    .option("--timeout <ms>", "time limit of each cell", milliseconds),
+  false,
+).action(
+  action((options: CommonOptions & { session?: string; timeout?: number }) => {
+    verbose = options.verbose === true;
+    return replCommand(options);
+  }),
+);
+
+common(
+  program.command("ls").description("list durable executions and named sessions"),
+  true,
+).action(action((options: CommonOptions) => listCommand(options)));
+
+common(
+  program
+    .command("show")
+    .description("cells (code, output, result or error) of an execution or session, in order")
+    .argument("<id>", "execution id, session name, or session/<name>"),
+  true,
+).action(action((id: string, options: CommonOptions) => showCommand(id, options)));
+
+common(
+  program
+    .command("tree")
+    .description("call graph of an execution's durable promises with their states")
+    .argument("<id>", "execution id (e.g. job-1, or session/<name>/<n> for one session cell)"),
+  true,
+).action(action((id: string, options: CommonOptions) => treeCommand(id, options)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Commander printed the message; help and version are successes.
+  process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+}

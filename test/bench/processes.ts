@@ -1,0 +1,73 @@
+/**
+ * Operating-system probes for the session bench: baseline child processes (a pipe echo,
+ * a spawn that exits) and the resident memory and liveness of a pid, read from `/proc`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+
+export interface EchoChild {
+  roundTrip(): Promise<void>;
+  rssKiB(): number;
+  close(): Promise<void>;
+}
+
+/** A child Node process echoing stdin to stdout: the floor of any host ⇄ worker round trip. */
+export function startEcho(): EchoChild {
+  const echo = spawn(process.execPath, ["-e", "process.stdin.pipe(process.stdout)"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const message = Buffer.alloc(32, 0x61);
+  let received = 0;
+  let wake: () => void = () => {};
+  echo.stdout?.on("data", (chunk: Buffer) => {
+    received += chunk.byteLength;
+    if (received >= message.byteLength) {
+      received -= message.byteLength;
+      wake();
+    }
+  });
+  return {
+    roundTrip: () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        echo.stdin?.write(message);
+      }),
+    rssKiB: () => (echo.pid === undefined ? 0 : rssKiB(echo.pid)),
+    close: async () => {
+      echo.stdin?.end();
+      await exitOf(echo);
+    },
+  };
+}
+
+async function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await once(child, "exit");
+}
+
+/** Spawns a command and waits for it to exit with status 0. */
+export async function spawnAndWait(command: string, args: string[]): Promise<void> {
+  const child = spawn(command, args, { stdio: "ignore" });
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`bench: ${command} exited with ${code}`);
+}
+
+/** Resident memory of a live process, in KiB (Linux). */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (match === null) throw new Error(`bench: no VmRSS for pid ${pid}`);
+  return Number(match[1]);
+}
+
+/** Whether a process with this pid exists (a reaped child does not). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
+}
