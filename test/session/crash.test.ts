@@ -42,6 +42,18 @@ describe("crash recovery", () => {
     expect((await session.execute("done")).value).toBe("first cell");
   });
 
+  it("detects a hung idle worker by its missing heartbeats and replaces it", async () => {
+    const session = await startSession({ heartbeatMs: 100, graceMs: 100 });
+    await session.execute("const kept = 'yes'");
+    const pid = session.pid!;
+    const exited = once(session, "worker-exit");
+    process.kill(pid, "SIGSTOP"); // alive but silent: only liveness can tell
+    const [info] = (await exited) as [{ cause: string }];
+    expect(info.cause).toMatch(/SIGKILL/);
+    expect((await session.execute("kept")).value).toBe("yes");
+    expect(session.pid).not.toBe(pid);
+  });
+
   it("survives process.exit() in user code", async () => {
     const session = await startSession();
     await session.execute("const before = [1, 2, 3]");
