@@ -1,0 +1,237 @@
+/**
+ * Capsule: durable functions whose steps are code cells in isolated sessions. See
+ * index.ts for the contract; this file wires the parts together.
+ */
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import type { Network } from "@resonatehq/sdk";
+import { Resonate, type ResonateHandle } from "@resonatehq/sdk/async";
+import type { PoolOptions } from "../src/session/index.ts";
+import { SessionPool } from "../src/session/index.ts";
+import { type DurableFunction, wrapDurableFunction } from "./durable-function.ts";
+import { GatedNetwork } from "./gated-network.ts";
+import {
+  EXECUTION_KIND,
+  type Listing,
+  list,
+  type ShowView,
+  show,
+  type TreeNode,
+  tree,
+} from "./inspect.ts";
+import { type NamedSession, NamedSessions } from "./named-sessions.ts";
+import { createRemoteNetwork, resolveRemoteUrl } from "./remote.ts";
+import { SessionScopes } from "./session-scope.ts";
+import { EmbeddedNetwork, type EmbeddedNetworkOptions } from "./store/index.ts";
+
+export interface CapsuleOptions {
+  /** Local mode: directory of Capsule's state; the store lives in `{dir}/store`. Default ".capsule". */
+  dir?: string;
+  /** Remote mode: a Resonate server's URL (default: env `RESONATE_URL`; unset = local mode). */
+  url?: string;
+  /** Remote mode: bearer token (default: env `RESONATE_TOKEN`). */
+  token?: string;
+  /** Worker group this process joins. Default "default". */
+  group?: string;
+  /** This process's id for the SDK. Default: a random one. */
+  pid?: string;
+  /** Options of the session pool that runs the cells (limits, permissions, sizes…). */
+  pool?: PoolOptions;
+  /** Lease of a task this process runs, ms (the SDK's ttl; default 60 000). */
+  leaseMs?: number;
+  /**
+   * A Resonate network to use instead of the embedded store or `url` (e.g. the SDK's
+   * in-memory `LocalNetwork` for tests and benchmarks: nothing survives the process).
+   * Pass the network's own pid as `pid` when it has one.
+   */
+  network?: Network;
+  /** Local mode: options of the embedded store. */
+  store?: Pick<
+    EmbeddedNetworkOptions,
+    "durability" | "maxSizeBytes" | "tickIntervalMs" | "onFatal" | "now"
+  >;
+}
+
+/** A handle to one durable execution; its id is the idempotency key. */
+export type DurableHandle<R> = ResonateHandle<R>;
+
+/** A registered durable function. */
+export interface RegisteredFunction<Args extends unknown[], R> {
+  readonly name: string;
+  /** Starts (or, for an id that exists, rejoins) the execution `id` in this process. */
+  run(id: string, ...args: Args): Promise<DurableHandle<R>>;
+}
+
+export class Capsule {
+  /** "local" (embedded store), "remote" (Resonate server) or "custom" (`network` option). */
+  readonly mode: "local" | "remote" | "custom";
+  /** The store directory (local mode) or server URL (remote mode). */
+  readonly location: string;
+  readonly pid: string;
+  /** The pool the cells run in. */
+  readonly pool: SessionPool;
+  readonly #resonate: Resonate;
+  readonly #gate: GatedNetwork;
+  readonly #close: () => Promise<void>;
+  readonly #scopes: SessionScopes;
+  readonly #named: NamedSessions;
+  #closing: Promise<void> | undefined;
+
+  private constructor(parts: {
+    mode: "local" | "remote" | "custom";
+    location: string;
+    pid: string;
+    network: Network;
+    close: () => Promise<void>;
+    options: CapsuleOptions;
+  }) {
+    this.mode = parts.mode;
+    this.location = parts.location;
+    this.pid = parts.pid;
+    this.#close = parts.close;
+    this.#gate = new GatedNetwork(parts.network);
+    this.#resonate = new Resonate({
+      network: this.#gate,
+      pid: parts.pid,
+      ...(parts.options.group === undefined ? {} : { group: parts.options.group }),
+      ...(parts.options.leaseMs === undefined ? {} : { ttl: parts.options.leaseMs }),
+    });
+    // A durable session depends on checkpoints after every cell.
+    this.pool = new SessionPool({ ...parts.options.pool, checkpoint: true });
+    this.#scopes = new SessionScopes(this.pool);
+    this.#named = new NamedSessions({
+      resonate: this.#resonate,
+      send: this.#gate.send,
+      pool: this.pool,
+      beforeFirstCell: () => this.recover(),
+    });
+  }
+
+  /**
+   * Opens Capsule in local mode (embedded store in `dir`) or, with `url` or env
+   * `RESONATE_URL`, in remote mode.
+   * @throws StoreLockedError (STORE_LOCKED) when another process owns the store.
+   */
+  static async open(options: CapsuleOptions = {}): Promise<Capsule> {
+    const custom = options.network;
+    if (custom !== undefined) {
+      return new Capsule({
+        mode: "custom",
+        location: custom.unicast,
+        pid: options.pid ?? randomUUID().replace(/-/g, ""),
+        network: custom,
+        close: () => custom.stop(),
+        options,
+      });
+    }
+    const url = resolveRemoteUrl(options.url);
+    if (url !== undefined) {
+      const remote = createRemoteNetwork({
+        url,
+        ...(options.group === undefined ? {} : { group: options.group }),
+        ...(options.pid === undefined ? {} : { pid: options.pid }),
+        ...(options.token === undefined ? {} : { token: options.token }),
+      });
+      return new Capsule({
+        mode: "remote",
+        location: url,
+        pid: remote.pid,
+        network: remote.network,
+        close: () => remote.network.stop(),
+        options,
+      });
+    }
+    const dir = path.join(options.dir ?? ".capsule", "store");
+    const network = EmbeddedNetwork.open({
+      dir,
+      ...options.store,
+      ...(options.pid === undefined ? {} : { pid: options.pid }),
+      ...(options.group === undefined ? {} : { group: options.group }),
+    });
+    return new Capsule({
+      mode: "local",
+      location: dir,
+      pid: network.pid,
+      network,
+      close: () => network.close(),
+      options,
+    });
+  }
+
+  /**
+   * Registers a durable function. Register every function right after `open` (before
+   * awaiting anything else): recovery of interrupted executions starts on the next
+   * event-loop turn after the first registration.
+   */
+  register<Args extends unknown[], R>(
+    name: string,
+    func: DurableFunction<Args, R>,
+  ): RegisteredFunction<Args, R> {
+    this.#resonate.register(name, wrapDurableFunction(func, this.#scopes));
+    if (!this.#gate.isOpen) setImmediate(() => this.recover());
+    return {
+      name,
+      run: (id, ...args) =>
+        this.#resonate.run<R>(
+          id,
+          name,
+          ...args,
+          this.#resonate.options({ tags: { "capsule:kind": EXECUTION_KIND } }),
+        ),
+    };
+  }
+
+  /** A handle to the existing execution `id`. */
+  get<R = unknown>(id: string): Promise<DurableHandle<R>> {
+    return this.#resonate.get<R>(id);
+  }
+
+  /** Starts recovery of interrupted executions now (idempotent; `register` does it too). */
+  recover(): void {
+    this.#gate.open();
+  }
+
+  /** Resolve, reject or read durable promises, e.g. one a function waits on with `ctx.promise()`. */
+  get promises(): Resonate["promises"] {
+    return this.#resonate.promises;
+  }
+
+  /** The named durable session `name`, usable outside a durable function. */
+  session(name: string): NamedSession {
+    return this.#named.session(name);
+  }
+
+  /** Executions and named sessions in the store. */
+  list(): Promise<Listing> {
+    return list(this.#gate.send);
+  }
+
+  /** The cells (code, output, result or error) of an execution or named session, in order. */
+  show(id: string): Promise<ShowView> {
+    return show(this.#gate.send, id);
+  }
+
+  /** The call graph of an execution's durable promises, with their states. */
+  tree(id: string): Promise<TreeNode> {
+    return tree(this.#gate.send, id);
+  }
+
+  /**
+   * Stops taking work, closes the store (releasing its lock) and the session pool.
+   * A cell still running is not recorded: it runs again on the next start.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    await this.#resonate.stop();
+    // The store closes before the pool, so a cell killed by the pool's shutdown
+    // cannot have its failure recorded.
+    await this.#close();
+    this.#scopes.releaseAll();
+    this.#named.releaseAll();
+    await this.pool.close();
+  }
+}

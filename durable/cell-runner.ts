@@ -1,0 +1,72 @@
+/**
+ * Runs one cell on a live session and turns its outcome into a step record: the result
+ * or the user error, the output it streamed, and the checkpoint after it. Infrastructure
+ * failures (a crashed worker, a closed pool) are thrown, not recorded, so the step is
+ * retried or left unrecorded.
+ */
+import type { ExecuteOptions, OutputChunk, Session } from "../src/session/index.ts";
+import {
+  encodeCheckpoint,
+  isUserFailure,
+  recordableResult,
+  recordError,
+  type StepRecord,
+} from "./step-record.ts";
+
+/** Per-cell options of a durable execute. Limits and permissions are the pool's. */
+export type DurableExecuteOptions = Pick<
+  ExecuteOptions,
+  "onInput" | "signal" | "timeoutMs" | "mode"
+> & {
+  /**
+   * Called for each piece of output, in order. For a cell recorded before a resume,
+   * its recorded output is replayed once with `replayed: true`.
+   */
+  onOutput?: (chunk: DurableOutputChunk) => void;
+};
+
+export interface DurableOutputChunk extends OutputChunk {
+  /** Set when the chunk comes from a cell's record rather than a running cell. */
+  replayed?: boolean;
+}
+
+export async function runCell(
+  session: Session,
+  code: string,
+  options: DurableExecuteOptions,
+): Promise<StepRecord> {
+  const output: OutputChunk[] = [];
+  const { onOutput, ...rest } = options;
+  const executeOptions: ExecuteOptions = {
+    ...rest,
+    onOutput: (chunk) => {
+      output.push(chunk);
+      onOutput?.(chunk);
+    },
+  };
+  try {
+    const result = await session.execute(code, executeOptions);
+    const checkpoint = session.lastCheckpoint();
+    return {
+      ok: true,
+      code,
+      result: recordableResult(result),
+      output,
+      ...(checkpoint === undefined ? {} : { checkpoint: encodeCheckpoint(checkpoint) }),
+    };
+  } catch (error) {
+    if (!isUserFailure(error)) throw error;
+    // A failed cell may have changed names before it threw; a full checkpoint keeps a
+    // resumed session identical to the live one. If that checkpoint itself fails (e.g.
+    // over the size limit) the cell's own error is still the outcome to record, with
+    // the checkpoint from before the cell.
+    const checkpoint = await session.checkpoint().catch(() => session.lastCheckpoint());
+    return {
+      ok: false,
+      code,
+      error: recordError(error),
+      output,
+      ...(checkpoint === undefined ? {} : { checkpoint: encodeCheckpoint(checkpoint) }),
+    };
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The context a Capsule durable function receives: the Resonate async-engine context
+ * (run, sleep, promise, rpc, detached, options, …) plus `session(name)`.
+ *
+ * Sessions are scoped to one execution: `ctx.session("main")` names the same session in
+ * every pass of that execution, and a different one in any other execution. Child
+ * workflows started with `ctx.run(fn)` receive the plain Resonate context.
+ */
+import type { Context } from "@resonatehq/sdk/async";
+import { DurableSession } from "./durable-session.ts";
+import type { SessionScope } from "./session-scope.ts";
+
+export interface DurableContext extends Context {
+  /** The durable session `name` of this execution (created on first use). */
+  session(name: string): DurableSession;
+}
+
+/**
+ * Wraps an SDK context. A Proxy (not a subclass or prototype copy) so that every SDK
+ * method keeps running against the original object and its per-pass state.
+ */
+export function createDurableContext(ctx: Context, scope: SessionScope): DurableContext {
+  const handles = new Map<string, DurableSession>();
+  const session = (name: string): DurableSession => {
+    let handle = handles.get(name);
+    if (handle === undefined) {
+      handle = new DurableSession(name, ctx, scope.slot(name));
+      handles.set(name, handle);
+    }
+    return handle;
+  };
+  return new Proxy(ctx, {
+    get(target, property) {
+      if (property === "session") return session;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as DurableContext;
+}

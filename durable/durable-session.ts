@@ -1,0 +1,110 @@
+/**
+ * `ctx.session(name)`: a session whose every `execute` is a durable step.
+ *
+ * The step is a `ctx.run` child promise whose recorded value is a StepRecord (result or
+ * user error, output, checkpoint). On a resume, recorded steps return their records
+ * without running; the handle remembers the latest checkpoint it saw, and the first step
+ * that must really run leases a pooled session restored from it (lazily: a fully
+ * recorded execution never starts a worker). User errors are recorded and rethrown as an
+ * equivalent error on every replay; a crashed worker fails the attempt and the SDK retry
+ * policy runs it again on a fresh, restored worker.
+ */
+import { type Context, DurablePromise, Exponential, type Info } from "@resonatehq/sdk/async";
+import { CheckpointError, ProtocolError, SessionStateError, StoreError } from "../src/errors.ts";
+import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
+import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
+import type { SessionSlot } from "./session-slot.ts";
+import {
+  decodeCheckpoint,
+  type EncodedCheckpoint,
+  isStepRecord,
+  rebuildStepRejection,
+  type StepRecord,
+} from "./step-record.ts";
+
+/** Retries of a step whose worker crashed (each on a fresh worker, restored). */
+const CRASH_RETRY = { delay: 100, factor: 2, maxRetries: 3, maxDelay: 2_000 };
+const NOT_RETRYABLE = [SessionStateError, CheckpointError, ProtocolError, StoreError];
+
+export class DurableSession {
+  readonly name: string;
+  readonly #ctx: Context;
+  readonly #slot: SessionSlot;
+  /** The latest recorded step seen in this pass, and its checkpoint. */
+  #latest: { index: number; stepId: string; checkpoint: EncodedCheckpoint | undefined } = {
+    index: -1,
+    stepId: "",
+    checkpoint: undefined,
+  };
+  #calls = 0;
+  /** Steps whose cell ran in this process during this pass (their output streamed live). */
+  readonly #ranNow = new Set<string>();
+
+  constructor(name: string, ctx: Context, slot: SessionSlot) {
+    this.name = name;
+    this.#ctx = ctx;
+    this.#slot = slot;
+  }
+
+  /** Pid of the worker behind this session, while one is leased. */
+  get workerPid(): number | undefined {
+    return this.#slot.pid;
+  }
+
+  /**
+   * Runs `code` as a durable step. Resolves with the result; rejects with the recorded
+   * user error (ExecutionError, TimeoutError, …) or, after the retries, WorkerCrashedError.
+   */
+  execute(
+    code: string,
+    options: DurableExecuteOptions = {},
+  ): DurablePromise<DurableExecutionResult> {
+    const index = this.#calls++;
+    const step = this.#ctx.run(
+      // Named: the SDK records the function name with the step.
+      async function capsuleExecute(this: void, info: Info): Promise<StepRecord> {
+        return await run(info.id);
+      },
+      this.#ctx.options({
+        retryPolicy: new Exponential(CRASH_RETRY),
+        nonRetryableErrors: NOT_RETRYABLE,
+        tags: { "capsule:session": this.name, "capsule:step": "execute" },
+      }),
+    );
+    const run = (stepId: string): Promise<StepRecord> => {
+      const latest = this.#latest;
+      const loadCheckpoint = async () =>
+        latest.checkpoint === undefined ? undefined : decodeCheckpoint(latest.checkpoint);
+      return this.#slot.run(latest.stepId, loadCheckpoint, async (session) => {
+        const record = await runCell(session, code, options);
+        this.#ranNow.add(stepId);
+        return { value: record, at: stepId };
+      });
+    };
+    const settled = step.then(
+      (record: unknown) => this.#settle(step.id, index, record, options),
+      (reason: unknown) => {
+        throw rebuildStepRejection(reason);
+      },
+    );
+    return new DurablePromise(step.id, settled);
+  }
+
+  #settle(
+    stepId: string,
+    index: number,
+    record: unknown,
+    options: DurableExecuteOptions,
+  ): DurableExecutionResult {
+    if (!isStepRecord(record)) {
+      throw new StoreError(
+        "STORE_CORRUPT",
+        `durable step ${stepId} of session "${this.name}" does not hold an execute record`,
+      );
+    }
+    if (index > this.#latest.index) {
+      this.#latest = { index, stepId, checkpoint: record.checkpoint };
+    }
+    return resultFromRecord(record, !this.#ranNow.delete(stepId), options.onOutput);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * capsule/durable: durable functions whose steps are code cells in isolated sessions.
+ *
+ * ```ts
+ * const capsule = await Capsule.open({ dir: ".capsule", pool: { limits: { timeoutMs: 10_000 } } });
+ * const analyze = capsule.register("analyze", async (ctx, data: number[]) => {
+ *   const s = ctx.session("main");          // a durable session, scoped to this execution
+ *   await s.execute(`const data = ${JSON.stringify(data)}`);
+ *   const r = await s.execute("data.reduce((a, b) => a + b, 0)");
+ *   await ctx.sleep(10);                    // every Resonate context operation is there
+ *   return r.value;
+ * });
+ * const handle = await analyze.run("analyze-1", [1, 2, 3]); // the id is the idempotency key
+ * await handle.result();                                    // 6
+ * const again = await capsule.get("analyze-1");
+ * await capsule.close();
+ * ```
+ *
+ * - `ctx` is the Resonate async-engine context plus `session(name)`.
+ * - `session.execute(code, { onOutput, onInput, signal, timeoutMs, mode })` is a durable
+ *   step (a `ctx.run` promise) recording the result or user error, the output and the
+ *   checkpoint after the cell. On a resume, recorded cells return their records without
+ *   running (their output is replayed to `onOutput` with `replayed: true`); the first
+ *   cell that must run gets a pooled session restored from the latest recorded
+ *   checkpoint. User errors (ExecutionError, TimeoutError, …) are recorded and rethrown
+ *   on replay; a crashed worker is retried (3 times, backing off) on a fresh worker.
+ *   Limits and permissions are the pool's (`Capsule.open({ pool })`). Await the cells of
+ *   one session one after another (concurrent calls are queued in call order). Each
+ *   pass of a function (after a sleep or promise, or a restart) replays the recorded
+ *   output of earlier cells to `onOutput` again, marked `replayed`.
+ * - A step's record holds the session's whole checkpoint chain, so the store grows with
+ *   cells x namespace size; `EmbeddedNetwork.gc` removes finished executions.
+ * - Recovery: executions interrupted by a crash resume on their own once a function is
+ *   registered (or on `capsule.recover()`); the embedded store releases the dead
+ *   process's leases at open, so this takes well under a second.
+ * - Named sessions outside durable functions (the CLI): `capsule.session("demo").execute(code)`
+ *   records each call as the durable execution `session/demo/<n>`.
+ * - Inspection: `list()`, `show(id)`, `tree(id)`.
+ * - Remote mode: `Capsule.open({ url })` or env `RESONATE_URL` runs the same code against
+ *   a Resonate server through the SDK's HTTP network (cells still run in this process's
+ *   pool). Not tested against a live server here: none is available in this repository.
+ */
+
+export { Constant, Exponential, Linear, Never, type RetryPolicy } from "@resonatehq/sdk/async";
+export {
+  Capsule,
+  type CapsuleOptions,
+  type DurableHandle,
+  type RegisteredFunction,
+} from "./capsule.ts";
+export type { DurableExecuteOptions, DurableOutputChunk } from "./cell-runner.ts";
+export type { DurableContext } from "./context.ts";
+export type { DurableFunction } from "./durable-function.ts";
+export type { DurableSession } from "./durable-session.ts";
+export type { DurableExecutionResult } from "./execution-result.ts";
+export type {
+  CellView,
+  ExecutionSummary,
+  Listing,
+  SessionSummary,
+  ShowView,
+  TreeNode,
+} from "./inspect.ts";
+export type { NamedSession } from "./named-sessions.ts";

@@ -1,0 +1,214 @@
+/**
+ * Named durable sessions, usable outside a durable function (the CLI's `exec -s NAME`
+ * and its REPL): `capsule.session(name).execute(code)`.
+ *
+ * Every call is its own durable execution, id `session/<name>/<n>` (n = 1, 2, …), tagged
+ * `capsule:kind=session-cell`, `capsule:session=<name>`, `capsule:cell=<n>`, whose value is
+ * the step record (result or user error, output, checkpoint). A cell runs on this
+ * process's live session when it holds the previous cell's namespace, otherwise on a
+ * pooled session restored from the latest recorded checkpoint, so a session continues
+ * in a new process. Cells of one name run one at a time, in call order; a cell left
+ * pending by a killed process is recovered (run to its end) before the next one starts.
+ *
+ * In local mode the store has one owner, so cell numbers cannot collide. In remote mode
+ * two processes using the same name at the same moment could pick the same number: the
+ * second then gets the first one's result (ids are idempotency keys). Use one process
+ * per name there.
+ */
+import type { Network } from "@resonatehq/sdk";
+import { type Context, Exponential, type Resonate } from "@resonatehq/sdk/async";
+import { CapsuleError } from "../src/errors.ts";
+import type { SessionCheckpoint, SessionPool } from "../src/session/index.ts";
+import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
+import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
+import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
+import { SessionSlot } from "./session-slot.ts";
+import { decodeCheckpoint, isStepRecord, type StepRecord } from "./step-record.ts";
+
+export const CELL_FUNCTION = "capsule.cell";
+export const SESSION_CELL_KIND = "session-cell";
+const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
+const CRASH_RETRY = { delay: 100, factor: 2, maxRetries: 3, maxDelay: 2_000 };
+
+export function cellId(name: string, n: number): string {
+  return `session/${name}/${n}`;
+}
+
+export function validateSessionName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new CapsuleError(
+      "DURABLE_INVALID_NAME",
+      `session name ${JSON.stringify(name)} must be 1-100 letters, digits, "_", "." or "-"`,
+    );
+  }
+}
+
+/** A named durable session; see the module comment. */
+export interface NamedSession {
+  readonly name: string;
+  /** Runs `code` as the session's next durable cell. */
+  execute(code: string, options?: DurableExecuteOptions): Promise<DurableExecutionResult>;
+}
+
+interface CellArgs {
+  timeoutMs?: number;
+  mode?: DurableExecuteOptions["mode"];
+}
+
+export class NamedSessions {
+  readonly #resonate: Resonate;
+  readonly #send: Network["send"];
+  readonly #pool: SessionPool;
+  readonly #beforeFirstCell: () => void;
+  readonly #slots = new Map<string, SessionSlot>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+  /** Next cell number of each name, once known (this process owns the numbering). */
+  readonly #next = new Map<string, number>();
+  /** Live options (output and input callbacks, signal) of cells this process started. */
+  readonly #live = new Map<string, DurableExecuteOptions>();
+
+  constructor(deps: {
+    resonate: Resonate;
+    send: Network["send"];
+    pool: SessionPool;
+    /** Called before a cell starts (opens recovery: a pending cell must finish first). */
+    beforeFirstCell: () => void;
+  }) {
+    this.#resonate = deps.resonate;
+    this.#send = deps.send;
+    this.#pool = deps.pool;
+    this.#beforeFirstCell = deps.beforeFirstCell;
+    const cell = (ctx: Context, name: string, n: number, code: string, args: CellArgs) =>
+      this.#runCell(ctx.id, name, n, code, args);
+    this.#resonate.register(CELL_FUNCTION, cell);
+  }
+
+  session(name: string): NamedSession {
+    validateSessionName(name);
+    return {
+      name,
+      execute: (code, options = {}) =>
+        this.#enqueue(name, () => this.#execute(name, code, options)),
+    };
+  }
+
+  /** Gives every live session back to the pool. */
+  releaseAll(): void {
+    for (const slot of this.#slots.values()) slot.releaseWhenIdle();
+  }
+
+  #enqueue<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const turn = (this.#queues.get(name) ?? Promise.resolve()).then(work);
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(name, settled);
+    return turn;
+  }
+
+  async #execute(
+    name: string,
+    code: string,
+    options: DurableExecuteOptions,
+  ): Promise<DurableExecutionResult> {
+    this.#beforeFirstCell();
+    const n = await this.#nextNumber(name);
+    const id = cellId(name, n);
+    const args: CellArgs = {
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+    };
+    this.#live.set(id, options);
+    try {
+      const handle = await this.#resonate.run(
+        id,
+        CELL_FUNCTION,
+        name,
+        n,
+        code,
+        args,
+        this.#resonate.options({
+          tags: {
+            "capsule:kind": SESSION_CELL_KIND,
+            "capsule:session": name,
+            "capsule:cell": String(n),
+          },
+          retryPolicy: new Exponential(CRASH_RETRY),
+        }),
+      );
+      const record: unknown = await handle.result();
+      this.#next.set(name, n + 1);
+      if (!isStepRecord(record)) {
+        throw new CapsuleError("STORE_CORRUPT", `cell ${id} does not hold an execute record`);
+      }
+      return resultFromRecord(record, false, undefined);
+    } finally {
+      this.#live.delete(id);
+    }
+  }
+
+  /** The number after the last recorded cell; waits for a cell still pending. */
+  async #nextNumber(name: string): Promise<number> {
+    const known = this.#next.get(name);
+    if (known !== undefined) return known;
+    const cells = await searchPromises(this.#send, {
+      "capsule:kind": SESSION_CELL_KIND,
+      "capsule:session": name,
+    });
+    let last: { n: number; id: string; pending: boolean } | undefined;
+    for (const cell of cells) {
+      const n = Number(cell.tags["capsule:cell"]);
+      if (last === undefined || n > last.n) {
+        last = { n, id: cell.id, pending: cell.state === "pending" };
+      }
+    }
+    if (last?.pending === true) {
+      // Interrupted by a crash: recovery finishes it; only its settlement matters here
+      // (a failed cell is part of the session's history like any other).
+      const handle = await this.#resonate.get(last.id);
+      await handle.result().then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+    return (last?.n ?? 0) + 1;
+  }
+
+  async #runCell(
+    id: string,
+    name: string,
+    n: number,
+    code: string,
+    args: CellArgs,
+  ): Promise<StepRecord> {
+    let slot = this.#slots.get(name);
+    if (slot === undefined) {
+      slot = new SessionSlot(this.#pool);
+      this.#slots.set(name, slot);
+    }
+    const previous = n > 1 ? cellId(name, n - 1) : "";
+    const live = this.#live.get(id) ?? {};
+    return slot.run(
+      previous,
+      () => this.#latestCheckpoint(name, n - 1),
+      async (session) => {
+        const record = await runCell(session, code, { ...live, ...args });
+        return { value: record, at: id };
+      },
+    );
+  }
+
+  /** The checkpoint of the latest recorded cell at or before `n` that has one. */
+  async #latestCheckpoint(name: string, n: number): Promise<SessionCheckpoint | undefined> {
+    for (let k = n; k >= 1; k--) {
+      const promise = await getPromise(this.#send, cellId(name, k));
+      if (promise === undefined || promise.state !== "resolved") continue;
+      const record = decodeValue(promise);
+      if (isStepRecord(record) && record.checkpoint !== undefined) {
+        return decodeCheckpoint(record.checkpoint);
+      }
+    }
+    return undefined;
+  }
+}

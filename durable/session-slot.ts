@@ -1,0 +1,91 @@
+/**
+ * A slot holds the pooled session behind one durable session, and knows which recorded
+ * cell its namespace is at. Cells of one slot run one at a time, in call order.
+ *
+ * The session is leased lazily: only when a cell must actually run. If the live session
+ * is not at the cell the caller continues from (a resume in a new process, or after
+ * the session was released), a fresh one is leased with that cell's checkpoint restored.
+ */
+import type { Session, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
+
+export class SessionSlot {
+  readonly #pool: SessionPool;
+  #session: Session | undefined;
+  /** Id of the recorded cell whose namespace the live session holds ("" = empty). */
+  #at: string | undefined;
+  #tail: Promise<unknown> = Promise.resolve();
+  #busy = 0;
+  #releaseWhenIdle = false;
+
+  constructor(pool: SessionPool) {
+    this.#pool = pool;
+  }
+
+  /** Pid of the live session's worker, when one is leased. */
+  get pid(): number | undefined {
+    return this.#session?.pid;
+  }
+
+  /**
+   * Runs `work` on a session whose namespace is the one after cell `at` (restored from
+   * the checkpoint `loadCheckpoint` gives, only when the live session is elsewhere),
+   * after every earlier call of this slot finished.
+   * `work` returns the id of the cell it recorded, which becomes the slot's position.
+   */
+  run<T>(
+    at: string,
+    loadCheckpoint: () => Promise<SessionCheckpoint | undefined>,
+    work: (session: Session) => Promise<{ value: T; at: string | undefined }>,
+  ): Promise<T> {
+    this.#busy++;
+    const turn = this.#tail.then(async () => {
+      const session = await this.#sessionAt(at, loadCheckpoint);
+      try {
+        const { value, at: reached } = await work(session);
+        this.#at = reached;
+        return value;
+      } catch (error) {
+        // The namespace may be anywhere now: the next cell restores from its record.
+        this.#at = undefined;
+        throw error;
+      }
+    });
+    const settled = turn.finally(() => {
+      this.#busy--;
+      if (this.#busy === 0 && this.#releaseWhenIdle) this.release();
+    });
+    this.#tail = settled.catch(() => undefined);
+    return turn;
+  }
+
+  /** Gives the session back to the pool now (nothing may be running). */
+  release(): void {
+    this.#releaseWhenIdle = false;
+    const session = this.#session;
+    this.#session = undefined;
+    this.#at = undefined;
+    if (session !== undefined && session.state !== "TERMINATED") session.release();
+  }
+
+  /** Gives the session back once the cells in flight are done. */
+  releaseWhenIdle(): void {
+    if (this.#busy === 0) this.release();
+    else this.#releaseWhenIdle = true;
+  }
+
+  async #sessionAt(
+    at: string,
+    loadCheckpoint: () => Promise<SessionCheckpoint | undefined>,
+  ): Promise<Session> {
+    const live = this.#session;
+    if (live !== undefined && live.state !== "TERMINATED" && this.#at === at) return live;
+    this.release();
+    const checkpoint = await loadCheckpoint();
+    const session = await this.#pool.acquire(
+      checkpoint === undefined ? {} : { restore: checkpoint },
+    );
+    this.#session = session;
+    this.#at = at;
+    return session;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * What a durable execute step records: the execution's result (or the user error it
+ * ended with), the output it produced, and the session checkpoint taken after the cell.
+ *
+ * The SDK stores values as JSON (its codec base64-encodes `JSON.stringify(value)`), so a
+ * record is plain JSON: checkpoint chain parts are base64 strings, errors are fields.
+ */
+import {
+  CancelledError,
+  CapsuleError,
+  type ErrorCode,
+  ExecutionError,
+  MemoryLimitError,
+  ResourceLimitError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../src/errors.ts";
+import type { ExecutionResult, OutputChunk, SessionCheckpoint } from "../src/session/index.ts";
+
+/** A checkpoint in JSON form: the chain's byte arrays as base64 strings. */
+export interface EncodedCheckpoint {
+  version: number;
+  chain: string[];
+  uncaptured: { name: string; reason: string }[];
+  bytes: number;
+}
+
+/** A user-level failure, recorded so that it is not retried (rethrown on replay). */
+export interface RecordedError {
+  code: string;
+  /** Capsule error class name, e.g. `ExecutionError`. */
+  className: string;
+  message: string;
+  /** For ExecutionError: the user's error class, stack and position. */
+  errorName?: string;
+  stack?: string;
+  line?: number;
+  column?: number;
+}
+
+interface RecordBase {
+  /** The cell's source, for inspection (`capsule show`). */
+  code: string;
+  output: OutputChunk[];
+  /** The namespace after the cell; absent when the session never had one. */
+  checkpoint?: EncodedCheckpoint;
+}
+
+export interface RecordedSuccess extends RecordBase {
+  ok: true;
+  result: ExecutionResult;
+}
+
+export interface RecordedFailure extends RecordBase {
+  ok: false;
+  error: RecordedError;
+}
+
+export type StepRecord = RecordedSuccess | RecordedFailure;
+
+export function encodeCheckpoint(checkpoint: SessionCheckpoint): EncodedCheckpoint {
+  return {
+    version: checkpoint.version,
+    chain: checkpoint.chain.map((part) => Buffer.from(part).toString("base64")),
+    uncaptured: checkpoint.uncaptured,
+    bytes: checkpoint.bytes,
+  };
+}
+
+export function decodeCheckpoint(encoded: EncodedCheckpoint): SessionCheckpoint {
+  return {
+    version: encoded.version,
+    chain: encoded.chain.map((part) => new Uint8Array(Buffer.from(part, "base64"))),
+    uncaptured: encoded.uncaptured,
+    bytes: encoded.bytes,
+  };
+}
+
+/**
+ * The recordable form of a result. JSON cannot hold every plain value (bigint, undefined
+ * inside arrays…): such a value is recorded as its display only, with `hasValue: false`,
+ * rather than failing the step after the cell already ran.
+ */
+export function recordableResult(result: ExecutionResult): ExecutionResult {
+  if (!result.hasValue) return { ...result, value: undefined };
+  try {
+    const text = JSON.stringify(result.value);
+    if (text === undefined && result.value !== undefined) throw new TypeError("not JSON");
+    return result;
+  } catch {
+    return { ...result, value: undefined, hasValue: false };
+  }
+}
+
+/** Errors that are the cell's own outcome: recorded, never retried by Capsule. */
+export function isUserFailure(error: unknown): error is CapsuleError {
+  return (
+    error instanceof ExecutionError ||
+    error instanceof TimeoutError ||
+    error instanceof CancelledError ||
+    error instanceof MemoryLimitError ||
+    error instanceof ResourceLimitError ||
+    (error instanceof CapsuleError && error.code === "INPUT_UNAVAILABLE")
+  );
+}
+
+export function recordError(error: CapsuleError): RecordedError {
+  const recorded: RecordedError = {
+    code: error.code,
+    className: error.name,
+    message: error.message,
+  };
+  if (error instanceof ExecutionError) {
+    recorded.errorName = error.errorName;
+    recorded.stack = error.userStack;
+    if (error.line !== undefined) recorded.line = error.line;
+    if (error.column !== undefined) recorded.column = error.column;
+  }
+  return recorded;
+}
+
+/** An error equivalent to the recorded one (same class, code and message). */
+export function rebuildError(recorded: RecordedError): CapsuleError {
+  switch (recorded.className) {
+    case "ExecutionError": {
+      const errorName = recorded.errorName ?? "Error";
+      const prefix = `${errorName}: `;
+      const message = recorded.message.startsWith(prefix)
+        ? recorded.message.slice(prefix.length).replace(/ \(line \d+, column \d+\)$/, "")
+        : recorded.message;
+      return new ExecutionError({
+        errorName,
+        message,
+        ...(recorded.stack === undefined ? {} : { stack: recorded.stack }),
+        ...(recorded.line === undefined ? {} : { line: recorded.line }),
+        ...(recorded.column === undefined ? {} : { column: recorded.column }),
+      });
+    }
+    case "TimeoutError":
+      return new TimeoutError(recorded.message);
+    case "CancelledError":
+      return new CancelledError(recorded.message);
+    case "MemoryLimitError":
+      return new MemoryLimitError(recorded.message);
+    case "ResourceLimitError":
+      return new ResourceLimitError(recorded.message);
+    default:
+      return new CapsuleError(recorded.code as ErrorCode, recorded.message);
+  }
+}
+
+/**
+ * A step that failed for good after its retries (e.g. a worker that kept crashing)
+ * comes back from the SDK codec as a plain Error carrying only name and message.
+ */
+export function rebuildStepRejection(reason: unknown): unknown {
+  if (reason instanceof Error && reason.name === "WorkerCrashedError") {
+    return new WorkerCrashedError(reason.message);
+  }
+  return reason;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+/** Narrows a decoded promise value to a step record. */
+export function isStepRecord(value: unknown): value is StepRecord {
+  if (!isObject(value) || typeof value.ok !== "boolean" || !Array.isArray(value.output)) {
+    return false;
+  }
+  return value.ok ? isObject(value.result) : isObject(value.error);
+}

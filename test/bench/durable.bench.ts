@@ -1,0 +1,192 @@
+/**
+ * The durable layer's costs, each against a baseline measured in the same run:
+ * 1. a durable step (`ctx.run` of a trivial function, and a durable `execute` of a
+ *    trivial cell) on the embedded store versus the SDK's in-memory LocalNetwork;
+ * 2. a durable `execute` of a 10 ms cell versus a plain `session.execute` of it;
+ * 3. time from process start to the first resumed step after a `kill -9`: to the first
+ *    replayed cell and to the first cell that runs again (worker start and restore).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { LocalNetwork } from "@resonatehq/sdk";
+import { Capsule } from "../../durable/index.ts";
+import { SessionPool } from "../../src/session/index.ts";
+import { type Measurement, printTable } from "./harness.ts";
+
+const EXECUTIONS = 30;
+const STEPS = 10;
+const SLOW_CELL = "await new Promise((resolve) => setTimeout(resolve, 10)); 1";
+const RESTARTS = 8;
+
+function stats(name: string, samplesMs: number[]): Measurement {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const at = (fraction: number): number =>
+    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))] ??
+    Number.NaN;
+  const total = sorted.reduce((sum, x) => sum + x, 0);
+  return {
+    name,
+    medianUs: at(0.5) * 1000,
+    p99Us: at(0.99) * 1000,
+    opsPerSec: sorted.length / (total / 1000),
+  };
+}
+
+async function withCapsule<T>(
+  kind: "store" | "memory",
+  work: (capsule: Capsule) => Promise<T>,
+): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-durable-bench-"));
+  const pid = "bench";
+  const capsule = await Capsule.open(
+    kind === "store"
+      ? { dir, pool: { minIdle: 1 } }
+      : { network: new LocalNetwork({ pid }), pid, pool: { minIdle: 1 } },
+  );
+  try {
+    return await work(capsule);
+  } finally {
+    await capsule.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Per-step latency of `STEPS` steps per execution, measured inside the function. */
+async function stepLatency(kind: "store" | "memory", step: "run" | "execute", code = "1") {
+  return withCapsule(kind, async (capsule) => {
+    const samples: number[] = [];
+    const fn = capsule.register("steps", async (ctx) => {
+      const s = ctx.session("main");
+      for (let i = 0; i < STEPS; i++) {
+        const started = performance.now();
+        if (step === "run") await ctx.run(async () => i);
+        else await s.execute(code);
+        samples.push(performance.now() - started);
+      }
+      return samples.length;
+    });
+    for (let i = 0; i < 3; i++) await (await fn.run(`warm-${i}`)).result();
+    samples.length = 0;
+    for (let i = 0; i < EXECUTIONS; i++) await (await fn.run(`run-${i}`)).result();
+    return samples;
+  });
+}
+
+async function plainExecute(code: string): Promise<number[]> {
+  const pool = new SessionPool({ minIdle: 1 });
+  const session = await pool.acquire();
+  try {
+    for (let i = 0; i < 10; i++) await session.execute(code);
+    const samples: number[] = [];
+    for (let i = 0; i < EXECUTIONS * STEPS; i++) {
+      const started = performance.now();
+      await session.execute(code);
+      samples.push(performance.now() - started);
+    }
+    return samples;
+  } finally {
+    session.release();
+    await pool.close();
+  }
+}
+
+const FIXTURE = path.join(import.meta.dirname, "..", "durable", "fixtures", "capsule-child.ts");
+
+function reportsOf(
+  child: ChildProcess,
+): (where: (r: Record<string, unknown>) => boolean) => Promise<number> {
+  const seen: { at: number; report: Record<string, unknown> }[] = [];
+  const waiters: {
+    where: (r: Record<string, unknown>) => boolean;
+    resolve: (at: number) => void;
+  }[] = [];
+  let buffered = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf("\n"); nl !== -1; nl = buffered.indexOf("\n")) {
+      const report = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+      buffered = buffered.slice(nl + 1);
+      const at = performance.now();
+      seen.push({ at, report });
+      for (const waiter of waiters.filter((w) => w.where(report))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(at);
+      }
+    }
+  });
+  return (where) => {
+    const found = seen.find((s) => where(s.report));
+    if (found !== undefined) return Promise.resolve(found.at);
+    return new Promise((resolve) => waiters.push({ where, resolve }));
+  };
+}
+
+/** kill -9 after cell 1, restart, time to the replayed cell 1 and to cell 2 running. */
+async function restartTimes(): Promise<{ replayed: number[]; ran: number[] }> {
+  const replayed: number[] = [];
+  const ran: number[] = [];
+  for (let i = 0; i < RESTARTS; i++) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-restart-bench-"));
+    const store = path.join(root, "capsule");
+    const side = path.join(root, "side");
+    fs.mkdirSync(side);
+    try {
+      const crashed = spawn(process.execPath, [FIXTURE, "crash", store, side, "between"]);
+      await reportsOf(crashed)((r) => r.event === "cell" && r.n === 1);
+      const gone = new Promise((resolve) => crashed.once("exit", resolve));
+      crashed.kill("SIGKILL");
+      await gone;
+      const started = performance.now();
+      const resumed = spawn(process.execPath, [FIXTURE, "resume", store, side]);
+      const next = reportsOf(resumed);
+      replayed.push((await next((r) => r.event === "cell" && r.n === 1)) - started);
+      ran.push((await next((r) => r.event === "cell" && r.n === 2)) - started);
+      await next((r) => r.event === "done");
+      await new Promise((resolve) => resumed.once("exit", resolve));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
+  return { replayed, ran };
+}
+
+export default async function run(): Promise<void> {
+  const steps = [
+    stats("ctx.run, LocalNetwork (in memory)", await stepLatency("memory", "run")),
+    stats("ctx.run, embedded store", await stepLatency("store", "run")),
+    stats("execute('1'), LocalNetwork (in memory)", await stepLatency("memory", "execute")),
+    stats("execute('1'), embedded store", await stepLatency("store", "execute")),
+  ];
+  printTable(
+    `durable step latency, ${EXECUTIONS} executions x ${STEPS} steps`,
+    steps,
+    "ctx.run, LocalNetwork (in memory)",
+  );
+
+  const plain = stats("session.execute (plain)", await plainExecute(SLOW_CELL));
+  const durable = stats(
+    "durable execute, embedded store",
+    await stepLatency("store", "execute", SLOW_CELL),
+  );
+  printTable(
+    "a 10 ms cell: durable execute vs plain session.execute",
+    [plain, durable],
+    plain.name,
+  );
+  const overhead = ((durable.medianUs - plain.medianUs) / plain.medianUs) * 100;
+  console.log(`durable execute overhead on a 10 ms cell (median): ${overhead.toFixed(1)} %`);
+
+  const restart = await restartTimes();
+  printTable(
+    `process start to first resumed step after kill -9 (${RESTARTS} restarts)`,
+    [
+      stats("to the first replayed cell", restart.replayed),
+      stats("to the first cell that runs again", restart.ran),
+    ],
+    "to the first replayed cell",
+  );
+}
+
+if (import.meta.main) await run();
