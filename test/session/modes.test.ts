@@ -63,6 +63,19 @@ describe("execution modes", () => {
     });
   });
 
+  it("keeps what a cell did before it threw, on either executor (notebook semantics)", async () => {
+    const session = await startSession();
+    for (const [code, mode] of [
+      ["let onLoop = 7; null.boom", "simple_sync"],
+      ["let onThread = 8; require('node:fs').existsSync('.'); null.boom", "blocking_sync"],
+    ] as const) {
+      const error = await session.execute(code).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "EXECUTION_ERROR", errorName: "TypeError" });
+      expect((await session.execute("1", { mode })).mode).toBe(mode);
+    }
+    expect((await session.execute("[onLoop, onThread]")).value).toEqual([7, 8]);
+  });
+
   it("runs a blocking cell on a thread that sees and updates the namespace", async () => {
     const session = await startSession();
     await session.execute(

@@ -68,15 +68,7 @@ async function run(request: ThreadRun): Promise<void> {
       filename: request.filename,
       signal: new AbortController().signal,
     });
-    modules.recordImports(plan.imports, session.global);
-    const names = new Set([...plan.declared, ...plan.free]);
-    const changed = [...names].filter(
-      (name) => Object.hasOwn(session.global, name) && !session.reserved.has(name),
-    );
-    const encoded = encodeNamespace(
-      changed.map((name) => [name, session.global[name]] as [string, unknown]),
-      { moduleOf: modules.refOf },
-    );
+    const encoded = encodeChanges();
     post({
       type: "done",
       result: renderResult(outcome.value),
@@ -84,6 +76,26 @@ async function run(request: ThreadRun): Promise<void> {
       uncaptured: encoded.uncaptured,
     });
   } catch (thrown) {
-    post({ type: "failed", error: describeThrown(thrown, cellPrefix) });
+    const error = describeThrown(thrown, cellPrefix);
+    // A cell that threw keeps what it did before the throw, like a cell on the event loop.
+    const encoded = error.code === "EXECUTION_ERROR" ? encodeChanges() : undefined;
+    post({
+      type: "failed",
+      error,
+      ...(encoded === undefined ? {} : { changes: encoded.data, uncaptured: encoded.uncaptured }),
+    });
+  }
+
+  /** The names the cell declared or used, as they are now, for the main thread to merge. */
+  function encodeChanges() {
+    modules.recordImports(plan.imports, session.global);
+    const names = new Set([...plan.declared, ...plan.free]);
+    const changed = [...names].filter(
+      (name) => Object.hasOwn(session.global, name) && !session.reserved.has(name),
+    );
+    return encodeNamespace(
+      changed.map((name) => [name, session.global[name]] as [string, unknown]),
+      { moduleOf: modules.refOf, contextGlobals: session.reserved },
+    );
   }
 }

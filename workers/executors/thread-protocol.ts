@@ -31,7 +31,13 @@ export type FromThread =
       changes: Uint8Array;
       uncaptured: { name: string; reason: string }[];
     }
-  | { type: "failed"; error: WireErrorFields };
+  | {
+      type: "failed";
+      error: WireErrorFields;
+      /** What the cell changed before it threw (merged, as in a notebook); absent if stopped. */
+      changes?: Uint8Array;
+      uncaptured?: { name: string; reason: string }[];
+    };
 
 /** Int32 slots at the start of the input buffer. */
 export const INPUT_STATE = 0;

@@ -80,76 +80,86 @@ export class ThreadedExecutor {
       input,
     };
 
-    const done = await new Promise<FromThread & { type: "done" }>((resolve, reject) => {
-      const state = new Int32Array(input, 0, 2);
-      const stop = (interrupt: CellInterrupt) => {
-        cleanup();
-        // Wake an `input()` first: a thread parked in Atomics.wait must not outlive the cell.
-        Atomics.store(state, INPUT_STATE, InputState.cancelled);
-        Atomics.notify(state, INPUT_STATE);
-        this.#discardThread();
-        reject(interrupt);
-      };
-      const timer = setTimeout(
-        () =>
-          stop(
-            new CellInterrupt("LIMIT_TIMEOUT", `execution timed out after ${plan.timeoutMs} ms`),
-          ),
-        plan.timeoutMs,
-      );
-      const onAbort = () => stop(new CellInterrupt("EXECUTION_CANCELLED", "execution cancelled"));
-      const onError = (error: Error) => {
-        cleanup();
-        this.#thread = undefined;
-        reject(error);
-      };
-      const onExit = (code: number) =>
-        onError(new Error(`blocking-cell thread exited with code ${code}`));
-      const onMessage = (message: FromThread) => {
-        switch (message.type) {
-          case "output":
-            options.hooks.output(message.stream, message.data);
-            return;
-          case "input":
-            options.hooks.input(message.prompt).then(
-              (answer) => answerInput(input, answer),
-              () => {
-                Atomics.store(state, INPUT_STATE, InputState.cancelled);
-                Atomics.notify(state, INPUT_STATE);
-              },
-            );
-            return;
-          case "done":
-            cleanup();
-            resolve(message);
-            return;
-          case "failed":
-            cleanup();
-            reject(new ThreadedCellError(message));
-            return;
-        }
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        options.signal.removeEventListener("abort", onAbort);
-        thread.off("message", onMessage);
-        thread.off("error", onError);
-        thread.off("exit", onExit);
-      };
-      thread.on("message", onMessage);
-      thread.on("error", onError);
-      thread.on("exit", onExit);
-      if (options.signal.aborted) return onAbort();
-      options.signal.addEventListener("abort", onAbort, { once: true });
-      thread.postMessage(request);
-    });
+    const finished = await new Promise<FromThread & { type: "done" | "failed" }>(
+      (resolve, reject) => {
+        const state = new Int32Array(input, 0, 2);
+        const stop = (interrupt: CellInterrupt) => {
+          cleanup();
+          // Wake an `input()` first: a thread parked in Atomics.wait must not outlive the cell.
+          Atomics.store(state, INPUT_STATE, InputState.cancelled);
+          Atomics.notify(state, INPUT_STATE);
+          this.#discardThread();
+          reject(interrupt);
+        };
+        const timer = setTimeout(
+          () =>
+            stop(
+              new CellInterrupt("LIMIT_TIMEOUT", `execution timed out after ${plan.timeoutMs} ms`),
+            ),
+          plan.timeoutMs,
+        );
+        const onAbort = () => stop(new CellInterrupt("EXECUTION_CANCELLED", "execution cancelled"));
+        const onError = (error: Error) => {
+          cleanup();
+          this.#thread = undefined;
+          reject(error);
+        };
+        const onExit = (code: number) =>
+          onError(new Error(`blocking-cell thread exited with code ${code}`));
+        const onMessage = (message: FromThread) => {
+          switch (message.type) {
+            case "output":
+              options.hooks.output(message.stream, message.data);
+              return;
+            case "input":
+              options.hooks.input(message.prompt).then(
+                (answer) => answerInput(input, answer),
+                () => {
+                  Atomics.store(state, INPUT_STATE, InputState.cancelled);
+                  Atomics.notify(state, INPUT_STATE);
+                },
+              );
+              return;
+            case "done":
+            case "failed":
+              cleanup();
+              resolve(message);
+              return;
+          }
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          options.signal.removeEventListener("abort", onAbort);
+          thread.off("message", onMessage);
+          thread.off("error", onError);
+          thread.off("exit", onExit);
+        };
+        thread.on("message", onMessage);
+        thread.on("error", onError);
+        thread.on("exit", onExit);
+        if (options.signal.aborted) return onAbort();
+        options.signal.addEventListener("abort", onAbort, { once: true });
+        thread.postMessage(request);
+      },
+    );
 
     // Merge-only: each returned name is set on its own; nothing else in the namespace moves.
-    const changes = await decodeNamespace(done.changes, session.context, {
-      loadModule: options.hooks.loadModule,
-    });
-    for (const [name, value] of changes.values) session.global[name] = value;
-    return { result: done.result, uncaptured: [...done.uncaptured, ...changes.failed] };
+    const merged =
+      finished.changes === undefined
+        ? { failed: [] }
+        : await this.#merge(finished.changes, session, options.hooks.loadModule);
+    if (finished.type === "failed") throw new ThreadedCellError(finished);
+    return { result: finished.result, uncaptured: [...finished.uncaptured, ...merged.failed] };
+  }
+
+  async #merge(
+    changes: Uint8Array,
+    session: SessionContext,
+    loadModule: (specifier: string) => Promise<unknown>,
+  ): Promise<{ failed: { name: string; reason: string }[] }> {
+    const decoded = await decodeNamespace(changes, session.context, { loadModule });
+    for (const [name, value] of decoded.values) session.global[name] = value;
+    return decoded;
   }
 
   async close(): Promise<void> {
