@@ -68,7 +68,14 @@ export function removeWorkdir(workdir: string): void {
 }
 
 function permissionFlags(options: ResolvedSessionOptions, workdir: string): string[] {
-  const read = unique([PACKAGE_ROOT, options.moduleRoot, workdir, ...options.permissions.fsRead]);
+  // Code and packages only, not whole project directories: a project may keep a durable
+  // store or secrets next to its code, and a cell must not read them.
+  const read = unique([
+    ...codePaths(PACKAGE_ROOT),
+    ...codePaths(options.moduleRoot),
+    workdir,
+    ...options.permissions.fsRead,
+  ]);
   const write = unique([workdir, ...options.permissions.fsWrite]);
   const flags = [
     "--permission",
@@ -79,6 +86,13 @@ function permissionFlags(options: ResolvedSessionOptions, workdir: string): stri
   ];
   if (options.permissions.childProcess) flags.push("--allow-child-process");
   return flags;
+}
+
+/** What a worker needs to read of a package: its manifest, its dependencies, its code. */
+function codePaths(root: string): string[] {
+  const paths = [path.join(root, "package.json"), path.join(root, "node_modules")];
+  if (root === PACKAGE_ROOT) paths.push(path.join(root, "src"), path.join(root, "workers"));
+  return paths;
 }
 
 function workerEnv(options: ResolvedSessionOptions, workdir: string): Record<string, string> {

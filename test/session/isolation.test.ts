@@ -68,6 +68,30 @@ describe("isolation", () => {
     expect(fs.readFileSync(path.join(outside, "ok.txt"), "utf8")).toBe("ok");
   });
 
+  it("reads a project's packages but not the rest of the project (a store, secrets)", async () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-project-"));
+    try {
+      fs.mkdirSync(path.join(project, "node_modules", "greeter"), { recursive: true });
+      fs.writeFileSync(
+        path.join(project, "node_modules", "greeter", "index.js"),
+        "exports.hi = () => 'hi';",
+      );
+      fs.writeFileSync(path.join(project, "package.json"), "{}");
+      fs.mkdirSync(path.join(project, ".capsule"));
+      fs.writeFileSync(path.join(project, ".capsule", "store.db"), "other executions' data");
+      const session = await startSession({ moduleRoot: project });
+      expect((await session.execute("require('greeter').hi()")).value).toBe("hi");
+      const store = JSON.stringify(path.join(project, ".capsule", "store.db"));
+      await expect(
+        session.execute(`require('node:fs').readFileSync(${store}, 'utf8')`),
+      ).rejects.toMatchObject({
+        message: expect.stringContaining("Access to this API has been restricted"),
+      });
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
+  });
+
   it("denies child processes unless granted", async () => {
     const denied = await startSession();
     await expect(
