@@ -1,7 +1,8 @@
 /**
- * Run-wide leak check: when every test file has finished, no session worker started
- * from this checkout may still be running. A leak fails the run (and is cleaned up so
- * it does not outlive it).
+ * Run-wide leak check: when every test file has finished, no orphaned session worker of
+ * this checkout may still be running (its host gone, it should have exited by itself).
+ * A leak fails the run and is cleaned up. Workers whose host is still alive belong to
+ * some other run in the same checkout and are left alone.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -18,12 +19,18 @@ function leakedWorkers(): { pid: number; args: string }[] {
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     let args: string;
+    let parent: number;
     try {
       args = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
+      // Field 4 of /proc/<pid>/stat is the parent pid (after the parenthesized name).
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     } catch {
       continue; // exited while we looked
     }
-    if (args.includes(WORKER_ENTRY)) found.push({ pid: Number(entry), args: args.slice(0, 160) });
+    const orphaned = parent === 1;
+    if (orphaned && args.includes(WORKER_ENTRY))
+      found.push({ pid: Number(entry), args: args.slice(0, 160) });
   }
   return found;
 }

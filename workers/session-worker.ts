@@ -109,14 +109,21 @@ function startWatchdog(parentPid: number, memoryLimitBytes: number): void {
   const source = `
     const { workerData } = require("node:worker_threads");
     const { writeSync } = require("node:fs");
+    // Last words for the host's crash report; with the host gone stderr is a broken pipe,
+    // and a failed write must not stop the kill that follows.
+    const say = (text) => {
+      try {
+        writeSync(2, text);
+      } catch {}
+    };
     setInterval(() => {
       if (process.ppid !== workerData.parentPid) {
-        writeSync(2, "\\ncapsule: host process " + workerData.parentPid + " is gone; exiting\\n");
+        say("\\ncapsule: host process " + workerData.parentPid + " is gone; exiting\\n");
         process.kill(process.pid, "SIGKILL");
       }
       const rss = process.memoryUsage.rss();
       if (rss > workerData.memoryLimitBytes) {
-        writeSync(2, "\\n${MEMORY_LIMIT_MARKER} rss=" + rss + "\\n");
+        say("\\n${MEMORY_LIMIT_MARKER} rss=" + rss + "\\n");
         process.kill(process.pid, "SIGKILL");
       }
     }, 200);

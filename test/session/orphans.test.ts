@@ -33,7 +33,8 @@ describe("no orphans", () => {
 
       host.kill("SIGKILL");
       await once(host, "exit");
-      expect(await gone(pids, 10_000)).toEqual([]);
+      // Generous: on a loaded 2-core machine the watchdog thread may wait for a slot.
+      expect(await gone(pids, 30_000)).toEqual([]);
     } finally {
       host.kill("SIGKILL");
     }
