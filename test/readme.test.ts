@@ -11,7 +11,10 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 const EXCERPT = /<!-- excerpt: (\S+) -->\n```\w*\n([\s\S]*?)```/g;
 
-const excerpts = [...README.matchAll(EXCERPT)].map((match) => ({ file: match[1]!, code: match[2]! }));
+const excerpts = [...README.matchAll(EXCERPT)].map((match) => ({
+  file: match[1]!,
+  code: match[2]!,
+}));
 
 describe("README", () => {
   it("has excerpts to check", () => {

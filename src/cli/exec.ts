@@ -7,11 +7,17 @@
  */
 import { text } from "node:stream/consumers";
 import type { DurableOutputChunk } from "../../durable/index.ts";
-import { type ExecutionResult, type OutputChunk, SessionPool } from "../session/index.ts";
+import { CapsuleError } from "../errors.ts";
+import {
+  type ExecuteOptions,
+  type ExecutionResult,
+  type OutputChunk,
+  SessionPool,
+} from "../session/index.ts";
 import { errorJson, resultText, toJson } from "./format.ts";
 import { LineQueue } from "./line-queue.ts";
 import { openStore, type StoreOptions } from "./store.ts";
-import { startSpinner } from "./terminal.ts";
+import { type Spinner, startSpinner } from "./terminal.ts";
 
 export interface ExecOptions extends StoreOptions {
   session?: string;
@@ -19,7 +25,7 @@ export interface ExecOptions extends StoreOptions {
   timeout?: number;
 }
 
-export interface ExecOutcome {
+interface ExecOutcome {
   result?: ExecutionResult;
   error?: unknown;
 }
@@ -29,13 +35,31 @@ export async function readCell(code: string): Promise<string> {
   return code === "-" ? await text(process.stdin) : code;
 }
 
-/** Streams output to the terminal; keeps the spinner off the text. */
-function streamTo(spinner: ReturnType<typeof startSpinner>): (chunk: OutputChunk) => void {
-  return (chunk) => {
-    spinner.pause();
-    (chunk.stream === "stderr" ? process.stderr : process.stdout).write(chunk.data);
-    if (chunk.data.endsWith("\n")) spinner.resume();
-  };
+/** Streams output to the terminal, keeping the spinner off the text. */
+class LiveOutput {
+  readonly #spinner: Spinner;
+  /** Whether stdout ends with a newline, so the result starts on a line of its own. */
+  #atLineStart = true;
+
+  constructor(spinner: Spinner) {
+    this.#spinner = spinner;
+  }
+
+  write(chunk: OutputChunk): void {
+    this.#spinner.pause();
+    if (chunk.stream === "stderr") process.stderr.write(chunk.data);
+    else {
+      process.stdout.write(chunk.data);
+      this.#atLineStart = chunk.data.endsWith("\n");
+    }
+    if (chunk.data.endsWith("\n")) this.#spinner.resume();
+  }
+
+  /** Ends a partial line of stdout; `echoed` says the terminal already moved on (Enter). */
+  endLine(echoed = false): void {
+    if (!this.#atLineStart && !echoed) process.stdout.write("\n");
+    this.#atLineStart = true;
+  }
 }
 
 /**
@@ -46,7 +70,7 @@ export async function execCommand(code: string, options: ExecOptions): Promise<u
   const json = options.json === true;
   const output: DurableOutputChunk[] = [];
   const spinner = startSpinner("running", !json && process.stdout.isTTY === true);
-  const live = streamTo(spinner);
+  const live = new LiveOutput(spinner);
   let answers: LineQueue | undefined;
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -56,14 +80,16 @@ export async function execCommand(code: string, options: ExecOptions): Promise<u
     ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
     onOutput: (chunk: DurableOutputChunk) => {
       output.push(chunk);
-      if (!json) live(chunk);
+      if (!json) live.write(chunk);
     },
     onInput: async (prompt: string) => {
-      spinner.pause();
-      if (!json) process.stdout.write(prompt);
+      if (!json) live.write({ stream: "stdout", data: prompt });
       answers ??= new LineQueue(process.stdin);
-      const answer = await answers.next();
-      if (answer === null) throw new Error("stdin ended before input() was answered");
+      const answer = await answers.next(controller.signal);
+      if (answer === null) {
+        throw new CapsuleError("INPUT_UNAVAILABLE", "input() got no answer: stdin ended");
+      }
+      if (!json) live.endLine(process.stdin.isTTY === true);
       spinner.resume();
       return answer;
     },
@@ -82,22 +108,24 @@ export async function execCommand(code: string, options: ExecOptions): Promise<u
     answers?.close();
   }
   if (json) {
-    const replayed = output.some((chunk) => chunk.replayed === true);
     process.stdout.write(
       `${toJson(
         outcome.result === undefined
           ? { ok: false, error: errorJson(outcome.error), output }
-          : { ok: true, ...outcome.result, output, ...(replayed ? { replayed } : {}) },
+          : { ok: true, ...outcome.result, output },
       )}\n`,
     );
-  } else if (outcome.result !== undefined) {
+    return outcome.error;
+  }
+  live.endLine();
+  if (outcome.result !== undefined) {
     const shown = resultText(outcome.result);
     if (shown !== undefined) process.stdout.write(`${shown}\n`);
   }
   return outcome.error;
 }
 
-type CellOptions = Parameters<import("../session/index.ts").Session["execute"]>[1] & {
+type CellOptions = Omit<ExecuteOptions, "onOutput"> & {
   onOutput: (chunk: DurableOutputChunk) => void;
 };
 

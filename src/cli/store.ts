@@ -2,6 +2,8 @@
  * Opening the durable store for a command: `--dir`, else env `CAPSULE_DIR`, else
  * `.capsule` in the working directory.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { Capsule } from "../../durable/index.ts";
 
 export interface StoreOptions {
@@ -10,6 +12,14 @@ export interface StoreOptions {
 
 export function storeDir(options: StoreOptions): string {
   return options.dir ?? process.env.CAPSULE_DIR ?? ".capsule";
+}
+
+/**
+ * Whether a store was ever created in the directory (Capsule keeps it in `{dir}/store`).
+ * Read commands check this first, so that reading never creates an empty store.
+ */
+export function storeExists(options: StoreOptions): boolean {
+  return fs.existsSync(path.join(storeDir(options), "store"));
 }
 
 /**
