@@ -56,7 +56,9 @@ export function spawnWorker(options: ResolvedSessionOptions): SpawnedWorker {
       cwd: workdir,
       env: workerEnv(options, workdir),
       stdio: ["ignore", "pipe", "pipe", "pipe"],
-      detached: false,
+      // Its own process group: a Ctrl-C at the terminal is for the host (which cancels the
+      // cell), not a signal that should reach every worker directly.
+      detached: true,
     },
   );
   const frames = child.stdio[3] as Socket;
