@@ -61,13 +61,4 @@ export function rssKiB(pid: number): number {
   return Number(match[1]);
 }
 
-/** Whether a process with this pid exists (a reaped child does not). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
-  }
-}
+export { processExists } from "../support/processes.ts";

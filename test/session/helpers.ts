@@ -36,12 +36,4 @@ export function collectOutput(): {
   };
 }
 
-/** True while a process with this pid exists. */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { processExists } from "../support/processes.ts";

@@ -3,23 +3,9 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { processExists } from "./helpers.ts";
+import { processExists, waitForPidsGone } from "../support/processes.ts";
 
 const HOST = fileURLToPath(new URL("./fixtures/host.ts", import.meta.url));
-
-/**
- * Waits until none of `pids` exists. A process that is not our child has no exit event
- * to wait on, so this polls the condition, bounded by `deadlineMs`.
- */
-async function gone(pids: number[], deadlineMs: number): Promise<number[]> {
-  const until = Date.now() + deadlineMs;
-  let alive = pids.filter(processExists);
-  while (alive.length > 0 && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    alive = pids.filter(processExists);
-  }
-  return alive;
-}
 
 describe("no orphans", () => {
   it("workers exit when their host is killed with SIGKILL, even mid-cell", async () => {
@@ -34,7 +20,7 @@ describe("no orphans", () => {
       host.kill("SIGKILL");
       await once(host, "exit");
       // Generous: on a loaded 2-core machine the watchdog thread may wait for a slot.
-      expect(await gone(pids, 30_000)).toEqual([]);
+      expect(await waitForPidsGone(pids, 30_000)).toEqual([]);
     } finally {
       host.kill("SIGKILL");
     }
