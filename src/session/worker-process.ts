@@ -126,8 +126,12 @@ export class WorkerProcess {
     return this.#lastRss;
   }
 
+  /**
+   * Sends a message, if the frame pipe is still open. A worker whose pipe has closed is on
+   * its way out: its exit, which follows, settles whatever was waiting for it.
+   */
   send(message: HostMessage): void {
-    if (!this.alive) return;
+    if (!this.alive || this.#channel.closed) return;
     this.#channel.send(message);
   }
 
@@ -138,7 +142,7 @@ export class WorkerProcess {
       return;
     }
     this.#pending.set(id, pending);
-    this.#channel.send(message);
+    this.send(message);
   }
 
   /**
