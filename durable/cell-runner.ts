@@ -6,7 +6,7 @@
  */
 import type { ExecuteOptions, OutputChunk, Session } from "../src/session/index.ts";
 import {
-  encodeCheckpoint,
+  checkpointDelta,
   isUserFailure,
   recordableResult,
   recordError,
@@ -44,15 +44,17 @@ export async function runCell(
       onOutput?.(chunk);
     },
   };
+  // The session's chain now is the previous recorded cell's: the record keeps the difference.
+  const before = session.lastCheckpoint();
   try {
     const result = await session.execute(code, executeOptions);
-    const checkpoint = session.lastCheckpoint();
+    const checkpoint = checkpointDelta(before, session.lastCheckpoint());
     return {
       ok: true,
       code,
       result: recordableResult(result),
       output,
-      ...(checkpoint === undefined ? {} : { checkpoint: encodeCheckpoint(checkpoint) }),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
     };
   } catch (error) {
     if (!isUserFailure(error)) throw error;
@@ -60,13 +62,14 @@ export async function runCell(
     // resumed session identical to the live one. If that checkpoint itself fails (e.g.
     // over the size limit) the cell's own error is still the outcome to record, with
     // the checkpoint from before the cell.
-    const checkpoint = await session.checkpoint().catch(() => session.lastCheckpoint());
+    const after = await session.checkpoint().catch(() => session.lastCheckpoint());
+    const checkpoint = checkpointDelta(before, after);
     return {
       ok: false,
       code,
       error: recordError(error),
       output,
-      ...(checkpoint === undefined ? {} : { checkpoint: encodeCheckpoint(checkpoint) }),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
     };
   }
 }

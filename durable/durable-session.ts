@@ -11,16 +11,11 @@
  */
 import { type Context, DurablePromise, Exponential, type Info } from "@resonatehq/sdk/async";
 import { CheckpointError, ProtocolError, SessionStateError, StoreError } from "../src/errors.ts";
+import type { SessionCheckpoint } from "../src/session/index.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import type { SessionSlot } from "./session-slot.ts";
-import {
-  decodeCheckpoint,
-  type EncodedCheckpoint,
-  isStepRecord,
-  rebuildStepRejection,
-  type StepRecord,
-} from "./step-record.ts";
+import { applyDelta, isStepRecord, rebuildStepRejection, type StepRecord } from "./step-record.ts";
 
 /** Retries of a step whose worker crashed (each on a fresh worker, restored). */
 const CRASH_RETRY = { delay: 100, factor: 2, maxRetries: 3, maxDelay: 2_000 };
@@ -31,7 +26,7 @@ export class DurableSession {
   readonly #ctx: Context;
   readonly #slot: SessionSlot;
   /** The latest recorded step seen in this pass, and its checkpoint. */
-  #latest: { index: number; stepId: string; checkpoint: EncodedCheckpoint | undefined } = {
+  #latest: { index: number; stepId: string; checkpoint: SessionCheckpoint | undefined } = {
     index: -1,
     stepId: "",
     checkpoint: undefined,
@@ -73,8 +68,7 @@ export class DurableSession {
     );
     const run = (stepId: string): Promise<StepRecord> => {
       const latest = this.#latest;
-      const loadCheckpoint = async () =>
-        latest.checkpoint === undefined ? undefined : decodeCheckpoint(latest.checkpoint);
+      const loadCheckpoint = async () => latest.checkpoint;
       return this.#slot.run(latest.stepId, loadCheckpoint, async (session) => {
         const record = await runCell(session, code, options);
         this.#ranNow.add(stepId);
@@ -103,7 +97,12 @@ export class DurableSession {
       );
     }
     if (index > this.#latest.index) {
-      this.#latest = { index, stepId, checkpoint: record.checkpoint };
+      // Each record holds what its cell added; the chain is rebuilt step by step.
+      const checkpoint =
+        record.checkpoint === undefined
+          ? this.#latest.checkpoint
+          : applyDelta(this.#latest.checkpoint, record.checkpoint);
+      this.#latest = { index, stepId, checkpoint };
     }
     return resultFromRecord(record, !this.#ranNow.delete(stepId), options.onOutput);
   }

@@ -28,8 +28,9 @@
  *   one session one after another (concurrent calls are queued in call order). Each
  *   pass of a function (after a sleep or promise, or a restart) replays the recorded
  *   output of earlier cells to `onOutput` again, marked `replayed`.
- * - A step's record holds the session's whole checkpoint chain, so the store grows with
- *   cells x namespace size; `EmbeddedNetwork.gc` removes finished executions.
+ * - A step's record holds only the checkpoint links its cell added (a small increment,
+ *   or a full checkpoint when the session's chain is rebased), so the store grows with
+ *   what cells change; `EmbeddedNetwork.gc` removes finished executions.
  * - Recovery: executions interrupted by a crash resume on their own once a function is
  *   registered (or on `capsule.recover()`); the embedded store releases the dead
  *   process's leases at open, so this takes well under a second.

@@ -23,7 +23,12 @@ import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
 import { SessionSlot } from "./session-slot.ts";
-import { decodeCheckpoint, isStepRecord, type StepRecord } from "./step-record.ts";
+import {
+  applyDelta,
+  isStepRecord,
+  type RecordedCheckpoint,
+  type StepRecord,
+} from "./step-record.ts";
 
 export const CELL_FUNCTION = "capsule.cell";
 export const SESSION_CELL_KIND = "session-cell";
@@ -199,16 +204,22 @@ export class NamedSessions {
     );
   }
 
-  /** The checkpoint of the latest recorded cell at or before `n` that has one. */
+  /**
+   * The checkpoint after cell `n`: each record holds what its cell added, so the records
+   * are read back to the last rebase and applied in order.
+   */
   async #latestCheckpoint(name: string, n: number): Promise<SessionCheckpoint | undefined> {
+    const deltas: RecordedCheckpoint[] = [];
     for (let k = n; k >= 1; k--) {
       const promise = await getPromise(this.#send, cellId(name, k));
       if (promise === undefined || promise.state !== "resolved") continue;
       const record = decodeValue(promise);
-      if (isStepRecord(record) && record.checkpoint !== undefined) {
-        return decodeCheckpoint(record.checkpoint);
-      }
+      if (!isStepRecord(record) || record.checkpoint === undefined) continue;
+      deltas.push(record.checkpoint);
+      if (record.checkpoint.rebase) break;
     }
-    return undefined;
+    let checkpoint: SessionCheckpoint | undefined;
+    for (const delta of deltas.reverse()) checkpoint = applyDelta(checkpoint, delta);
+    return checkpoint;
   }
 }

@@ -3,7 +3,12 @@
  * ended with), the output it produced, and the session checkpoint taken after the cell.
  *
  * The SDK stores values as JSON (its codec base64-encodes `JSON.stringify(value)`), so a
- * record is plain JSON: checkpoint chain parts are base64 strings, errors are fields.
+ * record is plain JSON: checkpoint links are base64 strings, errors are fields.
+ *
+ * A record holds only the checkpoint links its cell added to the session's chain (often
+ * one small increment, or none), not the whole chain: the namespace after cell k is the
+ * links of cells back to the last `rebase`, in order. Recording the whole chain each time
+ * made the store grow with cells × namespace size.
  */
 import {
   CancelledError,
@@ -17,12 +22,16 @@ import {
 } from "../src/errors.ts";
 import type { ExecutionResult, OutputChunk, SessionCheckpoint } from "../src/session/index.ts";
 
-/** A checkpoint in JSON form: the chain's byte arrays as base64 strings. */
-export interface EncodedCheckpoint {
+/**
+ * The checkpoint after a cell, relative to the one after the session's previous recorded
+ * cell: with `rebase` the links are the whole chain (a full checkpoint first); without,
+ * they extend the previous chain. `uncaptured` and `version` describe the result.
+ */
+export interface RecordedCheckpoint {
+  rebase: boolean;
+  links: string[];
   version: number;
-  chain: string[];
   uncaptured: { name: string; reason: string }[];
-  bytes: number;
 }
 
 /** A user-level failure, recorded so that it is not retried (rethrown on replay). */
@@ -42,8 +51,8 @@ interface RecordBase {
   /** The cell's source, for inspection (`capsule show`). */
   code: string;
   output: OutputChunk[];
-  /** The namespace after the cell; absent when the session never had one. */
-  checkpoint?: EncodedCheckpoint;
+  /** The namespace after the cell (see RecordedCheckpoint); absent when the session never had one. */
+  checkpoint?: RecordedCheckpoint;
 }
 
 export interface RecordedSuccess extends RecordBase {
@@ -58,21 +67,49 @@ export interface RecordedFailure extends RecordBase {
 
 export type StepRecord = RecordedSuccess | RecordedFailure;
 
-export function encodeCheckpoint(checkpoint: SessionCheckpoint): EncodedCheckpoint {
+/**
+ * What a cell added to the session's chain: `before` is the chain when the cell started
+ * (the previous recorded cell's), `after` the chain once it ended. Links are compared by
+ * identity: a chain that still starts with the same links was extended, anything else
+ * (a full checkpoint after many increments, after a failed cell) is a rebase.
+ */
+export function checkpointDelta(
+  before: SessionCheckpoint | undefined,
+  after: SessionCheckpoint | undefined,
+): RecordedCheckpoint | undefined {
+  if (after === undefined) return undefined;
+  const extended =
+    before !== undefined &&
+    before.chain.length > 0 &&
+    after.chain.length >= before.chain.length &&
+    before.chain.every((link, i) => after.chain[i] === link);
+  const links = extended ? after.chain.slice(before.chain.length) : after.chain;
   return {
-    version: checkpoint.version,
-    chain: checkpoint.chain.map((part) => Buffer.from(part).toString("base64")),
-    uncaptured: checkpoint.uncaptured,
-    bytes: checkpoint.bytes,
+    rebase: !extended,
+    links: links.map((link) => Buffer.from(link).toString("base64")),
+    version: after.version,
+    uncaptured: after.uncaptured,
   };
 }
 
-export function decodeCheckpoint(encoded: EncodedCheckpoint): SessionCheckpoint {
+/** The checkpoint after a recorded cell, from the one after the previous recorded cell. */
+export function applyDelta(
+  previous: SessionCheckpoint | undefined,
+  recorded: RecordedCheckpoint,
+): SessionCheckpoint {
+  const links = recorded.links.map((link) => new Uint8Array(Buffer.from(link, "base64")));
+  if (!recorded.rebase && previous === undefined && links.length > 0) {
+    throw new CapsuleError(
+      "STORE_CORRUPT",
+      "a recorded checkpoint extends a chain whose start is not in the record",
+    );
+  }
+  const chain = recorded.rebase ? links : [...(previous?.chain ?? []), ...links];
   return {
-    version: encoded.version,
-    chain: encoded.chain.map((part) => new Uint8Array(Buffer.from(part, "base64"))),
-    uncaptured: encoded.uncaptured,
-    bytes: encoded.bytes,
+    version: recorded.version,
+    chain,
+    uncaptured: recorded.uncaptured,
+    bytes: chain.reduce((total, link) => total + link.byteLength, 0),
   };
 }
 
@@ -167,6 +204,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Narrows a decoded promise value to a step record. */
 export function isStepRecord(value: unknown): value is StepRecord {
   if (!isObject(value) || typeof value.ok !== "boolean" || !Array.isArray(value.output)) {
+    return false;
+  }
+  const checkpoint = value.checkpoint;
+  if (
+    checkpoint !== undefined &&
+    !(
+      isObject(checkpoint) &&
+      typeof checkpoint.rebase === "boolean" &&
+      Array.isArray(checkpoint.links)
+    )
+  ) {
     return false;
   }
   return value.ok ? isObject(value.result) : isObject(value.error);

@@ -53,11 +53,12 @@ export interface LiveCli {
   exited: Promise<Finished>;
 }
 
+/** The test's environment without the settings a caller did not ask for, plus `extra`. */
 function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const base: NodeJS.ProcessEnv = { ...process.env };
   delete base.CAPSULE_DIR;
   delete base.FORCE_COLOR;
-  return base;
+  return { ...base, ...extra };
 }
 
 /** Starts `command args` (default: the launcher) with piped stdio. */

@@ -25,7 +25,7 @@ describe("capsule exec", () => {
     const dir = tempDir();
     await run(["exec", "-s", "env", "const y = 'from env'"], { env: { CAPSULE_DIR: dir } });
     const read = await run(["exec", "-s", "env", "y"], { env: { CAPSULE_DIR: dir } });
-    expect(read).toMatchObject({ code: 0, stdout: "'from env'\n" });
+    expect(read, read.stderr).toMatchObject({ code: 0, stdout: "'from env'\n" });
   });
 
   it("reads the cell from stdin with -", async () => {
