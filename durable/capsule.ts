@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import type { Network } from "@resonatehq/sdk";
+import type { LogLevel, Network } from "@resonatehq/sdk";
 import { Resonate, type ResonateHandle } from "@resonatehq/sdk/async";
 import type { PoolOptions } from "../src/session/index.ts";
 import { SessionPool } from "../src/session/index.ts";
@@ -21,10 +21,13 @@ import {
 } from "./inspect.ts";
 import { type NamedSession, NamedSessions } from "./named-sessions.ts";
 import { createRemoteNetwork, resolveRemoteUrl } from "./remote.ts";
+import { capsuleLogger } from "./sdk-logger.ts";
 import { SessionScopes } from "./session-scope.ts";
 import { EmbeddedNetwork, type EmbeddedNetworkOptions } from "./store/index.ts";
 
 export interface CapsuleOptions {
+  /** The Resonate SDK's log level (its JSON lines on stdout/stderr). Default "warn". */
+  logLevel?: LogLevel;
   /** Local mode: directory of Capsule's state; the store lives in `{dir}/store`. Default ".capsule". */
   dir?: string;
   /** Remote mode: a Resonate server's URL (default: env `RESONATE_URL`; unset = local mode). */
@@ -93,6 +96,7 @@ export class Capsule {
     this.#resonate = new Resonate({
       network: this.#gate,
       pid: parts.pid,
+      logger: capsuleLogger(parts.options.logLevel),
       ...(parts.options.group === undefined ? {} : { group: parts.options.group }),
       ...(parts.options.leaseMs === undefined ? {} : { ttl: parts.options.leaseMs }),
     });
