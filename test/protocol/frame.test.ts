@@ -11,16 +11,6 @@ import {
 import type { Message } from "../../src/protocol/messages.ts";
 import { ALL_SAMPLES, SAMPLES } from "./samples.ts";
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
 function catchError(run: () => unknown): unknown {
   try {
     run();
@@ -72,7 +62,7 @@ describe("encodeFrame / FrameDecoder", () => {
 
   it("decodes a multi-frame buffer split at every possible point", () => {
     const messages = [SAMPLES.execute, SAMPLES.output, SAMPLES.checkpoint, SAMPLES.result];
-    const stream = concat(messages.map((message) => encodeFrame(message)));
+    const stream = Buffer.concat(messages.map((message) => encodeFrame(message)));
     for (let split = 0; split <= stream.byteLength; split++) {
       const decoder = new FrameDecoder();
       const got = [
@@ -86,7 +76,7 @@ describe("encodeFrame / FrameDecoder", () => {
 
   it("decodes a stream delivered one byte at a time", () => {
     const messages = ALL_SAMPLES;
-    const stream = concat(messages.map((message) => encodeFrame(message)));
+    const stream = Buffer.concat(messages.map((message) => encodeFrame(message)));
     const decoder = new FrameDecoder();
     const got: Message[] = [];
     for (let i = 0; i < stream.byteLength; i++)
@@ -95,7 +85,7 @@ describe("encodeFrame / FrameDecoder", () => {
   });
 
   it("returns every message of coalesced frames from one push", () => {
-    const stream = concat(ALL_SAMPLES.map((message) => encodeFrame(message)));
+    const stream = Buffer.concat(ALL_SAMPLES.map((message) => encodeFrame(message)));
     expect(new FrameDecoder().push(stream)).toEqual(ALL_SAMPLES);
   });
 
@@ -164,7 +154,7 @@ describe("encodeFrame / FrameDecoder", () => {
   });
 
   it("feed delivers the messages before a bad frame, then throws", () => {
-    const stream = concat([
+    const stream = Buffer.concat([
       encodeFrame(SAMPLES.execute),
       encodeFrame(SAMPLES.output),
       frameWithPayload(new Uint8Array([0xc1])),
@@ -177,7 +167,7 @@ describe("encodeFrame / FrameDecoder", () => {
   });
 
   it("does not corrupt the stream when the message callback throws", () => {
-    const stream = concat([encodeFrame(SAMPLES.execute), encodeFrame(SAMPLES.cancel)]);
+    const stream = Buffer.concat([encodeFrame(SAMPLES.execute), encodeFrame(SAMPLES.cancel)]);
     const decoder = new FrameDecoder();
     const boom = new Error("listener bug");
     expect(
