@@ -59,7 +59,8 @@ function defaultOnFatal(error: StoreError): void {
   process.exit(STORE_FATAL_EXIT_CODE);
 }
 
-type Subscriber = (message: Message) => void;
+/** Gets every message the server sends, with the address it is for (see `serve/`). */
+type Subscriber = (message: Message, address: string) => void;
 
 /**
  * A Resonate `Network` backed by the SDK's own protocol `Server`, with every change
@@ -315,9 +316,9 @@ export class EmbeddedNetwork implements Network {
   private dispatch(): void {
     if (this.subscribers.length === 0 || this.server.outgoing.length === 0) return;
     const batch = this.server.outgoing.splice(0);
-    for (const [index, { message }] of batch.entries()) {
+    for (const [index, { address, message }] of batch.entries()) {
       try {
-        for (const subscriber of this.subscribers) subscriber(message);
+        for (const subscriber of this.subscribers) subscriber(message, address);
       } catch (error) {
         // A throwing subscriber must not lose the messages after this one.
         this.server.outgoing.unshift(...batch.slice(index + 1));

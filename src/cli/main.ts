@@ -9,6 +9,7 @@ import { EXIT, EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
 import { errorText } from "./format.ts";
 import { listCommand, showCommand, treeCommand } from "./inspect-commands.ts";
 import { replCommand } from "./repl.ts";
+import { serveCommand } from "./serve.ts";
 
 interface CommonOptions {
   dir?: string;
@@ -124,6 +125,31 @@ common(
     .argument("<id>", "execution id (e.g. job-1, or session/<name>/<n> for one session cell)"),
   true,
 ).action(action((id: string, options: CommonOptions) => treeCommand(id, options)));
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65_535) {
+    throw new InvalidArgumentError("expected a port number (0 picks a free one)");
+  }
+  return number;
+}
+
+common(
+  program
+    .command("serve")
+    .description(
+      "serve the store over the Resonate HTTP protocol, for processes in remote mode (RESONATE_URL)",
+    )
+    .option("--host <address>", "address to listen on (default: 127.0.0.1)")
+    .option("--port <number>", "port to listen on (default: 8001; 0 picks a free one)", port)
+    .addOption(new Option("--token <token>", "require this bearer token").env("RESONATE_TOKEN")),
+  false,
+).action(
+  action((options: CommonOptions & { host?: string; port?: number; token?: string }) => {
+    verbose = options.verbose === true;
+    return serveCommand(options);
+  }),
+);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,160 @@
+/**
+ * `capsule serve`: the embedded durable store behind the Resonate HTTP protocol, so that
+ * Capsule processes on other machines (remote mode, `Capsule.open({ url })`) share one
+ * store. Requests are POSTed as JSON to `/` and answered by the store (persisted before
+ * the answer, as locally); messages reach each process over server-sent events from
+ * `/poll/{group}/{pid}`, which is what the SDK's HTTP network speaks.
+ *
+ * The store's own lease keep-alive is off here: it assumes every lease is its process's,
+ * which is not true of remote clients. A client that dies loses its tasks when their
+ * lease (the client's `leaseMs`) runs out, and another process of the group takes them.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { isRequest, type Message, type Request } from "@resonatehq/sdk";
+import { CapsuleError } from "../../src/errors.ts";
+import { EmbeddedNetwork } from "../store/index.ts";
+import { MessageRouter } from "./router.ts";
+
+export interface ServeOptions {
+  /** Store directory (locked by this process while it serves). */
+  dir: string;
+  /** Default 127.0.0.1: serving beyond this machine is a deliberate choice. */
+  host?: string;
+  /** Default 8001, Resonate's; 0 picks a free port. */
+  port?: number;
+  /** When set, every request must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest request body, bytes. Default 64 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** HTTP statuses the SDK reads as protocol answers (anything else is a failure). */
+const PROTOCOL_STATUSES = new Set([200, 300, 404, 409, 422, 501]);
+const POLL_PATH = /^\/poll\/([^/]+)\/([^/]+)\/?$/;
+
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const store = EmbeddedNetwork.open({ dir: options.dir, keepLeasesAlive: false });
+  const router = new MessageRouter();
+  store.recv((message: Message, address?: string) => router.route(message, address ?? ""));
+  await store.init();
+  const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const streams = new Set<http.ServerResponse>();
+
+  const server = http.createServer((req, res) => {
+    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+      reply(res, 401, { error: "missing or wrong bearer token" });
+      return;
+    }
+    const poll = POLL_PATH.exec(req.url ?? "");
+    if (req.method === "GET" && poll !== null) {
+      streams.add(res);
+      openStream(res, router, decodeURIComponent(poll[1] ?? ""), decodeURIComponent(poll[2] ?? ""));
+      res.on("close", () => streams.delete(res));
+      return;
+    }
+    if (req.method === "POST" && (req.url === "/" || req.url === "")) {
+      void answer(req, res, store, maxBody);
+      return;
+    }
+    reply(res, 400, { error: `no such endpoint: ${req.method} ${req.url}` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8001, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    close: async () => {
+      for (const stream of streams) stream.end();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections would hold close() for their 5 s timeout.
+      server.closeAllConnections();
+      await closed;
+      await store.close();
+    },
+  };
+}
+
+function openStream(
+  res: http.ServerResponse,
+  router: MessageRouter,
+  group: string,
+  pid: string,
+): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  res.write(": connected\n\n");
+  const disconnect = router.connect({
+    group,
+    pid,
+    deliver: (message) => res.write(`data: ${JSON.stringify(message)}\n\n`),
+  });
+  res.on("close", disconnect);
+}
+
+async function answer(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  store: EmbeddedNetwork,
+  maxBody: number,
+): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req, maxBody));
+  } catch (error) {
+    reply(res, 400, { error: `request is not JSON: ${(error as Error).message}` });
+    return;
+  }
+  if (!isRequest(body)) {
+    reply(res, 400, { error: "not a Resonate protocol request" });
+    return;
+  }
+  try {
+    const response = await store.send(body as Request);
+    const status = response.head.status;
+    reply(res, PROTOCOL_STATUSES.has(status) ? status : 200, response);
+  } catch (error) {
+    // A store failure (write failed, store closed): the client sees a failed platform
+    // call and retries; nothing was acknowledged.
+    const code = error instanceof CapsuleError ? error.code : "STORE_WRITE_FAILED";
+    reply(res, 503, { error: `${code}: ${(error as Error).message}` });
+  }
+}
+
+function readBody(req: http.IncomingMessage, maxBody: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBody) {
+        reject(new Error(`body over ${maxBody} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
