@@ -19,6 +19,7 @@ import {
   type TreeNode,
   tree,
 } from "./inspect.ts";
+import { LeaseKeeper } from "./lease-keeper.ts";
 import { type NamedSession, NamedSessions } from "./named-sessions.ts";
 import { createRemoteNetwork, resolveRemoteUrl } from "./remote.ts";
 import { capsuleLogger } from "./sdk-logger.ts";
@@ -136,12 +137,14 @@ export class Capsule {
         ...(options.pid === undefined ? {} : { pid: options.pid }),
         ...(options.token === undefined ? {} : { token: options.token }),
       });
+      // The SDK does not heartbeat tasks it started with run(); keep their leases here.
+      const network = new LeaseKeeper(remote.network, remote.pid, options.leaseMs ?? 60_000);
       return new Capsule({
         mode: "remote",
         location: url,
         pid: remote.pid,
-        network: remote.network,
-        close: () => remote.network.stop(),
+        network,
+        close: () => network.stop(),
         options,
       });
     }
