@@ -38,8 +38,10 @@
  *   records each call as the durable execution `session/demo/<n>`.
  * - Inspection: `list()`, `show(id)`, `tree(id)`.
  * - Remote mode: `Capsule.open({ url })` or env `RESONATE_URL` runs the same code against
- *   a Resonate server through the SDK's HTTP network (cells still run in this process's
- *   pool). Not tested against a live server here: none is available in this repository.
+ *   a server speaking the Resonate HTTP protocol through the SDK's HTTP network (cells
+ *   still run in this process's pool; leases of tasks it started are kept alive). Tested
+ *   against `capsule serve` (durable/serve/), the embedded store over HTTP; not against
+ *   Resonate's own server, which cannot be installed in this repository's CI.
  */
 
 export { Constant, Exponential, Linear, Never, type RetryPolicy } from "@resonatehq/sdk/async";

@@ -4,8 +4,9 @@
  * from `{url}/poll/{group}/{pid}`), built here so Capsule keeps a handle on the network
  * for its reads (list, show, tree) and for the recovery gate.
  *
- * Not exercised against a live server in this repository's tests (none is available
- * here): they check the wiring (addresses, URL, token, option precedence).
+ * Tested end to end against `capsule serve` (durable/serve/), which answers the same
+ * protocol from the embedded store; not against Resonate's own server (none can be
+ * installed where this repository's tests run).
  */
 import { randomUUID } from "node:crypto";
 import { HttpNetwork, type Network, PollMessageSource } from "@resonatehq/sdk";
