@@ -83,12 +83,14 @@ describe("input()", () => {
     expect(prompts).toEqual(["first? ", "second? ", "third? "]);
   });
 
-  it("fails input() clearly when the caller gave no input handler", async () => {
+  it("fails input() clearly when the caller gave no input handler, on either executor", async () => {
     const session = await startSession();
-    await expect(session.execute("await input('x')")).rejects.toMatchObject({
-      code: "EXECUTION_ERROR",
-      message: expect.stringContaining("no input handler"),
-    });
+    for (const code of ["await input('x')", "input('x')"]) {
+      await expect(session.execute(code)).rejects.toMatchObject({
+        code: "EXECUTION_ERROR",
+        message: expect.stringContaining("no input handler"),
+      });
+    }
   });
 
   for (const [label, code] of [

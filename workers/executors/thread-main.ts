@@ -45,11 +45,12 @@ async function run(request: ThreadRun): Promise<void> {
         Atomics.store(state, INPUT_STATE, InputState.waiting);
         post({ type: "input", prompt });
         Atomics.wait(state, INPUT_STATE, InputState.waiting);
-        if (Atomics.load(state, INPUT_STATE) === InputState.cancelled) {
-          throw new Error("input cancelled");
-        }
         const length = Atomics.load(state, INPUT_LENGTH);
-        return new TextDecoder().decode(answerBytes.slice(0, length));
+        const text = new TextDecoder().decode(answerBytes.slice(0, length));
+        if (Atomics.load(state, INPUT_STATE) === InputState.cancelled) {
+          throw new Error(text || "input cancelled");
+        }
+        return text;
       },
     },
   });

@@ -82,12 +82,10 @@ export class ThreadedExecutor {
 
     const finished = await new Promise<FromThread & { type: "done" | "failed" }>(
       (resolve, reject) => {
-        const state = new Int32Array(input, 0, 2);
         const stop = (interrupt: CellInterrupt) => {
           cleanup();
           // Wake an `input()` first: a thread parked in Atomics.wait must not outlive the cell.
-          Atomics.store(state, INPUT_STATE, InputState.cancelled);
-          Atomics.notify(state, INPUT_STATE);
+          answerInput(input, "", InputState.cancelled);
           this.#discardThread();
           reject(interrupt);
         };
@@ -113,11 +111,14 @@ export class ThreadedExecutor {
               return;
             case "input":
               options.hooks.input(message.prompt).then(
-                (answer) => answerInput(input, answer),
-                () => {
-                  Atomics.store(state, INPUT_STATE, InputState.cancelled);
-                  Atomics.notify(state, INPUT_STATE);
-                },
+                (answer) => answerInput(input, answer, InputState.answered),
+                // The reason travels in the answer's place, so the cell's error says why.
+                (error: unknown) =>
+                  answerInput(
+                    input,
+                    error instanceof Error ? error.message : String(error),
+                    InputState.cancelled,
+                  ),
               );
               return;
             case "done":
@@ -186,13 +187,17 @@ export class ThreadedExecutor {
   }
 }
 
-function answerInput(buffer: SharedArrayBuffer, answer: string): void {
+function answerInput(
+  buffer: SharedArrayBuffer,
+  answer: string,
+  outcome: typeof InputState.answered | typeof InputState.cancelled,
+): void {
   const state = new Int32Array(buffer, 0, 2);
   const bytes = new TextEncoder().encode(answer);
   const room = new Uint8Array(buffer, INPUT_HEADER_BYTES);
   const length = Math.min(bytes.length, room.length);
   room.set(bytes.subarray(0, length));
   Atomics.store(state, INPUT_LENGTH, length);
-  Atomics.store(state, INPUT_STATE, InputState.answered);
+  Atomics.store(state, INPUT_STATE, outcome);
   Atomics.notify(state, INPUT_STATE);
 }
