@@ -58,12 +58,9 @@ export async function runCell(
     };
   } catch (error) {
     if (!isUserFailure(error)) throw error;
-    // A failed cell may have changed names before it threw; a full checkpoint keeps a
-    // resumed session identical to the live one. If that checkpoint itself fails (e.g.
-    // over the size limit) the cell's own error is still the outcome to record, with
-    // the checkpoint from before the cell.
-    const after = await session.checkpoint().catch(() => session.lastCheckpoint());
-    const checkpoint = checkpointDelta(before, after);
+    // A failed cell may have changed names before it threw; the worker's error carries
+    // the checkpoint of those changes, so a resumed session matches the live one.
+    const checkpoint = checkpointDelta(before, session.lastCheckpoint());
     return {
       ok: false,
       code,

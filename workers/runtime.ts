@@ -192,10 +192,7 @@ export class WorkerRuntime {
       if (rendered.has_value && rendered.value !== undefined) result.value = rendered.value;
       if (message.checkpoint !== false) {
         try {
-          const checkpoint = this.#checkpoints.capture({
-            declared: plan.declared,
-            used: plan.free,
-          });
+          const checkpoint = this.#captureAfter(plan);
           if (checkpoint !== undefined) result.checkpoint = checkpoint;
         } catch (thrown) {
           const { code, message: reason } = describeCapsuleError(thrown);
@@ -209,8 +206,24 @@ export class WorkerRuntime {
         thrown instanceof ThreadedCellError
           ? thrown.fields.error
           : describeThrown(thrown, `${path.dirname(filename)}${path.sep}`);
-      this.#options.send({ ...errorMessage(message.id, fields), mode });
+      const failure: MessageOf<"error"> = { ...errorMessage(message.id, fields), mode };
+      if (message.checkpoint !== false) {
+        // What the cell did before it failed stays in the namespace: the host's copy must
+        // have it too, or a crash later would quietly undo it. A failing capture leaves
+        // the next one full (the checkpointer starts over), so nothing is lost for long.
+        try {
+          const checkpoint = this.#captureAfter(plan);
+          if (checkpoint !== undefined) failure.checkpoint = checkpoint;
+        } catch {
+          this.#checkpoints.rebase(this.#session);
+        }
+      }
+      this.#options.send(failure);
     }
+  }
+
+  #captureAfter(plan: CellPlan) {
+    return this.#checkpoints.capture({ declared: plan.declared, used: plan.free });
   }
 
   #finish(running: Running): void {
@@ -229,9 +242,13 @@ export class WorkerRuntime {
     const id = `in-${++this.#inputCount}`;
     return new Promise<string>((resolve, reject) => {
       this.#inputs.set(id, { resolve, reject });
-      running.abort.signal.addEventListener("abort", () => {
-        if (this.#inputs.delete(id)) reject(new Error("input cancelled"));
-      });
+      running.abort.signal.addEventListener(
+        "abort",
+        () => {
+          if (this.#inputs.delete(id)) reject(new Error("input cancelled"));
+        },
+        { once: true },
+      );
       this.#options.send({ type: "input", id, execution_id: running.id, prompt });
     });
   }

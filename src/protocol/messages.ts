@@ -122,6 +122,8 @@ export const ErrorSchema = z.object({
   line: z.number().int().optional(),
   column: z.number().int().optional(),
   mode: ExecutionModeSchema.optional(),
+  /** A cell that failed keeps what it did before; its checkpoint rides along like a result's. */
+  checkpoint: CheckpointPayloadSchema.optional(),
 });
 
 /** Worker → host: a checkpoint taken on request (`checkpoint_request`). */

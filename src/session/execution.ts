@@ -140,6 +140,7 @@ export function runCell(
               });
               return true;
             case "error": {
+              if (message.checkpoint !== undefined) settings.onCheckpoint(message.checkpoint);
               const error = errorFromWire(message);
               settle({ error });
               if (error.code === "LIMIT_RESOURCE") settings.onUnfitWorker();

@@ -54,6 +54,20 @@ describe("crash recovery", () => {
     expect(session.pid).not.toBe(pid);
   });
 
+  it("keeps, across a crash, what a failed cell did before it threw", async () => {
+    const session = await startSession();
+    await session.execute("let untouched = 1");
+    await expect(
+      session.execute("let partial = 5; untouched = 2; null.boom"),
+    ).rejects.toMatchObject({
+      code: "EXECUTION_ERROR",
+    });
+    const exited = once(session, "worker-exit");
+    process.kill(session.pid!, "SIGKILL");
+    await exited;
+    expect((await session.execute("[partial, untouched]")).value).toEqual([5, 2]);
+  });
+
   it("survives process.exit() in user code", async () => {
     const session = await startSession();
     await session.execute("const before = [1, 2, 3]");
