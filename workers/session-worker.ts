@@ -42,6 +42,11 @@ const channel = new ProtocolChannel(socket, {
   maxFrameBytes: config.maxFrameBytes,
   heartbeatFields: processStatsSampler(() => runtime?.namespaceSize ?? 0),
 });
+// The worker heartbeats and answers test requests, but does not judge its host by
+// silence: a host starved of CPU (a hundred workers starting on two cores) is slow, not
+// gone, and ending the session for it lost work. A host that is really gone closes the
+// pipe or changes our parent, which the pipe and the watchdog see.
+channel.watchPeer(false);
 runtime = new WorkerRuntime({
   moduleRoot: config.moduleRoot,
   outputLimitBytes: config.outputLimitBytes,
@@ -69,7 +74,6 @@ channel.on("message", (message) => {
   else active.handle(message);
 });
 channel.on("close", () => void shutdown(0));
-channel.on("dead", () => void shutdown(1));
 channel.on("error", (error: Error) =>
   active.writeOutput("stderr", `[capsule protocol] ${error.message}\n`),
 );

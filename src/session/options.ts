@@ -34,7 +34,12 @@ export interface SessionOptions {
   moduleRoot?: string;
   /** Emit a checkpoint after every successful cell. Default true. */
   checkpoint?: boolean;
-  /** Liveness: heartbeat interval and grace, in ms. Defaults 1000 and 3000. */
+  /**
+   * Liveness of an idle worker: heartbeat interval and grace, in ms. Defaults 1000 and
+   * 10 000: a worker silent for interval + grace gets a test request and is replaced if
+   * it does not answer within another grace. Generous because a worker starved of CPU
+   * (many starting at once on few cores) is slow, not hung.
+   */
   heartbeatMs?: number;
   graceMs?: number;
   /** Crashes of one session tolerated within `respawnWindowMs` before it gives up. Default 3 in 60 s. */
@@ -107,7 +112,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
     moduleRoot: options.moduleRoot ?? process.cwd(),
     checkpoint: options.checkpoint ?? true,
     heartbeatMs: options.heartbeatMs ?? 1000,
-    graceMs: options.graceMs ?? 3000,
+    graceMs: options.graceMs ?? 10_000,
     maxRespawns: options.maxRespawns ?? 3,
     respawnWindowMs: options.respawnWindowMs ?? 60_000,
   };
