@@ -22,7 +22,7 @@ import type { SessionCheckpoint, SessionPool } from "../src/session/index.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
-import { SessionSlot } from "./session-slot.ts";
+import { SessionScope } from "./session-scope.ts";
 import {
   applyDelta,
   isStepRecord,
@@ -63,9 +63,9 @@ interface CellArgs {
 export class NamedSessions {
   readonly #resonate: Resonate;
   readonly #send: Network["send"];
-  readonly #pool: SessionPool;
+  /** The live session of each name; one scope for all, since named sessions never end. */
+  readonly #sessions: SessionScope;
   readonly #beforeFirstCell: () => void;
-  readonly #slots = new Map<string, SessionSlot>();
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Next cell number of each name, once known (this process owns the numbering). */
   readonly #next = new Map<string, number>();
@@ -81,7 +81,7 @@ export class NamedSessions {
   }) {
     this.#resonate = deps.resonate;
     this.#send = deps.send;
-    this.#pool = deps.pool;
+    this.#sessions = new SessionScope(deps.pool);
     this.#beforeFirstCell = deps.beforeFirstCell;
     const cell = (ctx: Context, name: string, n: number, code: string, args: CellArgs) =>
       this.#runCell(ctx.id, name, n, code, args);
@@ -99,7 +99,7 @@ export class NamedSessions {
 
   /** Gives every live session back to the pool. */
   releaseAll(): void {
-    for (const slot of this.#slots.values()) slot.releaseWhenIdle();
+    this.#sessions.releaseWhenIdle();
   }
 
   #enqueue<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -187,11 +187,7 @@ export class NamedSessions {
     code: string,
     args: CellArgs,
   ): Promise<StepRecord> {
-    let slot = this.#slots.get(name);
-    if (slot === undefined) {
-      slot = new SessionSlot(this.#pool);
-      this.#slots.set(name, slot);
-    }
+    const slot = this.#sessions.slot(name);
     const previous = n > 1 ? cellId(name, n - 1) : "";
     const live = this.#live.get(id) ?? {};
     return slot.run(

@@ -41,9 +41,4 @@ export class OutputBudget {
     this.#used += bytes;
     this.#send(stream, data);
   }
-
-  /** Bytes dropped in the current execution. */
-  get dropped(): number {
-    return this.#dropped;
-  }
 }

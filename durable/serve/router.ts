@@ -37,8 +37,6 @@ export class MessageRouter {
   readonly #clients = new Set<Client>();
   readonly #waiting = new Map<string, Message[]>();
   #next = 0;
-  /** Messages whose address is not a poll address (nobody here can take them). */
-  dropped = 0;
 
   connect(client: Client): () => void {
     this.#clients.add(client);
@@ -52,10 +50,8 @@ export class MessageRouter {
 
   route(message: Message, address: string): void {
     const target = parseAddress(address);
-    if (target === undefined) {
-      this.dropped++;
-      return;
-    }
+    // Not a poll address: no client of this server can take it.
+    if (target === undefined) return;
     const group = [...this.#clients].filter((client) => client.group === target.group);
     const exact = group.find((client) => client.pid === target.pid);
     if (exact !== undefined) {

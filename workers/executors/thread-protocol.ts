@@ -12,14 +12,12 @@ export interface ThreadRun {
   type: "run";
   plan: CellPlan;
   filename: string;
-  /** Checkpoint-codec bytes of the namespace names the cell needs. */
+  /** Checkpoint-codec bytes of the session's namespace, copied for the cell. */
   namespace: Uint8Array;
-  /** Module references (specifier per name) for names bound to modules. */
+  /** Where `require` and `import` in the cell resolve packages from. */
   moduleRoot: string;
   input: SharedArrayBuffer;
 }
-
-export type ToThread = ThreadRun;
 
 export type FromThread =
   | { type: "output"; stream: "stdout" | "stderr" | "display"; data: string }

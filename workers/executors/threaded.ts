@@ -46,11 +46,6 @@ export class ThreadedExecutor {
     this.#modules = options.modules;
   }
 
-  /** True while a thread exists (for heartbeats and tests). */
-  get alive(): boolean {
-    return this.#thread !== undefined;
-  }
-
   async run(
     plan: CellPlan,
     session: SessionContext,
