@@ -13,7 +13,14 @@ import type { WorkerProcess } from "./worker-process.ts";
 
 /** Extra time the host gives a worker to report a timeout or cancel before it kills it. */
 const BACKSTOP_GRACE_MS = 2000;
-const SIGINT_RETRIES_MS = [150, 500];
+/**
+ * When the host signals a cell that did not answer its cancel frame. A cell that awaits
+ * answers the frame at once; only synchronous code holding the event loop needs SIGINT.
+ * The signal is not sent at once because Node leaves SIGINT fatal for a moment before
+ * and after each interruptible vm run, and a cell that has just printed is often in that
+ * moment. It is repeated because `breakOnSigint` misses a few percent of signals.
+ */
+const SIGINT_SCHEDULE_MS = [50, 200, 600];
 
 /** What the session supplies to a cell run. */
 export interface CellSettings {
@@ -66,14 +73,12 @@ export function runCell(
     );
     const onAbort = () => {
       worker.send({ type: "cancel", execution_id: id });
-      // A busy loop never reads the pipe: SIGINT interrupts the running script.
       cancelRequested = true;
-      // Node's `breakOnSigint` misses a few percent of signals (and one landing as the
-      // script ends can end the process, which then restarts like the backstop below),
-      // so the interrupt is repeated a few times before the backstop.
+      // A busy loop never reads the pipe: SIGINT interrupts the running script. A signal
+      // that still lands in Node's fatal moment ends the process, which then restarts
+      // from its checkpoint like the backstop below.
       if (onEventLoop) {
-        worker.kill("SIGINT");
-        for (const delay of SIGINT_RETRIES_MS) {
+        for (const delay of SIGINT_SCHEDULE_MS) {
           interrupts.push(setTimeout(() => worker.kill("SIGINT"), delay));
         }
       }
