@@ -36,6 +36,24 @@ describe("cancel", () => {
     expect((await session.execute("counter")).value).toBe(1);
   });
 
+  it("cancels a cell the moment it prints without restarting the worker", async () => {
+    // The cancel arrives while the worker may still be ending the cell's synchronous run,
+    // when a process signal would be fatal: the worker must stop it by message instead.
+    const session = await startSession();
+    const pid = session.pid;
+    for (let round = 0; round < 20; round++) {
+      await session.execute("var counter = 0");
+      const controller = new AbortController();
+      const pending = session.execute(
+        "counter = 1; console.log('started'); await new Promise(() => {})",
+        { signal: controller.signal, onOutput: () => controller.abort() },
+      );
+      await expect(pending).rejects.toBeInstanceOf(CancelledError);
+      expect((await session.execute("counter")).value).toBe(1);
+    }
+    expect(session.pid).toBe(pid);
+  });
+
   it("interrupts a synchronous busy loop on the main thread and keeps the session", async () => {
     const session = await startSession();
     await session.execute("const earlier = 'kept'");
