@@ -1,7 +1,7 @@
 /**
  * `capsule`: the command line of Capsule (argument parsing with commander; each command
  * lives in its own file). Run it through the `capsule` launcher next to this file, which
- * picks the project's Node 24.
+ * picks the project's Node 26.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { execCommand, readCell } from "./exec.ts";

@@ -5,9 +5,11 @@
  * same as in the user's code; that is what keeps syntax-error locations and runtime stack
  * lines exact. Only syntax that needs code generation (enums, namespaces, parameter
  * properties, `<T>x` assertions) falls back to "transform" mode, whose output is
- * re-printed and so may move lines.
+ * re-printed and so may move lines. Node 26 dropped that mode from the built-in, so it
+ * comes from `amaro`, the package Node's own type stripper is built from (loaded only
+ * when a cell needs it: it is a large WASM module).
  */
-import { stripTypeScriptTypes } from "node:module";
+import { createRequire, stripTypeScriptTypes } from "node:module";
 
 export interface StrippedCode {
   /** JavaScript to parse and run. */
@@ -31,11 +33,18 @@ export function stripTypes(code: string): StrippedCode {
     if (errorCode(error) !== "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX") throw asSyntaxError(error);
   }
   try {
-    const transformed = quietly(() => stripTypeScriptTypes(code, { mode: "transform" }));
-    return { code: transformed, positionsPreserved: false };
+    return { code: transformTypeScript(code), positionsPreserved: false };
   } catch (error) {
     throw asSyntaxError(error);
   }
+}
+
+type Amaro = { transformSync(code: string, options: { mode: "transform" }): { code: string } };
+let amaro: Amaro | undefined;
+
+function transformTypeScript(code: string): string {
+  amaro ??= createRequire(import.meta.url)("amaro") as Amaro;
+  return amaro.transformSync(code, { mode: "transform" }).code;
 }
 
 /**

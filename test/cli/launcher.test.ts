@@ -1,5 +1,5 @@
 // The `capsule` sh launcher: works through a symlink (as npm's .bin links it), runs the
-// project's Node 24 whatever node is first on PATH, and every command documents its
+// project's Node 26 whatever node is first on PATH, and every command documents its
 // options and exit codes in --help.
 import fs from "node:fs";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { cleanup, LAUNCHER, run, tempDir } from "./cli-process.ts";
 afterEach(cleanup);
 
 describe("the capsule launcher", () => {
-  it("runs through a symlink on the project's Node 24", async () => {
+  it("runs through a symlink on the project's Node 26", async () => {
     const bin = path.join(tempDir(), ".bin");
     fs.mkdirSync(bin);
     const link = path.join(bin, "capsule");
@@ -20,7 +20,7 @@ describe("the capsule launcher", () => {
       env: { PATH: "/usr/bin:/bin" },
     });
     expect(done.stderr).toBe("");
-    expect(done.stdout).toBe("'24'\n");
+    expect(done.stdout).toBe("'26'\n");
     expect(done.code).toBe(0);
   });
 
