@@ -8,6 +8,7 @@ import type { LogLevel, Network } from "@resonatehq/sdk";
 import { Resonate, type ResonateHandle } from "@resonatehq/sdk/async";
 import type { PoolOptions } from "../src/session/index.ts";
 import { SessionPool } from "../src/session/index.ts";
+import { uncarryError } from "./carried-error.ts";
 import { type DurableFunction, wrapDurableFunction } from "./durable-function.ts";
 import { GatedNetwork } from "./gated-network.ts";
 import {
@@ -56,8 +57,22 @@ export interface CapsuleOptions {
   >;
 }
 
-/** A handle to one durable execution; its id is the idempotency key. */
+/**
+ * A handle to one durable execution; its id is the idempotency key. `result()` rejects
+ * with the Capsule error class and `code` the execution ended with.
+ */
 export type DurableHandle<R> = ResonateHandle<R>;
+
+function withCapsuleErrors<R>(handle: ResonateHandle<R>): DurableHandle<R> {
+  return {
+    id: handle.id,
+    done: () => handle.done(),
+    result: () =>
+      handle.result().catch((reason: unknown) => {
+        throw uncarryError(reason);
+      }),
+  };
+}
 
 /** A registered durable function. */
 export interface RegisteredFunction<Args extends unknown[], R> {
@@ -178,19 +193,21 @@ export class Capsule {
     if (!this.#gate.isOpen) setImmediate(() => this.recover());
     return {
       name,
-      run: (id, ...args) =>
-        this.#resonate.run<R>(
-          id,
-          name,
-          ...args,
-          this.#resonate.options({ tags: { "capsule:kind": EXECUTION_KIND } }),
+      run: async (id, ...args) =>
+        withCapsuleErrors(
+          await this.#resonate.run<R>(
+            id,
+            name,
+            ...args,
+            this.#resonate.options({ tags: { "capsule:kind": EXECUTION_KIND } }),
+          ),
         ),
     };
   }
 
   /** A handle to the existing execution `id`. */
-  get<R = unknown>(id: string): Promise<DurableHandle<R>> {
-    return this.#resonate.get<R>(id);
+  async get<R = unknown>(id: string): Promise<DurableHandle<R>> {
+    return withCapsuleErrors(await this.#resonate.get<R>(id));
   }
 
   /** Starts recovery of interrupted executions now (idempotent; `register` does it too). */

@@ -3,6 +3,7 @@
  * registers (taking the SDK context), and manages the lifetime of its sessions.
  */
 import type { Context } from "@resonatehq/sdk/async";
+import { carryError } from "./carried-error.ts";
 import { createDurableContext, type DurableContext } from "./context.ts";
 import type { SessionScopes } from "./session-scope.ts";
 
@@ -28,6 +29,9 @@ export function wrapDurableFunction<Args extends unknown[], R>(
     void suspendSignalOf(ctx)?.then(() => scope.releaseWhenIdle());
     try {
       return await func(createDurableContext(ctx, scope), ...args);
+    } catch (error) {
+      // Recorded as the execution's rejection: keep its code for handle.result().
+      throw carryError(error);
     } finally {
       scopes.close(ctx.id);
     }

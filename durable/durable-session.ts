@@ -12,10 +12,11 @@
 import { type Context, DurablePromise, Exponential, type Info } from "@resonatehq/sdk/async";
 import { CheckpointError, ProtocolError, SessionStateError, StoreError } from "../src/errors.ts";
 import type { SessionCheckpoint } from "../src/session/index.ts";
+import { rebuildStepRejection } from "./carried-error.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import type { SessionSlot } from "./session-slot.ts";
-import { applyDelta, isStepRecord, rebuildStepRejection, type StepRecord } from "./step-record.ts";
+import { applyDelta, isStepRecord, type StepRecord } from "./step-record.ts";
 
 /** Retries of a step whose worker crashed (each on a fresh worker, restored). */
 const CRASH_RETRY = { delay: 100, factor: 2, maxRetries: 3, maxDelay: 2_000 };

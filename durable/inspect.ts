@@ -7,9 +7,10 @@
 import type { Network, PromiseRecord } from "@resonatehq/sdk";
 import { CapsuleError } from "../src/errors.ts";
 import type { OutputChunk } from "../src/session/index.ts";
+import { uncarryError } from "./carried-error.ts";
 import { SESSION_CELL_KIND } from "./named-sessions.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
-import { isStepRecord, type RecordedError } from "./step-record.ts";
+import { isStepRecord, type RecordedError, recordError } from "./step-record.ts";
 
 export const EXECUTION_KIND = "execution";
 
@@ -116,7 +117,13 @@ function cellView(record: PromiseRecord, session: string): CellView {
   if (record.state === "pending") return view;
   const value = decodeValue(record);
   if (!isStepRecord(value)) {
-    // A step that failed for good after its retries holds the SDK-encoded error.
+    // A step that failed for good holds the SDK-encoded error: a carried CapsuleError
+    // (e.g. PoisonCellError) or, after its retries, a worker crash.
+    const carried = uncarryError(value);
+    if (carried instanceof CapsuleError) {
+      view.error = recordError(carried);
+      return view;
+    }
     const className = value instanceof Error ? value.name : "Error";
     view.error = {
       code: className === "WorkerCrashedError" ? "WORKER_CRASHED" : "STEP_FAILED",

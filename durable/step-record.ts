@@ -13,10 +13,16 @@
 import {
   CancelledError,
   CapsuleError,
+  CheckpointError,
   type ErrorCode,
   ExecutionError,
   MemoryLimitError,
+  PoisonCellError,
+  type PoisonCellFields,
+  ProtocolError,
   ResourceLimitError,
+  SessionStateError,
+  StoreError,
   TimeoutError,
   WorkerCrashedError,
 } from "../src/errors.ts";
@@ -45,6 +51,8 @@ export interface RecordedError {
   stack?: string;
   line?: number;
   column?: number;
+  /** For PoisonCellError: which cell it is. */
+  poison?: PoisonCellFields;
 }
 
 interface RecordBase {
@@ -153,8 +161,20 @@ export function recordError(error: CapsuleError): RecordedError {
     if (error.line !== undefined) recorded.line = error.line;
     if (error.column !== undefined) recorded.column = error.column;
   }
+  if (error instanceof PoisonCellError) {
+    const { session, step, source, kills } = error;
+    recorded.poison = { session, step, source, kills };
+  }
   return recorded;
 }
+
+// Classes whose instances are fully described by code and message.
+const CODED_CLASSES: Record<string, new (code: ErrorCode, message: string) => CapsuleError> = {
+  CheckpointError,
+  ProtocolError,
+  SessionStateError,
+  StoreError,
+};
 
 /** An error equivalent to the recorded one (same class, code and message). */
 export function rebuildError(recorded: RecordedError): CapsuleError {
@@ -181,20 +201,17 @@ export function rebuildError(recorded: RecordedError): CapsuleError {
       return new MemoryLimitError(recorded.message);
     case "ResourceLimitError":
       return new ResourceLimitError(recorded.message);
-    default:
+    case "WorkerCrashedError":
+      return new WorkerCrashedError(recorded.message);
+    case "PoisonCellError":
+      if (recorded.poison !== undefined) return new PoisonCellError(recorded.poison);
+      return new CapsuleError("POISON_CELL", recorded.message);
+    default: {
+      const Coded = CODED_CLASSES[recorded.className];
+      if (Coded !== undefined) return new Coded(recorded.code as ErrorCode, recorded.message);
       return new CapsuleError(recorded.code as ErrorCode, recorded.message);
+    }
   }
-}
-
-/**
- * A step that failed for good after its retries (e.g. a worker that kept crashing)
- * comes back from the SDK codec as a plain Error carrying only name and message.
- */
-export function rebuildStepRejection(reason: unknown): unknown {
-  if (reason instanceof Error && reason.name === "WorkerCrashedError") {
-    return new WorkerCrashedError(reason.message);
-  }
-  return reason;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -12,6 +12,10 @@ export type ErrorCode =
   | "PROTOCOL_RESEND_UNAVAILABLE"
   | "PROTOCOL_PEER_DEAD"
   | "PROTOCOL_CLOSED"
+  // the FIX 4.2 example (examples/fix)
+  | "FIX_INVALID_FIELD"
+  | "FIX_LOGON_ATTEMPTS_EXHAUSTED"
+  | "FIX_SESSION_ENDED"
   // sessions and pools
   | "SESSION_INVALID_STATE"
   | "SESSION_BUSY"
@@ -23,22 +27,30 @@ export type ErrorCode =
   // execution of user code
   | "EXECUTION_ERROR"
   | "EXECUTION_SYNTAX_ERROR"
+  | "EXECUTION_PROTECTED_NAME"
   | "EXECUTION_CANCELLED"
   | "LIMIT_TIMEOUT"
   | "LIMIT_MEMORY"
   | "LIMIT_RESOURCE"
+  | "LIMIT_CELL_SIZE"
   | "INPUT_UNAVAILABLE"
   // checkpoints
   | "CHECKPOINT_TOO_LARGE"
   | "CHECKPOINT_VERSION"
   | "CHECKPOINT_INVALID"
+  | "CHECKPOINT_CORRUPT"
   // durable store
   | "STORE_LOCKED"
   | "STORE_WRITE_FAILED"
   | "STORE_CORRUPT"
   | "STORE_SDK_SHAPE"
   | "DURABLE_NOT_FOUND"
-  | "DURABLE_INVALID_NAME";
+  | "DURABLE_INVALID_NAME"
+  | "POISON_CELL"
+  // Jupyter kernel
+  | "KERNEL_CONNECTION_INVALID"
+  | "KERNEL_INSTALL_FAILED"
+  | "INPUT_NOT_ALLOWED";
 
 export interface CapsuleErrorOptions {
   cause?: unknown;
@@ -85,13 +97,16 @@ export class ExecutionError extends CapsuleError {
       stack?: string;
       line?: number;
       column?: number;
+      /** A more specific code than the one the error name implies. */
+      code?: "EXECUTION_PROTECTED_NAME";
     },
     options: CapsuleErrorOptions = {},
   ) {
     const where =
       fields.line === undefined ? "" : ` (line ${fields.line}, column ${fields.column ?? 0})`;
     super(
-      fields.errorName === "SyntaxError" ? "EXECUTION_SYNTAX_ERROR" : "EXECUTION_ERROR",
+      fields.code ??
+        (fields.errorName === "SyntaxError" ? "EXECUTION_SYNTAX_ERROR" : "EXECUTION_ERROR"),
       `${fields.errorName}: ${fields.message}${where}`,
       options,
     );
@@ -134,6 +149,26 @@ export class ResourceLimitError extends CapsuleError {
   }
 }
 
+/**
+ * A cell larger than `limits.cellBytes`, refused before any parsing (nothing runs, and
+ * the session's namespace is untouched).
+ */
+export class CellSizeLimitError extends CapsuleError {
+  override name = "CellSizeLimitError";
+  /** The cell's size in UTF-8 bytes (at least this many, when counting stopped early). */
+  readonly bytes: number;
+  readonly limitBytes: number;
+  constructor(bytes: number, limitBytes: number, options: CapsuleErrorOptions = {}) {
+    super(
+      "LIMIT_CELL_SIZE",
+      `the cell is ${bytes} bytes, over the limit of ${limitBytes} bytes (limits.cellBytes)`,
+      { retryable: false, ...options },
+    );
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
 /** The worker process died (signal, exit, out of memory) while work was pending. */
 export class WorkerCrashedError extends CapsuleError {
   override name = "WorkerCrashedError";
@@ -160,6 +195,11 @@ export class StoreError extends CapsuleError {
   override name = "StoreError";
 }
 
+/** The Jupyter kernel cannot start (a bad connection file) or its kernelspec cannot be written. */
+export class KernelError extends CapsuleError {
+  override name = "KernelError";
+}
+
 /** A second process tried to open a store that another live process owns. */
 export class StoreLockedError extends StoreError {
   override name = "StoreLockedError";
@@ -167,6 +207,40 @@ export class StoreLockedError extends StoreError {
   constructor(dir: string, ownerPid: number) {
     super("STORE_LOCKED", `store ${dir} is locked by running process ${ownerPid}`);
     this.ownerPid = ownerPid;
+  }
+}
+
+/** Where a poison cell is: its durable session, its call index there, its source. */
+export interface PoisonCellFields {
+  session: string;
+  /** 0-based index of the execute call in its session. */
+  step: number;
+  /** The start of the cell's source (at most 80 characters). */
+  source: string;
+  /** How many attempts of the step ended with the orchestrating process gone. */
+  kills: number;
+}
+
+/**
+ * A durable step whose attempts killed the orchestrating process too many times (e.g.
+ * `process.kill(process.ppid)`): recorded as failed instead of being run again forever.
+ */
+export class PoisonCellError extends CapsuleError {
+  override name = "PoisonCellError";
+  readonly session: string;
+  readonly step: number;
+  readonly source: string;
+  readonly kills: number;
+  constructor(fields: PoisonCellFields, options: CapsuleErrorOptions = {}) {
+    super(
+      "POISON_CELL",
+      `cell ${fields.step} of session "${fields.session}" killed its orchestrating process ${fields.kills} times; not running it again: ${JSON.stringify(fields.source)}`,
+      options,
+    );
+    this.session = fields.session;
+    this.step = fields.step;
+    this.source = fields.source;
+    this.kills = fields.kills;
   }
 }
 
