@@ -29,7 +29,15 @@ const scale = { quick: 1, default: 4, long: 20 }[mode];
 
 const phases: Record<string, (figures: Figures) => Promise<void>> = {
   kill: (f) =>
-    killTorture({ seed, rounds: Number(process.env.TORTURE_ROUNDS ?? 10 * scale), killsPerRound: 5, executions: 3 }, f),
+    killTorture(
+      {
+        seed,
+        rounds: Number(process.env.TORTURE_ROUNDS ?? 10 * scale),
+        killsPerRound: 5,
+        executions: 3,
+      },
+      f,
+    ),
   worker: (f) => workerFaults({ seed, rounds: 2 * scale }, f),
   store: (f) => storeDifferential({ seed, sequences: 40 * scale, requests: 300 }, f),
   fuzz: (f) => frameFuzz({ seed, frames: 100_000 * scale }, f),

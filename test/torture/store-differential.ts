@@ -30,7 +30,8 @@ export async function storeDifferential(
   for (let sequence = 0; sequence < options.sequences; sequence++) {
     const seed = (options.seed + sequence * 7919) >>> 0;
     const violation = await oneSequence(seed, options.requests).catch(
-      (error: unknown) => `threw: ${(error as Error).stack ?? String(error)}${(error as Error).cause ? ` (cause: ${String((error as Error).cause)})` : ""}`,
+      (error: unknown) =>
+        `threw: ${(error as Error).stack ?? String(error)}${(error as Error).cause ? ` (cause: ${String((error as Error).cause)})` : ""}`,
     );
     figures.record(
       "store differential sequence",
