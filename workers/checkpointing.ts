@@ -78,9 +78,11 @@ export class Checkpointing {
   /** Restores a chain into the current context, merging key by key. */
   async restore(
     chain: readonly Uint8Array[],
-    loadModule: (specifier: string) => Promise<unknown>,
   ): Promise<{ names: string[]; failed: { name: string; reason: string }[] }> {
-    const decoded = await applyCheckpoints(chain, this.#session.context, { loadModule });
+    // Modules come back the way the cell got them (require or import), recorded again.
+    const decoded = await applyCheckpoints(chain, this.#session.context, {
+      loadModule: this.#modules().load,
+    });
     for (const [name, value] of decoded.values) {
       if (!this.#session.reserved.has(name)) this.#session.global[name] = value;
     }

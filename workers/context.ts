@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { Writable } from "node:stream";
 import vm from "node:vm";
+import { ModuleRegistry } from "./modules.ts";
 
 /** What the worker wires into a context: where output goes and how `input()` is answered. */
 export interface ContextIo {
@@ -26,6 +27,8 @@ export interface SessionContext {
   readonly reserved: ReadonlySet<string>;
   /** The user's names, in definition order. */
   userNames(): string[];
+  /** Which values came from `require`/`import()` in this context (for checkpoints). */
+  readonly modules: ModuleRegistry;
 }
 
 /** Names Capsule defines in every context and user code cannot replace. */
@@ -65,10 +68,13 @@ export function createSessionContext(options: {
     colorMode: false,
   });
 
+  const modules = new ModuleRegistry(options.moduleRoot);
   const protectedValues: Record<(typeof PROTECTED_NAMES)[number], unknown> = {
     input: (prompt?: unknown) => options.io.input(prompt === undefined ? "" : String(prompt)),
     display: (value: unknown) => options.io.display(value),
-    require: createRequire(path.join(options.moduleRoot, "[capsule-cell]")),
+    require: modules.trackingRequire(
+      createRequire(path.join(options.moduleRoot, "[capsule-cell]")),
+    ),
     console: userConsole,
   };
   for (const name of PROTECTED_NAMES) {
@@ -92,6 +98,7 @@ export function createSessionContext(options: {
     context,
     global: target,
     reserved,
+    modules,
     userNames: () => Object.getOwnPropertyNames(target).filter((name) => !reserved.has(name)),
   };
 }

@@ -17,7 +17,6 @@ import { describeThrown, type WireErrorFields } from "./errors.ts";
 import { runOnMainThread } from "./executors/main-thread.ts";
 import type { CellPlan } from "./executors/plan.ts";
 import { ThreadedCellError, ThreadedExecutor } from "./executors/threaded.ts";
-import { ModuleRegistry } from "./modules.ts";
 import { OutputBudget, type OutputStream } from "./output.ts";
 import { type RenderedResult, renderResult } from "./render.ts";
 
@@ -37,7 +36,6 @@ interface Running {
 export class WorkerRuntime {
   #session: SessionContext;
   readonly #options: RuntimeOptions;
-  #modules = new ModuleRegistry();
   readonly #threaded: ThreadedExecutor;
   readonly #output: OutputBudget;
   readonly #checkpoints: Checkpointing;
@@ -65,11 +63,11 @@ export class WorkerRuntime {
     this.#session = this.#createContext();
     this.#threaded = new ThreadedExecutor({
       moduleRoot: options.moduleRoot,
-      modules: () => this.#modules,
+      modules: () => this.#session.modules,
     });
     this.#checkpoints = new Checkpointing({
       session: this.#session,
-      modules: () => this.#modules,
+      modules: () => this.#session.modules,
       maxBytes: options.checkpointMaxBytes,
     });
   }
@@ -164,7 +162,7 @@ export class WorkerRuntime {
           hooks: {
             output: (stream, data) => this.#output.write(stream, data),
             input: (prompt) => this.#askInput(prompt),
-            loadModule: (specifier) => this.#loadModule(specifier),
+            loadModule: this.#session.modules.load,
           },
         });
         rendered = outcome.result;
@@ -179,7 +177,7 @@ export class WorkerRuntime {
         mode = outcome.mode;
         rendered = renderResult(outcome.value);
       }
-      this.#modules.recordImports(plan.imports, this.#session.global);
+      this.#session.modules.recordImports(plan.imports, this.#session.global);
       this.#finish(running);
       const result: MessageOf<"result"> = {
         type: "result",
@@ -262,12 +260,6 @@ export class WorkerRuntime {
     else pending.resolve(message.value);
   }
 
-  async #loadModule(specifier: string): Promise<unknown> {
-    const loaded: unknown = await import(specifier);
-    this.#modules.recordModule(specifier, loaded);
-    return loaded;
-  }
-
   #sendCheckpoint(id: string): void {
     try {
       const checkpoint = this.#checkpoints.capture("full");
@@ -280,9 +272,7 @@ export class WorkerRuntime {
 
   async #restore(message: MessageOf<"restore">): Promise<void> {
     try {
-      const restored = await this.#checkpoints.restore(message.chain, (specifier) =>
-        this.#loadModule(specifier),
-      );
+      const restored = await this.#checkpoints.restore(message.chain);
       this.#options.send({
         type: "restored",
         id: message.id,
@@ -307,7 +297,6 @@ export class WorkerRuntime {
       return;
     }
     this.#session = this.#createContext();
-    this.#modules = new ModuleRegistry();
     this.#checkpoints.rebase(this.#session);
     this.#options.send({ type: "restored", id, names: [], failed: [] });
   }

@@ -5,12 +5,15 @@
 import type vm from "node:vm";
 import { CheckpointError } from "../errors.ts";
 import { Decoder } from "./decoder.ts";
-import type { Uncaptured } from "./encode.ts";
+import type { ModuleBinding, Uncaptured } from "./encode.ts";
 import { invalidCheckpoint, type Payload } from "./format.ts";
 
 export interface DecodeOptions {
-  /** Imports a module again for values the encoder recorded as module bindings. */
-  loadModule?: (specifier: string) => Promise<unknown>;
+  /**
+   * Loads a module again for values the encoder recorded as module bindings; `binding`
+   * says how (`via: "require"` must be required, not imported, to get the same object).
+   */
+  loadModule?: (specifier: string, binding: ModuleBinding) => Promise<unknown>;
 }
 
 export interface DecodedNamespace {

@@ -14,6 +14,7 @@ import type vm from "node:vm";
 import type { DecodedNamespace, DecodeOptions } from "./decode.ts";
 import type { Uncaptured } from "./encode.ts";
 import { invalidCheckpoint, NodeKind, PropFlag, SlotTag } from "./format.ts";
+import { describeModule, moduleKey, readModuleNode } from "./module-node.ts";
 import { evaluateFunctionSource, Realm } from "./realm.ts";
 import { failureFinder } from "./refs.ts";
 import { createBuffer, createShell } from "./shells.ts";
@@ -65,19 +66,20 @@ export class Decoder {
         if (value === undefined) this.failedNodes.set(i, `the target context has no ${name}`);
         this.settle(i, value);
       } else if (node[0] === NodeKind.module) {
-        const specifier = asString(node[1], "module specifier");
-        const exported = node[2] === null ? undefined : asString(node[2], "module export");
-        const what = exported === undefined ? `"${specifier}"` : `${exported} from "${specifier}"`;
+        const binding = readModuleNode(node);
+        const exported = binding.export;
+        const what = describeModule(binding);
         if (this.options.loadModule === undefined) {
           this.failedNodes.set(i, `import of ${what} needs a loadModule callback`);
           this.settle(i, undefined);
           continue;
         }
         try {
-          let pending = imports.get(specifier);
+          const key = moduleKey(binding);
+          let pending = imports.get(key);
           if (pending === undefined) {
-            pending = this.options.loadModule(specifier);
-            imports.set(specifier, pending);
+            pending = this.options.loadModule(binding.specifier, binding);
+            imports.set(key, pending);
           }
           const namespace = (await pending) as Mutable;
           this.settle(i, exported === undefined ? namespace : namespace[exported]);

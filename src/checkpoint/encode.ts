@@ -27,6 +27,10 @@ export interface ModuleBinding {
   specifier: string;
   /** The export name; absent for the module namespace object itself. */
   export?: string;
+  /** How the cell got it, so a restore gets the same object: `require` or `import()` (default). */
+  via?: "require" | "import";
+  /** Import attributes (`with { type: "json" }`) the module must be imported with again. */
+  attributes?: Record<string, string>;
 }
 
 export interface EncodeOptions {

@@ -15,6 +15,7 @@ import type { EncodeOptions } from "./encode.ts";
 import { NodeKind, PropFlag, type Slot, SlotTag } from "./format.ts";
 import { privateMembersOf, Uncapturable } from "./functions.ts";
 import { NameGroups } from "./groups.ts";
+import { moduleNode } from "./module-node.ts";
 import { buildNode, type NodeSink } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
 
@@ -131,7 +132,7 @@ export class Encoder implements NodeSink {
     this.onPreviousOwner(value);
     const binding = this.options.moduleOf?.(value);
     if (binding !== undefined) {
-      this.nodes.push([NodeKind.module, binding.specifier, binding.export ?? null]);
+      this.nodes.push(moduleNode(binding));
       return index;
     }
     const global = builtinGlobalName(value, this.options.contextGlobals);

@@ -1,7 +1,8 @@
 /**
  * The checkpoint byte format.
  *
- * `MAGIC` (4 bytes, "CPCK") · version (uint16, big-endian) · MessagePack payload:
+ * `MAGIC` (4 bytes, "CPCK") · version (uint16, big-endian) · CRC-32 (uint32, big-endian)
+ * of magic, version and payload · MessagePack payload:
  * `{ kind, names, nodes, removed, uncaptured }`. `names` is a flat list
  * `[name, slot, name, slot, …]`; `nodes` is the node table: every object appears once
  * and is referenced by index, which is how shared references and cycles survive.
@@ -10,12 +11,16 @@
  * -0) or a tagged array `[tag, …]` (see `SlotTag`). A *node* is an array whose first
  * element is its kind (see `NodeKind`). ArrayBuffer bytes are MessagePack `bin`.
  */
+import { crc32 } from "node:zlib";
 import { decode, encode } from "@msgpack/msgpack";
 import { CheckpointError } from "../errors.ts";
 
-export const CHECKPOINT_VERSION = 1;
+/** 2: the envelope carries a CRC-32; module nodes may say `require`. */
+export const CHECKPOINT_VERSION = 2;
 const MAGIC = [0x43, 0x50, 0x43, 0x4b];
-const HEADER_BYTES = MAGIC.length + 2;
+const VERSION_AT = MAGIC.length;
+const CHECKSUM_AT = VERSION_AT + 2;
+const HEADER_BYTES = CHECKSUM_AT + 4;
 
 export const SlotTag = {
   ref: 0,
@@ -72,12 +77,34 @@ export interface Payload {
 }
 
 export function writeCheckpoint(payload: Payload): Uint8Array {
-  const body = encode(payload, { ignoreUndefined: false });
+  return sealCheckpoint(encode(payload, { ignoreUndefined: false }));
+}
+
+/**
+ * Wraps encoded payload bytes in the envelope. The checksum is CRC-32 (`zlib.crc32`,
+ * computed in hardware where the CPU has it): it guards against accidental damage — a
+ * flipped bit in a store, a truncated copy, a wrong slice — and detects every burst of
+ * up to 32 bits, which a torn or flipped region of one record is. It is no defence
+ * against someone who can write the bytes (they could recompute any unkeyed hash, so a
+ * SHA-256 would cost more and protect no better).
+ */
+export function sealCheckpoint(body: Uint8Array, version: number = CHECKPOINT_VERSION): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + body.byteLength);
+  const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint16(MAGIC.length, CHECKPOINT_VERSION);
+  view.setUint16(VERSION_AT, version);
   out.set(body, HEADER_BYTES);
+  view.setUint32(CHECKSUM_AT, checksumOf(out));
   return out;
+}
+
+/** CRC-32 of everything but the checksum field itself. */
+function checksumOf(data: Uint8Array): number {
+  return crc32(data.subarray(HEADER_BYTES), crc32(data.subarray(0, CHECKSUM_AT)));
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, "0")}`;
 }
 
 function invalid(detail: string, cause?: unknown): CheckpointError {
@@ -87,14 +114,28 @@ function invalid(detail: string, cause?: unknown): CheckpointError {
 /** Reads and validates the header and payload shape; node contents are checked on decode. */
 export function readCheckpoint(data: Uint8Array): Payload {
   if (!(data instanceof Uint8Array)) throw invalid("data is not a Uint8Array");
-  if (data.byteLength < HEADER_BYTES || MAGIC.some((byte, i) => data[i] !== byte)) {
+  if (data.byteLength < CHECKSUM_AT || MAGIC.some((byte, i) => data[i] !== byte)) {
     throw new CheckpointError("CHECKPOINT_VERSION", "not a Capsule checkpoint (wrong magic bytes)");
   }
-  const version = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint16(4);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const version = view.getUint16(VERSION_AT);
   if (version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(
       "CHECKPOINT_VERSION",
       `checkpoint version ${version} is not supported (this build reads version ${CHECKPOINT_VERSION})`,
+    );
+  }
+  // Verified before anything is decoded: damaged bytes can decode "successfully" into a
+  // different namespace (a renamed variable, an empty one), which is worse than failing.
+  if (data.byteLength < HEADER_BYTES) {
+    throw new CheckpointError("CHECKPOINT_CORRUPT", "checkpoint is truncated inside its header");
+  }
+  const stored = view.getUint32(CHECKSUM_AT);
+  const actual = checksumOf(data);
+  if (stored !== actual) {
+    throw new CheckpointError(
+      "CHECKPOINT_CORRUPT",
+      `checkpoint is damaged: its checksum is ${hex(stored)}, its ${data.byteLength} bytes give ${hex(actual)}`,
     );
   }
   let raw: unknown;

@@ -43,6 +43,9 @@ export function spawnWorker(options: ResolvedSessionOptions): SpawnedWorker {
     ...permissionFlags(options, workdir),
     `--max-old-space-size=${options.memoryMb}`,
     "--disable-warning=ExperimentalWarning",
+    // Lets the worker see each cell's `import()` (a vm import callback needs the flag),
+    // so dynamically imported modules are recorded and re-imported on restore.
+    "--experimental-vm-modules",
     // `--allow-worker` warns on every thread start; the threads are Capsule's own.
     "--disable-warning=SecurityWarning",
     WORKER_ENTRY,

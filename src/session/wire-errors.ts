@@ -39,6 +39,7 @@ export function errorFromWire(message: ErrorMessage): CapsuleError {
     case "CHECKPOINT_TOO_LARGE":
     case "CHECKPOINT_VERSION":
     case "CHECKPOINT_INVALID":
+    case "CHECKPOINT_CORRUPT":
       return new CheckpointError(message.code, message.message);
     default:
       return new CapsuleError(knownCode(message.code), `${message.name}: ${message.message}`);

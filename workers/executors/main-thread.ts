@@ -18,7 +18,7 @@ export async function runOnMainThread(
   const started = performance.now();
   const script = new vm.Script(plan.source, {
     filename: options.filename,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    importModuleDynamically: session.modules.dynamicImport,
   });
   // V8's timeout and SIGINT watchdogs start a thread per run; straight-line code skips them.
   const completion: unknown = script.runInContext(

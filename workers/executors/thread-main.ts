@@ -8,7 +8,6 @@ import { parentPort } from "node:worker_threads";
 import { decodeNamespace, encodeNamespace } from "../../src/checkpoint/index.ts";
 import { createSessionContext } from "../context.ts";
 import { describeThrown } from "../errors.ts";
-import { ModuleRegistry } from "../modules.ts";
 import { renderResult } from "../render.ts";
 import { runOnMainThread } from "./main-thread.ts";
 import {
@@ -33,7 +32,6 @@ async function run(request: ThreadRun): Promise<void> {
   const { plan } = request;
   const state = new Int32Array(request.input, 0, 2);
   const answerBytes = new Uint8Array(request.input, INPUT_HEADER_BYTES);
-  const modules = new ModuleRegistry();
   const session = createSessionContext({
     moduleRoot: request.moduleRoot,
     name: `capsule-thread-${plan.id}`,
@@ -54,14 +52,11 @@ async function run(request: ThreadRun): Promise<void> {
       },
     },
   });
+  const modules = session.modules;
   const cellPrefix = request.filename.slice(0, request.filename.lastIndexOf("/") + 1);
   try {
     const restored = await decodeNamespace(request.namespace, session.context, {
-      loadModule: async (specifier: string) => {
-        const loaded: unknown = await import(specifier);
-        modules.recordModule(specifier, loaded);
-        return loaded;
-      },
+      loadModule: modules.load,
     });
     for (const [name, value] of restored.values) session.global[name] = value;
 

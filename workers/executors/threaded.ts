@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { decodeNamespace, encodeNamespace } from "../../src/checkpoint/index.ts";
 import type { SessionContext } from "../context.ts";
 import { CellInterrupt } from "../errors.ts";
-import type { ModuleRegistry } from "../modules.ts";
+import type { ModuleRef, ModuleRegistry } from "../modules.ts";
 import type { RenderedResult } from "../render.ts";
 import type { CellPlan } from "./plan.ts";
 import {
@@ -24,7 +24,7 @@ import {
 export interface ThreadedHooks {
   output(stream: "stdout" | "stderr" | "display", data: string): void;
   input(prompt: string): Promise<string>;
-  loadModule(specifier: string): Promise<unknown>;
+  loadModule(specifier: string, binding: ModuleRef): Promise<unknown>;
 }
 
 /** Raised in the main thread when the blocking cell itself failed; carries the wire fields. */
@@ -151,7 +151,7 @@ export class ThreadedExecutor {
   async #merge(
     changes: Uint8Array,
     session: SessionContext,
-    loadModule: (specifier: string) => Promise<unknown>,
+    loadModule: ThreadedHooks["loadModule"],
   ): Promise<{ failed: { name: string; reason: string }[] }> {
     const decoded = await decodeNamespace(changes, session.context, { loadModule });
     for (const [name, value] of decoded.values) session.global[name] = value;
