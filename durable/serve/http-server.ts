@@ -11,9 +11,9 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { isRequest, type Message, type Request } from "@resonatehq/sdk";
-import { CapsuleError } from "../../src/errors.ts";
+import type { Message } from "@resonatehq/sdk";
 import { EmbeddedNetwork } from "../store/index.ts";
+import { answerRequest, reply } from "./api.ts";
 import { MessageRouter } from "./router.ts";
 
 export interface ServeOptions {
@@ -27,6 +27,8 @@ export interface ServeOptions {
   token?: string;
   /** Largest request body, bytes. Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Answer `debug.*` requests (reset, tick, snap). Default false: they get a 403. */
+  debug?: boolean;
 }
 
 export interface RunningServer {
@@ -34,8 +36,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** HTTP statuses the SDK reads as protocol answers (anything else is a failure). */
-const PROTOCOL_STATUSES = new Set([200, 300, 404, 409, 422, 501]);
 const POLL_PATH = /^\/poll\/([^/]+)\/([^/]+)\/?$/;
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
@@ -47,6 +47,20 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const streams = new Set<http.ServerResponse>();
 
   const server = http.createServer((req, res) => {
+    // Probes answer without a token, as a Resonate server's do: they reveal nothing.
+    if (req.method === "GET" && req.url === "/health") {
+      reply(res, 200, { status: "ok" });
+      return;
+    }
+    if (req.method === "GET" && req.url === "/ready") {
+      const problem = store.unavailableReason();
+      reply(
+        res,
+        problem === undefined ? 200 : 503,
+        problem === undefined ? { status: "ready" } : { error: problem },
+      );
+      return;
+    }
     if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
       reply(res, 401, { error: "missing or wrong bearer token" });
       return;
@@ -59,7 +73,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       return;
     }
     if (req.method === "POST" && (req.url === "/" || req.url === "")) {
-      void answer(req, res, store, maxBody);
+      void answerRequest(req, res, { store, maxBodyBytes: maxBody, debug: options.debug ?? false });
       return;
     }
     reply(res, 400, { error: `no such endpoint: ${req.method} ${req.url}` });
@@ -101,60 +115,4 @@ function openStream(
     deliver: (message) => res.write(`data: ${JSON.stringify(message)}\n\n`),
   });
   res.on("close", disconnect);
-}
-
-async function answer(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  store: EmbeddedNetwork,
-  maxBody: number,
-): Promise<void> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await readBody(req, maxBody));
-  } catch (error) {
-    reply(res, 400, { error: `request is not JSON: ${(error as Error).message}` });
-    return;
-  }
-  if (!isRequest(body)) {
-    reply(res, 400, { error: "not a Resonate protocol request" });
-    return;
-  }
-  try {
-    const response = await store.send(body as Request);
-    const status = response.head.status;
-    reply(res, PROTOCOL_STATUSES.has(status) ? status : 200, response);
-  } catch (error) {
-    // A store failure (write failed, store closed): the client sees a failed platform
-    // call and retries; nothing was acknowledged.
-    const code = error instanceof CapsuleError ? error.code : "STORE_WRITE_FAILED";
-    reply(res, 503, { error: `${code}: ${(error as Error).message}` });
-  }
-}
-
-function readBody(req: http.IncomingMessage, maxBody: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > maxBody) {
-        reject(new Error(`body over ${maxBody} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function reply(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -13,6 +13,7 @@ import {
   storeRequestHead,
 } from "./sdk.ts";
 import { searchPromises } from "./search.ts";
+import { searchSchedules, searchTasks } from "./search-tasks.ts";
 import type { Durability, StoreDatabase } from "./store-db.ts";
 import { collectTouched, isEmptyTouched } from "./touched.ts";
 
@@ -194,11 +195,9 @@ export class EmbeddedNetwork implements Network {
     if (unavailable !== undefined) return Promise.reject(unavailable);
     const { corrId, version } = req.head;
     const request: Request = req;
-    if (request.kind === "promise.search") {
-      // A read the SDK's Server does not implement (search.ts); nothing to persist.
-      const found = searchPromises(this.server, request);
-      return Promise.resolve(found as Extract<Response, { kind: K }>);
-    }
+    // Reads the SDK's Server does not implement (search*.ts); nothing to persist.
+    const search = this.search(request);
+    if (search !== undefined) return Promise.resolve(search as Extract<Response, { kind: K }>);
     const result = this.applyDurably(this.now(), req);
     if (result === undefined) return Promise.reject(this.failure);
     this.scheduleDispatch();
@@ -209,6 +208,13 @@ export class EmbeddedNetwork implements Network {
     };
     return Promise.resolve(response as Extract<Response, { kind: K }>);
   };
+
+  private search(request: Request): Response | undefined {
+    if (request.kind === "promise.search") return searchPromises(this.server, request);
+    if (request.kind === "task.search") return searchTasks(this.server, request);
+    if (request.kind === "schedule.search") return searchSchedules(this.server, request);
+    return undefined;
+  }
 
   /** Subscribes to every message the server sends (`execute`, `unblock`). */
   recv(callback: Subscriber): void {
@@ -228,6 +234,11 @@ export class EmbeddedNetwork implements Network {
     } catch (error) {
       throw new StoreError("STORE_WRITE_FAILED", `gc of ${this.file} failed`, { cause: error });
     }
+  }
+
+  /** Why the store cannot answer (closed, or stopped by a failed write); undefined when it can. */
+  unavailableReason(): string | undefined {
+    return this.unavailable()?.message;
   }
 
   /** Sizes of the in-memory server state. */

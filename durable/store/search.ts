@@ -7,13 +7,13 @@
  * creation time, then id; `cursor` is the opaque offset of the next page.
  */
 import type { PromiseRecord, Request, Response } from "@resonatehq/sdk";
+import { byId, page } from "./paging.ts";
 import type { ProtocolServer, ServerPromise } from "./sdk.ts";
 
 type SearchRequest = Extract<Request, { kind: "promise.search" }>;
 type SearchResponse = Extract<Response, { kind: "promise.search" }>;
 
 const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1_000;
 
 function matches(promise: ServerPromise, data: SearchRequest["data"]): boolean {
   if (data.state !== undefined && promise.state !== data.state) return false;
@@ -38,26 +38,18 @@ function toRecord(promise: ServerPromise): PromiseRecord {
 
 export function searchPromises(server: ProtocolServer, req: SearchRequest): SearchResponse {
   const head = { corrId: req.head.corrId, version: req.head.version };
-  const offset = req.data.cursor === undefined ? 0 : Number(req.data.cursor);
-  const limit = req.data.limit ?? DEFAULT_LIMIT;
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 1) {
-    return {
-      kind: "promise.search",
-      head: { ...head, status: 400 },
-      data: "cursor and limit must be non-negative integers",
-    };
-  }
   const found = [...server.promises.values()]
     .filter((promise) => matches(promise, req.data))
-    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const page = found.slice(offset, offset + Math.min(limit, MAX_LIMIT));
-  const next = offset + page.length;
+    .sort((a, b) => a.createdAt - b.createdAt || byId(a, b));
+  const result = page(found, req.data, DEFAULT_LIMIT);
+  if ("error" in result)
+    return { kind: "promise.search", head: { ...head, status: 400 }, data: result.error };
   return {
     kind: "promise.search",
     head: { ...head, status: 200 },
     data: {
-      promises: page.map(toRecord),
-      ...(next < found.length ? { cursor: String(next) } : {}),
+      promises: result.items.map(toRecord),
+      ...(result.cursor === undefined ? {} : { cursor: result.cursor }),
     },
   };
 }

@@ -4,6 +4,8 @@
  * picks the project's Node 26.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { kernelCommand } from "../kernel/command.ts";
+import { installKernel } from "../kernel/install.ts";
 import { execCommand, readCell } from "./exec.ts";
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
 import { errorText } from "./format.ts";
@@ -142,13 +144,66 @@ common(
     )
     .option("--host <address>", "address to listen on (default: 127.0.0.1)")
     .option("--port <number>", "port to listen on (default: 8001; 0 picks a free one)", port)
-    .addOption(new Option("--token <token>", "require this bearer token").env("RESONATE_TOKEN")),
+    .addOption(new Option("--token <token>", "require this bearer token").env("RESONATE_TOKEN"))
+    .option("--debug", "answer debug.* requests (reset, tick, snap); never on a shared server"),
   false,
 ).action(
-  action((options: CommonOptions & { host?: string; port?: number; token?: string }) => {
+  action(
+    (
+      options: CommonOptions & { host?: string; port?: number; token?: string; debug?: boolean },
+    ) => {
+      verbose = options.verbose === true;
+      return serveCommand(options);
+    },
+  ),
+);
+
+const kernel = common(
+  program
+    .command("kernel")
+    .description(
+      "a Jupyter kernel whose namespace is a durable session (started by Jupyter with -f)",
+    )
+    .option("-f, --connection-file <file>", "the connection file Jupyter wrote")
+    .option("--timeout <ms>", "time limit of each cell", milliseconds),
+  false,
+).action(
+  action((options: CommonOptions & { connectionFile?: string; timeout?: number }) => {
     verbose = options.verbose === true;
-    return serveCommand(options);
+    const connectionFile = options.connectionFile;
+    if (connectionFile === undefined) {
+      return program.error("capsule kernel: -f <connection file> is required (Jupyter passes it)", {
+        exitCode: EXIT.usage,
+      });
+    }
+    return kernelCommand({ ...options, connectionFile });
   }),
+);
+
+common(
+  kernel
+    .command("install")
+    .description("write the kernelspec so Jupyter lists the Capsule kernel (default: --user)")
+    .option("--user", "in the user's Jupyter data directory")
+    .option("--sys-prefix", "in the active Python environment (VIRTUAL_ENV or CONDA_PREFIX)")
+    .option("--prefix <path>", "in <path>/share/jupyter/kernels")
+    .option("--name <name>", "kernelspec name (default: capsule)"),
+  false,
+).action(
+  action(
+    async (
+      options: CommonOptions & {
+        user?: boolean;
+        sysPrefix?: boolean;
+        prefix?: string;
+        name?: string;
+      },
+    ) => {
+      verbose = options.verbose === true;
+      const dir = installKernel(options);
+      process.stdout.write(`installed kernelspec ${options.name ?? "capsule"} in ${dir}\n`);
+    },
+  ),
 );
 
 try {

@@ -11,6 +11,7 @@ export interface ServeCommandOptions extends StoreOptions {
   host?: string;
   port?: number;
   token?: string;
+  debug?: boolean;
 }
 
 export async function serveCommand(options: ServeCommandOptions): Promise<void> {
@@ -20,6 +21,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.debug === true ? { debug: true } : {}),
   });
   process.stdout.write(`capsule: serving the store in ${dir} at ${server.url}\n`);
   await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);

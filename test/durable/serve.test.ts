@@ -74,10 +74,11 @@ describe("capsule serve", () => {
     server = await serve({ dir: path.join(root, "store"), port: 0 });
     const garbage = await post(server.url, "{not json");
     expect(garbage.status).toBe(400);
-    expect(((await garbage.json()) as { error: string }).error).toMatch(/not JSON/);
+    // Errors come in the protocol's envelope, as a Resonate server sends them.
+    expect(((await garbage.json()) as { data: string }).data).toMatch(/not JSON/);
     const foreign = await post(server.url, JSON.stringify({ kind: "nonsense" }));
     expect(foreign.status).toBe(400);
-    expect(((await foreign.json()) as { error: string }).error).toMatch(
+    expect(((await foreign.json()) as { data: string }).data).toMatch(
       /not a Resonate protocol request/,
     );
     const elsewhere = await fetch(`${server.url}/nowhere`);
