@@ -8,6 +8,7 @@ import type { LogLevel, Network } from "@resonatehq/sdk";
 import { Resonate, type ResonateHandle } from "@resonatehq/sdk/async";
 import type { PoolOptions } from "../src/session/index.ts";
 import { SessionPool } from "../src/session/index.ts";
+import { AttemptLedger, poisonLimit } from "./attempt-ledger.ts";
 import { uncarryError } from "./carried-error.ts";
 import { type DurableFunction, wrapDurableFunction } from "./durable-function.ts";
 import { GatedNetwork } from "./gated-network.ts";
@@ -50,6 +51,12 @@ export interface CapsuleOptions {
    * Pass the network's own pid as `pid` when it has one.
    */
   network?: Network;
+  /**
+   * A durable execute step whose attempts ended with this (orchestrating) process gone
+   * this many times is recorded as failed with PoisonCellError (`POISON_CELL`) instead
+   * of being run again on every restart. Default 3; `Infinity` retries for ever.
+   */
+  poisonAfterKills?: number;
   /** Local mode: options of the embedded store. */
   store?: Pick<
     EmbeddedNetworkOptions,
@@ -94,6 +101,7 @@ export class Capsule {
   readonly #close: () => Promise<void>;
   readonly #scopes: SessionScopes;
   readonly #named: NamedSessions;
+  readonly #attempts: AttemptLedger;
   #closing: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -119,6 +127,13 @@ export class Capsule {
     // A durable session depends on checkpoints after every cell.
     this.pool = new SessionPool({ ...parts.options.pool, checkpoint: true });
     this.#scopes = new SessionScopes(this.pool);
+    this.#attempts = new AttemptLedger({
+      send: this.#gate.send,
+      promises: this.#resonate.promises,
+      ...(parts.options.poisonAfterKills === undefined
+        ? {}
+        : { poisonAfterKills: parts.options.poisonAfterKills }),
+    });
     this.#named = new NamedSessions({
       resonate: this.#resonate,
       send: this.#gate.send,
@@ -131,8 +146,11 @@ export class Capsule {
    * Opens Capsule in local mode (embedded store in `dir`) or, with `url` or env
    * `RESONATE_URL`, in remote mode.
    * @throws StoreLockedError (STORE_LOCKED) when another process owns the store.
+   * @throws RangeError for a `poisonAfterKills` that is not a positive integer or Infinity.
    */
   static async open(options: CapsuleOptions = {}): Promise<Capsule> {
+    // Before the store is opened (and locked): a bad option must not leave it held.
+    poisonLimit(options.poisonAfterKills);
     const custom = options.network;
     if (custom !== undefined) {
       return new Capsule({
@@ -189,7 +207,7 @@ export class Capsule {
     name: string,
     func: DurableFunction<Args, R>,
   ): RegisteredFunction<Args, R> {
-    this.#resonate.register(name, wrapDurableFunction(func, this.#scopes));
+    this.#resonate.register(name, wrapDurableFunction(func, this.#scopes, this.#attempts));
     if (!this.#gate.isOpen) setImmediate(() => this.recover());
     return {
       name,

@@ -7,6 +7,7 @@
  * workflows started with `ctx.run(fn)` receive the plain Resonate context.
  */
 import type { Context } from "@resonatehq/sdk/async";
+import type { AttemptLedger } from "./attempt-ledger.ts";
 import { DurableSession } from "./durable-session.ts";
 import type { SessionScope } from "./session-scope.ts";
 
@@ -19,12 +20,16 @@ export interface DurableContext extends Context {
  * Wraps an SDK context. A Proxy (not a subclass or prototype copy) so that every SDK
  * method keeps running against the original object and its per-pass state.
  */
-export function createDurableContext(ctx: Context, scope: SessionScope): DurableContext {
+export function createDurableContext(
+  ctx: Context,
+  scope: SessionScope,
+  attempts: AttemptLedger,
+): DurableContext {
   const handles = new Map<string, DurableSession>();
   const session = (name: string): DurableSession => {
     let handle = handles.get(name);
     if (handle === undefined) {
-      handle = new DurableSession(name, ctx, scope.slot(name));
+      handle = new DurableSession(name, ctx, scope.slot(name), attempts);
       handles.set(name, handle);
     }
     return handle;

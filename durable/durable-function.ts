@@ -3,6 +3,7 @@
  * registers (taking the SDK context), and manages the lifetime of its sessions.
  */
 import type { Context } from "@resonatehq/sdk/async";
+import type { AttemptLedger } from "./attempt-ledger.ts";
 import { carryError } from "./carried-error.ts";
 import { createDurableContext, type DurableContext } from "./context.ts";
 import type { SessionScopes } from "./session-scope.ts";
@@ -21,6 +22,7 @@ function suspendSignalOf(ctx: Context): Promise<void> | undefined {
 export function wrapDurableFunction<Args extends unknown[], R>(
   func: DurableFunction<Args, R>,
   scopes: SessionScopes,
+  attempts: AttemptLedger,
 ): (ctx: Context, ...args: Args) => Promise<R> {
   return async (ctx: Context, ...args: Args): Promise<R> => {
     const scope = scopes.open(ctx.id);
@@ -28,7 +30,7 @@ export function wrapDurableFunction<Args extends unknown[], R>(
     // when it suspends rather than holding workers through a long sleep.
     void suspendSignalOf(ctx)?.then(() => scope.releaseWhenIdle());
     try {
-      return await func(createDurableContext(ctx, scope), ...args);
+      return await func(createDurableContext(ctx, scope, attempts), ...args);
     } catch (error) {
       // Recorded as the execution's rejection: keep its code for handle.result().
       throw carryError(error);

@@ -10,9 +10,16 @@
  * policy runs it again on a fresh, restored worker.
  */
 import { type Context, DurablePromise, Exponential, type Info } from "@resonatehq/sdk/async";
-import { CheckpointError, ProtocolError, SessionStateError, StoreError } from "../src/errors.ts";
+import {
+  CheckpointError,
+  PoisonCellError,
+  ProtocolError,
+  SessionStateError,
+  StoreError,
+} from "../src/errors.ts";
 import type { SessionCheckpoint } from "../src/session/index.ts";
-import { rebuildStepRejection } from "./carried-error.ts";
+import type { AttemptLedger } from "./attempt-ledger.ts";
+import { CarriedCapsuleError, carryError, rebuildStepRejection } from "./carried-error.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import type { SessionSlot } from "./session-slot.ts";
@@ -20,12 +27,24 @@ import { applyDelta, isStepRecord, type StepRecord } from "./step-record.ts";
 
 /** Retries of a step whose worker crashed (each on a fresh worker, restored). */
 const CRASH_RETRY = { delay: 100, factor: 2, maxRetries: 3, maxDelay: 2_000 };
-const NOT_RETRYABLE = [SessionStateError, CheckpointError, ProtocolError, StoreError];
+const NOT_RETRYABLE = [
+  SessionStateError,
+  CheckpointError,
+  ProtocolError,
+  StoreError,
+  PoisonCellError,
+];
+
+/** What a failed attempt throws: errors that end the step are carried whole (code kept). */
+function stepFailure(error: unknown): unknown {
+  return NOT_RETRYABLE.some((kind) => error instanceof kind) ? carryError(error) : error;
+}
 
 export class DurableSession {
   readonly name: string;
   readonly #ctx: Context;
   readonly #slot: SessionSlot;
+  readonly #attempts: AttemptLedger;
   /** The latest recorded step seen in this pass, and its checkpoint. */
   #latest: { index: number; stepId: string; checkpoint: SessionCheckpoint | undefined } = {
     index: -1,
@@ -36,10 +55,11 @@ export class DurableSession {
   /** Steps whose cell ran in this process during this pass (their output streamed live). */
   readonly #ranNow = new Set<string>();
 
-  constructor(name: string, ctx: Context, slot: SessionSlot) {
+  constructor(name: string, ctx: Context, slot: SessionSlot, attempts: AttemptLedger) {
     this.name = name;
     this.#ctx = ctx;
     this.#slot = slot;
+    this.#attempts = attempts;
   }
 
   /** Pid of the worker behind this session, while one is leased. */
@@ -59,14 +79,40 @@ export class DurableSession {
     const step = this.#ctx.run(
       // Named: the SDK records the function name with the step.
       async function capsuleExecute(this: void, info: Info): Promise<StepRecord> {
-        return await run(info.id);
+        try {
+          return await attempt(info);
+        } catch (error) {
+          throw stepFailure(error);
+        }
       },
       this.#ctx.options({
         retryPolicy: new Exponential(CRASH_RETRY),
-        nonRetryableErrors: NOT_RETRYABLE,
+        nonRetryableErrors: [...NOT_RETRYABLE, CarriedCapsuleError],
         tags: { "capsule:session": this.name, "capsule:step": "execute" },
       }),
     );
+    // Counted in the store first: a cell that kills this process must not loop for ever.
+    const attempt = async (info: Info): Promise<StepRecord> => {
+      const end = await this.#attempts.begin({
+        stepId: info.id,
+        originId: info.originId,
+        timeoutAt: info.timeoutAt,
+        session: this.name,
+        index,
+        code,
+      });
+      // A store that cannot record the attempt's end cannot record the step either, so
+      // a failure to end wins over the cell's outcome (the step stays unrecorded).
+      let record: StepRecord;
+      try {
+        record = await run(info.id);
+      } catch (error) {
+        await end();
+        throw error;
+      }
+      await end();
+      return record;
+    };
     const run = (stepId: string): Promise<StepRecord> => {
       const latest = this.#latest;
       const loadCheckpoint = async () => latest.checkpoint;

@@ -7,6 +7,7 @@
 import type { Network, PromiseRecord } from "@resonatehq/sdk";
 import { CapsuleError } from "../src/errors.ts";
 import type { OutputChunk } from "../src/session/index.ts";
+import { ATTEMPT_KIND } from "./attempt-ledger.ts";
 import { uncarryError } from "./carried-error.ts";
 import { SESSION_CELL_KIND } from "./named-sessions.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
@@ -196,6 +197,7 @@ export async function show(send: Send, id: string): Promise<ShowView> {
 
 function labelOf(record: PromiseRecord): string {
   if (record.tags["resonate:timer"] === "true") return "sleep";
+  if (record.tags["capsule:kind"] === ATTEMPT_KIND) return "attempt";
   if (record.tags["capsule:step"] === "execute") {
     return `execute(${record.tags["capsule:session"] ?? ""})`;
   }
