@@ -18,7 +18,7 @@
 import type { Network } from "@resonatehq/sdk";
 import { type Context, Exponential, type Resonate } from "@resonatehq/sdk/async";
 import { CapsuleError } from "../src/errors.ts";
-import type { SessionCheckpoint, SessionPool } from "../src/session/index.ts";
+import type { ExecutionResult, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
@@ -53,6 +53,12 @@ export interface NamedSession {
   readonly name: string;
   /** Runs `code` as the session's next durable cell. */
   execute(code: string, options?: DurableExecuteOptions): Promise<DurableExecutionResult>;
+  /**
+   * Runs `code` on the session's live namespace without recording it, in turn with the
+   * cells: for tools that read the namespace (completion, inspection). The code must
+   * change nothing; what it changes anyway is not recorded.
+   */
+  peek(code: string, options?: DurableExecuteOptions): Promise<ExecutionResult>;
 }
 
 interface CellArgs {
@@ -94,6 +100,7 @@ export class NamedSessions {
       name,
       execute: (code, options = {}) =>
         this.#enqueue(name, () => this.#execute(name, code, options)),
+      peek: (code, options = {}) => this.#enqueue(name, () => this.#peek(name, code, options)),
     };
   }
 
@@ -151,6 +158,22 @@ export class NamedSessions {
     } finally {
       this.#live.delete(id);
     }
+  }
+
+  async #peek(
+    name: string,
+    code: string,
+    options: DurableExecuteOptions,
+  ): Promise<ExecutionResult> {
+    this.#beforeFirstCell();
+    const n = await this.#nextNumber(name);
+    const at = n > 1 ? cellId(name, n - 1) : "";
+    return this.#sessions.slot(name).run(
+      at,
+      () => this.#latestCheckpoint(name, n - 1),
+      // The slot stays at the last recorded cell: a peek is not a cell.
+      async (session) => ({ value: await session.execute(code, options), at }),
+    );
   }
 
   /** The number after the last recorded cell; waits for a cell still pending. */
