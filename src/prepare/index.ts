@@ -13,7 +13,12 @@
  *   (re-running a cell works) and `const` is NOT enforced, neither across cells nor
  *   inside one; there is no temporal dead zone at the top level.
  * - The result is the value of the last top-level statement if it is an expression
- *   statement, otherwise undefined (`1; 2` → 2, `1; const x = 2` → undefined).
+ *   statement, otherwise undefined (`1; 2` → 2, `1; const x = 2` → undefined); trailing
+ *   empty statements do not count (`1;;;` → 1). A cell that starts with `{`, does not
+ *   end with `;` and parses as an expression is one (`{ a: 1 }` is an object), as in
+ *   Node's REPL; otherwise it is a block.
+ * - Declaring a protected name (`input`, `display`, `require`, `console`, capabilities)
+ *   at the top level, or assigning one, is refused before the cell runs.
  * - A cell with top-level `await`, `for await` or an import declaration runs inside an
  *   async arrow whose promise resolves to the result or rejects with the user's error.
  *   Imports are `await import(...)` snapshots taken in place (not hoisted, not live). In
@@ -36,10 +41,12 @@ import type { ExecutionMode } from "../protocol/messages.ts";
 import { modeOf, shapeOf } from "./detect.ts";
 import { type CellImport, describeImport } from "./imports.ts";
 import { parseCell } from "./parse.ts";
+import { checkProtectedNames, DEFAULT_PROTECTED_NAMES } from "./protected-names.ts";
 import { rewriteAsync, rewriteSync } from "./rewrite.ts";
 import { analyzeScopes } from "./scope.ts";
 
 export type { CellImport } from "./imports.ts";
+export { DEFAULT_PROTECTED_NAMES } from "./protected-names.ts";
 
 export interface PreparedCell {
   /** The detected mode, or the forced one. */
@@ -68,17 +75,24 @@ export interface PreparedCell {
 export interface PrepareOptions {
   /** Force this mode instead of detecting it (the source is prepared the same way). */
   mode?: ExecutionMode;
+  /**
+   * Names the cell may not declare at its top level or assign (Capsule's own globals and
+   * the pool's capabilities). Default {@link DEFAULT_PROTECTED_NAMES}.
+   */
+  protectedNames?: readonly string[];
 }
 
 /**
  * Parses, analyses and rewrites one cell.
  * @throws ExecutionError (errorName "SyntaxError", code EXECUTION_SYNTAX_ERROR) with the
  *   1-based line and column in `code` when the cell does not parse, uses `return`,
- *   `export` or `import.meta` at the top level, or nests an import declaration.
+ *   `export` or `import.meta` at the top level, or nests an import declaration; with
+ *   code EXECUTION_PROTECTED_NAME when it declares or assigns a protected name.
  */
 export function prepareCell(code: string, options: PrepareOptions = {}): PreparedCell {
   const { program, js, positionsPreserved } = parseCell(code);
   const scopes = analyzeScopes(program);
+  checkProtectedNames(js, scopes, options.protectedNames ?? DEFAULT_PROTECTED_NAMES);
   const shape = shapeOf(program, new Set(scopes.free), positionsPreserved);
   const async = shape.topLevelAwait;
   const imports: CellImport[] = [];

@@ -24,7 +24,7 @@ export function locateTypeScriptError(code: string): { line: number; column: num
     const prefix = lines.slice(0, badLine - 1).join("\n");
     const stripped = stripClosed(prefix);
     if (stripped !== undefined) {
-      cleanPrefix = stripped;
+      cleanPrefix = stripped.code;
       break;
     }
     badLine -= 1;
@@ -33,14 +33,24 @@ export function locateTypeScriptError(code: string): { line: number; column: num
   return { line: badLine, column: columnInLine(cleanPrefix, lineText, badLine) };
 }
 
-/** The stripped prefix (without the closers we added), or undefined if it does not strip. */
-function stripClosed(prefix: string): string | undefined {
+/**
+ * The stripped prefix (without the closers we added), or undefined if it does not parse.
+ * A prefix that only needs transform mode (an enum, a namespace) is valid TypeScript
+ * too, but its strip-mode text is unknown (`code` undefined: no column from acorn).
+ */
+function stripClosed(prefix: string): { code: string | undefined } | undefined {
   const closers = closingBrackets(prefix);
   if (closers === undefined) return undefined;
   try {
-    return stripTypeScriptTypes(`${prefix}\n${closers}`, { mode: "strip" }).slice(0, prefix.length);
-  } catch {
-    return undefined;
+    const code = stripTypeScriptTypes(`${prefix}\n${closers}`, { mode: "strip" });
+    return { code: code.slice(0, prefix.length) };
+  } catch (error) {
+    const unsupported =
+      typeof error === "object" &&
+      error !== null &&
+      "code" in error &&
+      error.code === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX";
+    return unsupported ? { code: undefined } : undefined;
   }
 }
 
@@ -54,7 +64,8 @@ function columnInLine(cleanPrefix: string | undefined, lineText: string, line: n
       const loc = error.loc as { line: number; column: number };
       // A stop at `:` or `<` is acorn meeting a type on the bad line, not the error itself.
       const onType = /[:<]/.test(probe.charAt(Number(error.pos)));
-      if (loc.line === line && !onType) return loc.column + 1;
+      const probeLine = cleanPrefix === undefined ? 1 : line;
+      if (loc.line === probeLine && !onType) return loc.column + 1;
     }
   }
   return firstToken;

@@ -19,6 +19,76 @@ export interface ParsedCell {
 }
 
 export function parseCell(code: string): ParsedCell {
+  if (!startsLikeObjectLiteral(code)) return parseStatements(code);
+  const asExpression = parseAsExpression(code);
+  if (asExpression) return asExpression;
+  try {
+    return parseStatements(code);
+  } catch (asBlock) {
+    throw furthestError(asBlock, objectLiteralError(code));
+  }
+}
+
+/** Why the cell is not an object literal either, at its position in the user's code. */
+function objectLiteralError(code: string): unknown {
+  try {
+    parseStatements(`(${code}\n)`);
+  } catch (error) {
+    if (!(error instanceof ExecutionError) || error.line !== 1 || error.column === undefined)
+      return error;
+    const message = error.userStack.slice(`${error.errorName}: `.length);
+    return syntaxError(message, error.line, error.column - 1, error.cause);
+  }
+  return undefined;
+}
+
+/**
+ * Of two readings that both fail, the one that got further is the one the user meant
+ * (`{\n a: 1,\n b: 2 3 }` is a broken object on line 3, not a broken block on line 2).
+ */
+function furthestError(asBlock: unknown, asObject: unknown): unknown {
+  if (!(asBlock instanceof ExecutionError) || !(asObject instanceof ExecutionError)) return asBlock;
+  const rank = (error: ExecutionError) => [error.line ?? 0, error.column ?? 0] as const;
+  const [blockLine, blockColumn] = rank(asBlock);
+  const [objectLine, objectColumn] = rank(asObject);
+  const objectIsFurther =
+    objectLine > blockLine || (objectLine === blockLine && objectColumn > blockColumn);
+  return objectIsFurther ? asObject : asBlock;
+}
+
+/**
+ * Node's REPL reads a cell that starts with `{` and does not end with `;` as an
+ * expression when it parses as one (`{ a: 1 }` is an object, `{ let a = 1 }` a block).
+ */
+function startsLikeObjectLiteral(code: string): boolean {
+  return /^\s*\{/.test(code) && !/;\s*$/.test(code);
+}
+
+/**
+ * The cell wrapped in parentheses, if that is one valid expression; undefined otherwise
+ * (then it is a block and errors are reported on the code as written). The newline keeps
+ * a trailing `//` comment from swallowing the `)`. Columns on line 1 shift by one.
+ */
+function parseAsExpression(code: string): ParsedCell | undefined {
+  const wrapped = `(${code}\n)`;
+  let stripped: ReturnType<typeof stripTypes>;
+  try {
+    stripped = stripTypes(wrapped);
+  } catch {
+    return undefined;
+  }
+  const parsed = tryParse(stripped.code);
+  const only = parsed.program?.body.length === 1 ? parsed.program.body[0] : undefined;
+  if (parsed.program === undefined || only?.type !== "ExpressionStatement") return undefined;
+  checkCellRules(parsed.program, stripped.code);
+  return {
+    program: parsed.program,
+    js: stripped.code,
+    positionsPreserved: stripped.positionsPreserved,
+  };
+}
+
+function parseStatements(code: string): ParsedCell {
   let stripped: ReturnType<typeof stripTypes>;
   try {
     stripped = stripTypes(code);

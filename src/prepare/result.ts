@@ -1,7 +1,9 @@
 /**
  * Which statement gives the cell its value: the last one, if it is an expression
- * statement. Node's transform mode (enums, namespaces) appends `var N;` declarations
- * after the user's code; those are not the user's last statement, so they are skipped.
+ * statement. Trailing empty statements (`1;;;`, `await 0;;`) give no value of their own
+ * and are skipped, as in Node's REPL (and as a script's completion value does). Node's
+ * transform mode (enums, namespaces) appends `var N;` declarations after the user's
+ * code; those are not the user's last statement either.
  */
 import type { ModuleDeclaration, Program, Statement } from "acorn";
 
@@ -10,9 +12,9 @@ export function resultStatement(
   positionsPreserved: boolean,
 ): Statement | ModuleDeclaration | undefined {
   let index = program.body.length - 1;
-  if (!positionsPreserved) {
-    while (index > 0 && isBareVar(program.body[index])) index -= 1;
-  }
+  const skippable = (statement: Statement | ModuleDeclaration | undefined) =>
+    statement?.type === "EmptyStatement" || (!positionsPreserved && isBareVar(statement));
+  while (index > 0 && skippable(program.body[index])) index -= 1;
   return program.body[index];
 }
 

@@ -73,9 +73,17 @@ export function rewriteAsync(
   const last = program.body[program.body.length - 1];
   const result = resultStatement(program, positionsPreserved);
   if (result?.type === "ExpressionStatement") {
+    // `return (` goes right after the previous statement (or the wrapper), not before the
+    // expression: when the expression starts a later line its columns stay the user's.
+    // The `;` ends a previous statement written without one (ASI would have). V8 places
+    // an error in a returned expression's first operand at the `return` itself, so the
+    // operand is a `void 0,` of ours and the user's expression keeps its own position.
+    const index = program.body.indexOf(result);
+    const previous = index > 0 ? program.body[index - 1] : undefined;
+    const opening = "return (void 0, ";
+    edits.insert(previous ? previous.end : 0, previous ? `;${opening}` : opening);
     // The statement, not the expression: `(a)` parses as an expression starting after `(`.
     const end = js.charAt(result.end - 1) === ";" ? result.end - 1 : result.end;
-    edits.insert(result.start, "return (");
     edits.insert(end, ")");
   }
   edits.insert(last ? last.end : js.length, "})()");

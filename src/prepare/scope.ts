@@ -22,27 +22,40 @@ export interface ScopeAnalysis {
   assigned: string[];
   /** Declared names the cell also assigns (`function f() {}` then `f = g`) somewhere. */
   reassignedDeclared: string[];
+  /** Each declared name with the offset of its first declaration. */
+  declaredAt: ReadonlyMap<string, number>;
+  /** Each assigned free name with the offset of its first assignment. */
+  assignedAt: ReadonlyMap<string, number>;
 }
 
 /** The names a binding pattern binds (`{a, b: [c], ...d}` binds a, c, d). */
 export function patternNames(pattern: Pattern, out: string[] = []): string[] {
+  for (const identifier of patternIdentifiers(pattern)) out.push(identifier.name);
+  return out;
+}
+
+/** The identifiers a binding pattern binds, in source order. */
+function patternIdentifiers(pattern: Pattern, out: Identifier[] = []): Identifier[] {
   switch (pattern.type) {
     case "Identifier":
-      out.push(pattern.name);
+      out.push(pattern);
       break;
     case "ObjectPattern":
       for (const property of pattern.properties) {
-        patternNames(property.type === "RestElement" ? property.argument : property.value, out);
+        patternIdentifiers(
+          property.type === "RestElement" ? property.argument : property.value,
+          out,
+        );
       }
       break;
     case "ArrayPattern":
-      for (const element of pattern.elements) if (element) patternNames(element, out);
+      for (const element of pattern.elements) if (element) patternIdentifiers(element, out);
       break;
     case "RestElement":
-      patternNames(pattern.argument, out);
+      patternIdentifiers(pattern.argument, out);
       break;
     case "AssignmentPattern":
-      patternNames(pattern.left, out);
+      patternIdentifiers(pattern.left, out);
       break;
     case "MemberExpression":
       break;
@@ -52,40 +65,60 @@ export function patternNames(pattern: Pattern, out: string[] = []): string[] {
 
 /** `var` names hoisted to the function (or script) that owns `node`, not entering nested functions. */
 export function hoistedVarNames(node: AnyNode): string[] {
-  const names: string[] = [];
+  return hoistedVarIdentifiers(node).map((identifier) => identifier.name);
+}
+
+function hoistedVarIdentifiers(node: AnyNode): Identifier[] {
+  const identifiers: Identifier[] = [];
   recursive(node, undefined, {
     Function() {},
     Class() {},
     VariableDeclaration(declaration, state, callback) {
       if (declaration.kind === "var") {
-        for (const declarator of declaration.declarations) patternNames(declarator.id, names);
+        for (const declarator of declaration.declarations) {
+          patternIdentifiers(declarator.id, identifiers);
+        }
       }
       for (const declarator of declaration.declarations) {
         if (declarator.init) callback(declarator.init, state);
       }
     },
   });
-  return names;
+  return identifiers;
 }
 
 /** Names declared directly in a statement list by let/const/class/function/import. */
 export function lexicalNames(statements: (Statement | ModuleDeclaration)[]): string[] {
-  const names: string[] = [];
-  for (const statement of statements) {
-    if (statement.type === "VariableDeclaration" && statement.kind !== "var") {
-      for (const declarator of statement.declarations) patternNames(declarator.id, names);
-    } else if (statement.type === "FunctionDeclaration" || statement.type === "ClassDeclaration") {
-      names.push(statement.id.name);
-    } else if (statement.type === "ImportDeclaration") {
-      for (const specifier of statement.specifiers) names.push(specifier.local.name);
-    }
-  }
-  return names;
+  return lexicalIdentifiers(statements).map((identifier) => identifier.name);
 }
 
-/** Top-level names of the cell: they become properties of the session's global object. */
-export function declaredNames(program: Program): string[] {
-  return unique([...lexicalNames(program.body), ...hoistedVarNames(program)]);
+function lexicalIdentifiers(statements: (Statement | ModuleDeclaration)[]): Identifier[] {
+  const identifiers: Identifier[] = [];
+  for (const statement of statements) {
+    if (statement.type === "VariableDeclaration" && statement.kind !== "var") {
+      for (const declarator of statement.declarations) {
+        patternIdentifiers(declarator.id, identifiers);
+      }
+    } else if (statement.type === "FunctionDeclaration" || statement.type === "ClassDeclaration") {
+      identifiers.push(statement.id);
+    } else if (statement.type === "ImportDeclaration") {
+      for (const specifier of statement.specifiers) identifiers.push(specifier.local);
+    }
+  }
+  return identifiers;
+}
+
+/**
+ * Top-level names of the cell (they become properties of the session's global object),
+ * each with the offset of its first declaration.
+ */
+export function declarationSites(program: Program): Map<string, number> {
+  const sites = new Map<string, number>();
+  const identifiers = [...lexicalIdentifiers(program.body), ...hoistedVarIdentifiers(program)];
+  for (const identifier of identifiers.sort((a, b) => a.start - b.start)) {
+    if (!sites.has(identifier.name)) sites.set(identifier.name, identifier.start);
+  }
+  return sites;
 }
 
 class Scope {
@@ -126,16 +159,17 @@ type Visitors = {
 };
 
 export function analyzeScopes(program: Program): ScopeAnalysis {
-  const declared = declaredNames(program);
+  const declaredAt = declarationSites(program);
+  const declared = [...declaredAt.keys()];
   const free = new Set<string>();
-  const assigned = new Set<string>();
+  const assigned = new Map<string, number>();
   const reassignedDeclared = new Set<string>();
   const topScope = new Scope(declared, undefined);
   const reference = (node: Identifier, scope: Scope, isAssignment: boolean): void => {
     const owner = scope.resolve(node.name);
     if (owner === undefined) {
       free.add(node.name);
-      if (isAssignment) assigned.add(node.name);
+      if (isAssignment && !assigned.has(node.name)) assigned.set(node.name, node.start);
     } else if (owner === topScope && isAssignment) {
       reassignedDeclared.add(node.name);
     }
@@ -257,11 +291,9 @@ export function analyzeScopes(program: Program): ScopeAnalysis {
   return {
     declared,
     free: [...free],
-    assigned: [...assigned],
+    assigned: [...assigned.keys()],
     reassignedDeclared: [...reassignedDeclared],
+    declaredAt,
+    assignedAt: assigned,
   };
-}
-
-function unique(names: string[]): string[] {
-  return [...new Set(names)];
 }

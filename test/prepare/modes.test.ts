@@ -50,7 +50,7 @@ describe("mode detection", () => {
       "Atomics.notify(view, 0)",
       "Atomics.waitAsync(view, 0, 0)",
       "const Sync = 1",
-      "function input(q) { return q }\ninput('local')",
+      "(function () {\n  function input(q) { return q }\n  input('local')\n})()",
     ]);
   });
 
