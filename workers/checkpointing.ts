@@ -82,6 +82,7 @@ export class Checkpointing {
     // Modules come back the way the cell got them (require or import), recorded again.
     const decoded = await applyCheckpoints(chain, this.#session.context, {
       loadModule: this.#modules().load,
+      importModuleDynamically: this.#modules().dynamicImport,
     });
     for (const [name, value] of decoded.values) {
       if (!this.#session.reserved.has(name)) this.#session.global[name] = value;

@@ -14,6 +14,11 @@ export interface DecodeOptions {
    * says how (`via: "require"` must be required, not imported, to get the same object).
    */
   loadModule?: (specifier: string, binding: ModuleBinding) => Promise<unknown>;
+  /**
+   * What `import()` inside re-created functions and closures uses (the worker passes the
+   * hook its cells run with); without it such an `import()` throws when called.
+   */
+  importModuleDynamically?: vm.ScriptOptions["importModuleDynamically"];
 }
 
 export interface DecodedNamespace {

@@ -35,7 +35,7 @@ export class Decoder {
     this.options = options;
     this.values = new Array<unknown>(nodes.length);
     this.done = new Array<boolean>(nodes.length).fill(false);
-    this.realm = new Realm(context);
+    this.realm = new Realm(context, options.importModuleDynamically);
   }
 
   async run(names: unknown[]): Promise<DecodedNamespace> {

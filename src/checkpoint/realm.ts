@@ -11,9 +11,15 @@ export class Realm {
   private readonly cache = new Map<string, unknown>();
 
   private readonly context: vm.Context;
+  private readonly importModuleDynamically: vm.ScriptOptions["importModuleDynamically"];
 
-  constructor(context: vm.Context) {
+  /** `importModuleDynamically`: what `import()` in re-created functions uses. */
+  constructor(
+    context: vm.Context,
+    importModuleDynamically?: vm.ScriptOptions["importModuleDynamically"],
+  ) {
     this.context = context;
+    this.importModuleDynamically = importModuleDynamically;
   }
 
   /** A global of the target context, read once (before user code could replace it). */
@@ -36,7 +42,11 @@ export class Realm {
 
   /** Evaluates source text as a script in the target context. */
   evaluate(source: string): unknown {
-    return vm.runInContext(source, this.context);
+    if (this.importModuleDynamically === undefined) return vm.runInContext(source, this.context);
+    // Without the hook an `import()` in a restored function throws "A dynamic import
+    // callback was not specified", although it worked in the cell that defined it.
+    const script = new vm.Script(source, { importModuleDynamically: this.importModuleDynamically });
+    return script.runInContext(this.context);
   }
 }
 

@@ -132,7 +132,12 @@ export class JupyterClient {
   }
 
   reply(id: string): Promise<JupyterMessage> {
-    return this.waitFor((m) => m.channel !== "iopub" && m.parent_header.msg_id === id);
+    return this.waitFor(
+      (m) =>
+        m.channel !== "iopub" &&
+        m.parent_header.msg_id === id &&
+        m.header.msg_type.endsWith("_reply"),
+    );
   }
 
   /** Messages on iopub caused by request `id`, in order. */

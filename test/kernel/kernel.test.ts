@@ -225,4 +225,95 @@ describe("capsule kernel", () => {
     expect(kernel.cli.stderr()).toContain("dropped a message on shell: bad signature");
     expect(kernel.client.badlySigned).toEqual([]);
   });
+
+  it("shows a value's Jupyter.display bundle as a rich execute_result", async () => {
+    const { reply, iopub } = await kernel.client.execute(`
+      class Chart {
+        [Symbol.for("Jupyter.display")]() {
+          return { "text/html": "<b>chart</b>", "image/svg+xml": "<svg/>", "application/json": { points: 3 } };
+        }
+      }
+      new Chart()`);
+    expect(reply.content.status).toBe("ok");
+    const result = iopub.find((m) => m.header.msg_type === "execute_result");
+    expect(result?.content.data).toMatchObject({
+      "text/plain": "Chart {}",
+      "text/html": "<b>chart</b>",
+      "image/svg+xml": "<svg/>",
+      "application/json": { points: 3 },
+    });
+    // Reading the bundle left the last result alone.
+    const last = await kernel.client.execute("_ instanceof Chart");
+    expect(last.iopub.find((m) => m.header.msg_type === "execute_result")?.content.data).toEqual({
+      "text/plain": "true",
+    });
+  });
+
+  it("asks the frontend for input() on stdin, async and sync", async () => {
+    const asked = kernel.client.waitFor(
+      (m) => m.channel === "stdin" && m.header.msg_type === "input_request",
+    );
+    const id = await kernel.client.send("shell", "execute_request", {
+      code: 'const who = await input("who? "); who.toUpperCase()',
+      allow_stdin: true,
+    });
+    const request = await asked;
+    expect(request.content).toEqual({ prompt: "who? ", password: false });
+    await kernel.client.send("stdin", "input_reply", { value: "ada" }, request.header);
+    expect((await kernel.client.reply(id)).content.status).toBe("ok");
+    await kernel.client.idle(id);
+    expect(
+      kernel.client.iopubOf(id).find((m) => m.header.msg_type === "execute_result")?.content.data,
+    ).toEqual({
+      "text/plain": "'ADA'",
+    });
+
+    const before = kernel.client.received.length;
+    const askedAgain = kernel.client.waitFor(
+      (m) =>
+        m.channel === "stdin" &&
+        m.header.msg_type === "input_request" &&
+        kernel.client.received.indexOf(m) >= before,
+    );
+    const sync = await kernel.client.send("shell", "execute_request", {
+      code: 'const age = Number(input("age? ")); age + 1',
+      allow_stdin: true,
+    });
+    const second = await askedAgain;
+    expect(second.content.prompt).toBe("age? ");
+    await kernel.client.send("stdin", "input_reply", { value: "36" }, second.header);
+    await kernel.client.idle(sync);
+    expect(
+      kernel.client.iopubOf(sync).find((m) => m.header.msg_type === "execute_result")?.content.data,
+    ).toEqual({
+      "text/plain": "37",
+    });
+  });
+
+  it("fails input() with a clear error when the frontend does not allow stdin", async () => {
+    const { reply } = await kernel.client.execute('input("x")', { allow_stdin: false });
+    expect(reply.content.status).toBe("error");
+    expect(reply.content.evalue).toContain("this frontend does not accept input");
+  });
+
+  it("interrupts a running cell on control and keeps the namespace", async () => {
+    const started = kernel.client.received.length;
+    const id = await kernel.client.send("shell", "execute_request", {
+      code: 'globalThis.beforeLoop = "kept"; console.log("looping"); while (true) {}',
+    });
+    await kernel.client.waitFor(
+      (m) =>
+        m.parent_header.msg_id === id &&
+        m.header.msg_type === "stream" &&
+        kernel.client.received.indexOf(m) >= started,
+    );
+    const interrupt = await kernel.client.request("control", "interrupt_request");
+    expect(interrupt.content).toEqual({ status: "ok" });
+    const reply = await kernel.client.reply(id);
+    expect(reply.content).toMatchObject({ status: "error", ename: "EXECUTION_CANCELLED" });
+    const after = await kernel.client.execute("[beforeLoop, x]");
+    expect(after.iopub.find((m) => m.header.msg_type === "execute_result")?.content.data).toEqual({
+      "text/plain": "[ 'kept', 40 ]",
+    });
+  });
 });
