@@ -39,7 +39,13 @@ export interface RunningServer {
 const POLL_PATH = /^\/poll\/([^/]+)\/([^/]+)\/?$/;
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const store = EmbeddedNetwork.open({ dir: options.dir, keepLeasesAlive: false });
+  // Leases belong to the clients: a restart of the server must not take them from a live
+  // one (it would run its task twice); a dead client's lease expires on a tick instead.
+  const store = EmbeddedNetwork.open({
+    dir: options.dir,
+    keepLeasesAlive: false,
+    leasesOnOpen: "keep",
+  });
   const router = new MessageRouter();
   store.recv((message: Message, address?: string) => router.route(message, address ?? ""));
   await store.init();

@@ -40,6 +40,13 @@ export interface EmbeddedNetworkOptions {
   keepLeasesAlive?: boolean;
   /** Clock in ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * What open does with tasks the store shows as acquired. `release` (default): their
+   * holder was the previous owner of the store, now dead, so they are released and run
+   * again at once. `keep`: holders are other processes (`capsule serve`'s clients), which
+   * may be alive; their leases stand until they expire.
+   */
+  leasesOnOpen?: "release" | "keep";
 }
 
 export interface StoreStats {
@@ -123,7 +130,9 @@ export class EmbeddedNetwork implements Network {
       let recovered: ReturnType<typeof releaseOrphanedTasks>;
       try {
         database.load(server);
-        recovered = releaseOrphanedTasks(server, (options.now ?? Date.now)());
+        recovered = releaseOrphanedTasks(server, (options.now ?? Date.now)(), {
+          releaseLeases: options.leasesOnOpen !== "keep",
+        });
       } catch (error) {
         if (error instanceof StoreError) throw error;
         throw new StoreError("STORE_CORRUPT", `cannot rebuild the store in ${options.dir}`, {

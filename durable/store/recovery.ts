@@ -26,9 +26,15 @@ export interface RecoveryReport {
   redispatchedTasks: string[];
 }
 
+/**
+ * `releaseLeases: false` is for a store whose task holders are other processes that may
+ * still be alive (`capsule serve`): their leases are kept until they expire, and only the
+ * lost `execute` messages of pending tasks are sent again (step 2).
+ */
 export function releaseOrphanedTasks(
   server: ProtocolServer,
   now: number,
+  { releaseLeases = true }: { releaseLeases?: boolean } = {},
 ): { report: RecoveryReport; changes: ServerChange[] } {
   const changes: ServerChange[] = [];
   const report: RecoveryReport = { releasedTasks: [], redispatchedTasks: [] };
@@ -37,7 +43,7 @@ export function releaseOrphanedTasks(
     [...server.tasks.values()].filter((task) => task.state === "pending").map((task) => task.id),
   );
   for (const task of [...server.tasks.values()]) {
-    if (task.state !== "acquired") continue;
+    if (!releaseLeases || task.state !== "acquired") continue;
     const result = server.apply(now, {
       kind: "task.release",
       head: storeRequestHead(),

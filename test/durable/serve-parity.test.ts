@@ -143,4 +143,30 @@ describe("capsule serve, as a Resonate server", () => {
     expect(teamB.schedules.map((s) => s.id)).toEqual(["s2"]);
     expect(teamB.schedules[0]?.nextRunAt).toBeGreaterThan(Date.now());
   });
+
+  it("keeps the leases of its clients across its own restart", async () => {
+    const dir = path.join(root, "store");
+    server = await serve({ dir, port: 0 });
+    const target = { "resonate:target": "poll://any@default/w" };
+    const made = await call("task.create", {
+      pid: "w",
+      ttl: 10 * 60_000,
+      action: {
+        kind: "promise.create",
+        head: { corrId: "held", version: "2026-04-01" },
+        data: { id: "held", timeoutAt: Date.now() + HOUR, param: {}, tags: target },
+      },
+    });
+    expect(made.http).toBe(200);
+    await server.close();
+    server = await serve({ dir, port: 0 });
+    // The worker holding it may well be alive: taking its task would run it twice.
+    const task = await call("task.get", { id: "held" });
+    expect(task.body.data).toMatchObject({ task: { state: "acquired", pid: "w", version: 1 } });
+    const heartbeat = await call("task.heartbeat", {
+      pid: "w",
+      tasks: [{ id: "held", version: 1 }],
+    });
+    expect(heartbeat.http).toBe(200);
+  });
 });
