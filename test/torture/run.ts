@@ -48,9 +48,11 @@ console.log(
 );
 const figures = new Figures();
 const started = performance.now();
+const phaseResults: { phase: string; seconds: number; violations: number }[] = [];
 for (const [name, phase] of Object.entries(phases)) {
   if (values.only !== undefined && !values.only.includes(name)) continue;
   const phaseStarted = performance.now();
+  const violationsBefore = figures.violations.length;
   try {
     await phase(figures);
   } catch (error) {
@@ -58,11 +60,17 @@ for (const [name, phase] of Object.entries(phases)) {
       `${name}: the phase itself failed: ${(error as Error).stack ?? String(error)}`,
     );
   }
-  console.log(`phase ${name}: ${((performance.now() - phaseStarted) / 1000).toFixed(1)} s`);
+  const phaseSeconds = (performance.now() - phaseStarted) / 1000;
+  phaseResults.push({
+    phase: name,
+    seconds: phaseSeconds,
+    violations: figures.violations.length - violationsBefore,
+  });
+  console.log(`phase ${name}: ${phaseSeconds.toFixed(1)} s`);
 }
 const seconds = (performance.now() - started) / 1000;
 figures.print(`capsule torture (${mode}, seed ${seed}, ${seconds.toFixed(0)} s)`);
-figures.write(values.json, { mode, seed, seconds, node: process.version });
+figures.write(values.json, { mode, seed, seconds, node: process.version, phases: phaseResults });
 console.log(
   `\n${figures.violations.length === 0 ? "no violations" : `${figures.violations.length} violation(s)`}; figures written to ${values.json}`,
 );
