@@ -92,8 +92,15 @@ function prepareStatements(db: DatabaseSync): Statements {
   };
 }
 
+/**
+ * Rows of `sql`. INTEGER values come back as bigint: a deadline past 2^53 ms (e.g. the
+ * SDK's `ttl: Number.MAX_SAFE_INTEGER` added to now) is an integral double that SQLite
+ * stores as a 64-bit INTEGER, which node:sqlite refuses to read as a number.
+ */
 function rows(db: DatabaseSync, sql: string): Record<string, unknown>[] {
-  return db.prepare(sql).all() as Record<string, unknown>[];
+  const statement = db.prepare(sql);
+  statement.setReadBigInts(true);
+  return statement.all() as Record<string, unknown>[];
 }
 
 function text(row: Record<string, unknown>, column: string): string {
@@ -103,8 +110,14 @@ function text(row: Record<string, unknown>, column: string): string {
   return value;
 }
 
+/**
+ * A numeric column as the JS number the server held. Exact: every value was written
+ * from a double, and a double stored as INTEGER (only when integral and lossless) goes
+ * back to the same double; other doubles are stored, and read, as REAL.
+ */
 function integer(row: Record<string, unknown>, column: string): number {
   const value = row[column];
+  if (typeof value === "bigint") return Number(value);
   if (typeof value !== "number")
     throw new StoreError("STORE_CORRUPT", `column ${column} is not a number`);
   return value;
