@@ -6,6 +6,7 @@
 import { types } from "node:util";
 import { Uncapturable } from "./functions.ts";
 import { hostGlobalName } from "./globals.ts";
+import { functionName, ownDataValue } from "./intrinsics.ts";
 
 export const BUILTIN_ERROR_NAMES = new Set([
   "Error",
@@ -40,21 +41,25 @@ export function isNativeFunction(fn: unknown): boolean {
  * `constructor` is a native function of that name whose `prototype` is `proto`.
  */
 export function isIntrinsicPrototype(proto: object, ctorName: string): boolean {
-  const ctor = Object.getOwnPropertyDescriptor(proto, "constructor")?.value;
+  const ctor = ownDataValue(proto, "constructor");
   return (
     typeof ctor === "function" &&
-    ctor.name === ctorName &&
-    (ctor as { prototype?: unknown }).prototype === proto &&
+    functionName(ctor) === ctorName &&
+    ownDataValue(ctor, "prototype") === proto &&
     isNativeFunction(ctor)
   );
 }
 
-/** The constructor whose `prototype` is `proto`, if `proto` is such an object. */
+/**
+ * The constructor whose `prototype` is `proto`, if `proto` is such an object. Reads data
+ * properties only, and nothing of a Proxy (its traps are user code).
+ */
 export function constructorOfPrototype(proto: object): ((...args: never[]) => unknown) | undefined {
-  if (!Object.hasOwn(proto, "constructor")) return undefined;
-  const ctor = Object.getOwnPropertyDescriptor(proto, "constructor")?.value;
-  if (typeof ctor !== "function") return undefined;
-  return (ctor as { prototype?: unknown }).prototype === proto ? ctor : undefined;
+  const ctor = ownDataValue(proto, "constructor");
+  if (typeof ctor !== "function" || types.isProxy(ctor)) return undefined;
+  return ownDataValue(ctor, "prototype") === proto
+    ? (ctor as (...args: never[]) => unknown)
+    : undefined;
 }
 
 /**
@@ -70,10 +75,10 @@ export function builtinGlobalName(
   if (hostName !== undefined && contextGlobals.has(hostName)) return hostName;
   if (typeof value === "function") {
     if (!isNativeFunction(value)) return undefined;
-    const name = value.name;
+    const name = functionName(value);
     return contextGlobals.has(name) ? name : undefined;
   }
-  const tag = Object.getOwnPropertyDescriptor(value, Symbol.toStringTag)?.value;
+  const tag = ownDataValue(value, Symbol.toStringTag);
   return typeof tag === "string" && GLOBAL_NAMESPACE_OBJECTS.has(tag) ? tag : undefined;
 }
 
@@ -84,6 +89,22 @@ const typedArrayName = Object.getOwnPropertyDescriptor(
 
 export function typedArrayKind(value: ArrayBufferView): string {
   return typedArrayName.call(value) ?? "Uint8Array";
+}
+
+/**
+ * Whether `ctor` is a class (or function) user code defined in a session context — in a
+ * closure too, not only bound to a top-level name — as opposed to one of Node's (a
+ * Socket, an EventEmitter) or an imported package's, which live in this process's realm
+ * and hold internal state that re-evaluating their source cannot bring back. Its
+ * superclass chain ends at a builtin of its realm: this realm's means it is not the session's.
+ */
+export function isUserRealmClass(ctor: (...args: never[]) => unknown): boolean {
+  let base: unknown = ctor;
+  while (typeof base === "function" && !types.isProxy(base) && !isNativeFunction(base)) {
+    base = Object.getPrototypeOf(base);
+  }
+  if (typeof base !== "function" || types.isProxy(base) || base === ctor) return false;
+  return base !== Function.prototype && hostGlobalName(base) === undefined;
 }
 
 /** Throws `Uncapturable` for kinds that hold state the checkpoint cannot read or re-create. */
@@ -103,9 +124,33 @@ export function rejectOpaque(value: object): void {
     throw new Uncapturable("module namespace object that the worker did not record as an import");
   }
   if (types.isExternal(value)) throw new Uncapturable("native handle");
-  const tag = Object.prototype.toString.call(value);
-  if (tag === "[object WeakRef]" || tag === "[object FinalizationRegistry]") {
-    throw new Uncapturable(`${tag.slice(8, -1)} (refers to objects weakly)`);
+  // Not `Object.prototype.toString`: it reads `Symbol.toStringTag`, which may be a getter.
+  if (hasInternalSlot(weakRefDeref, value, [])) {
+    throw new Uncapturable("WeakRef (refers to objects weakly)");
+  }
+  if (hasInternalSlot(registryUnregister, value, [{}])) {
+    throw new Uncapturable("FinalizationRegistry (refers to objects weakly)");
+  }
+}
+
+const weakRefDeref = WeakRef.prototype.deref as (this: unknown) => unknown;
+const registryUnregister = FinalizationRegistry.prototype.unregister as (
+  this: unknown,
+  token: object,
+) => unknown;
+
+/** Whether a builtin method accepts `value` as its receiver (it checks internal slots;
+ * `unregister` with a fresh token changes nothing). */
+function hasInternalSlot(
+  method: (this: unknown, ...args: never[]) => unknown,
+  value: object,
+  args: unknown[],
+): boolean {
+  try {
+    Reflect.apply(method, value, args);
+    return true;
+  } catch {
+    return false;
   }
 }
 

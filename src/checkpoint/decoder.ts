@@ -15,8 +15,10 @@ import type { DecodedNamespace, DecodeOptions } from "./decode.ts";
 import type { Uncaptured } from "./encode.ts";
 import { invalidCheckpoint, NodeKind, PropFlag, SlotTag } from "./format.ts";
 import { describeModule, moduleKey, readModuleNode } from "./module-node.ts";
-import { evaluateFunctionSource, Realm } from "./realm.ts";
+import { NamespaceAccessor } from "./namespace.ts";
+import { evaluateFunctionSource, memberOf, Realm } from "./realm.ts";
 import { failureFinder } from "./refs.ts";
+import { type RestoredScopes, restoreScopes } from "./scope-restore.ts";
 import { createBuffer, createShell } from "./shells.ts";
 import { asArray, asNumber, asString, expect, type Mutable } from "./validate.ts";
 
@@ -29,6 +31,7 @@ export class Decoder {
   private readonly realm: Realm;
   private readonly nodes: unknown[][];
   private readonly options: DecodeOptions;
+  private scopes: RestoredScopes | undefined;
 
   constructor(nodes: unknown[][], context: vm.Context, options: DecodeOptions) {
     this.nodes = nodes;
@@ -42,6 +45,12 @@ export class Decoder {
     await this.importsAndGlobals();
     this.forKinds([NodeKind.arrayBuffer], (node, i) => this.createBuffer(node, i));
     this.forKinds(SHELL_KINDS, (node, i) => this.createShell(node, i));
+    this.forKinds([NodeKind.symbol], (node, i) => this.createSymbol(node, i));
+    this.scopes = restoreScopes(this.nodes, this.realm);
+    for (const [i, reason] of this.scopes.failed) {
+      this.failedNodes.set(i, reason);
+      this.settle(i, undefined);
+    }
     this.forKinds([NodeKind.function], (_node, i) => this.evaluateFunction(i));
     this.forKinds([NodeKind.functionPrototype], (node, i) => this.linkFunctionPrototype(node, i));
     this.nodes.forEach((node, i) => {
@@ -100,6 +109,12 @@ export class Decoder {
     this.settle(i, createBuffer(node, this.realm));
   }
 
+  /** A unique symbol: one new `Symbol()` that every reference to the node shares. */
+  private createSymbol(node: unknown[], i: number): void {
+    const description = node[1] === null ? undefined : asString(node[1], "symbol description");
+    this.settle(i, Symbol(description));
+  }
+
   private createShell(node: unknown[], i: number): void {
     this.settle(
       i,
@@ -123,7 +138,11 @@ export class Decoder {
         if (resolved.failed !== undefined) throw new Error(resolved.failed);
         superclass = resolved.value;
       }
-      value = evaluateFunctionSource(this.realm, form, source, superclass);
+      const make = this.scopes?.makers.get(i);
+      value =
+        make === undefined
+          ? evaluateFunctionSource(this.realm, form, source, superclass)
+          : memberOf(form, make(superclass));
       if (typeof value !== "function") throw new Error("its source did not evaluate to a function");
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -212,6 +231,13 @@ export class Decoder {
       case NodeKind.function:
         this.fillFunction(node, target);
         return;
+      case NodeKind.scope: {
+        const variables = asArray(node[3], "scope variables");
+        const values: unknown[] = [];
+        for (let k = 1; k < variables.length; k += 2) values.push(this.resolve(variables[k]));
+        this.scopes?.instances.get(i)?.set(values);
+        return;
+      }
     }
   }
 
@@ -332,7 +358,18 @@ export class Decoder {
       const slot = names[k + 1];
       const reason = reasonFor?.(slot);
       if (reason !== undefined) failed.push({ name, reason });
-      else values.set(name, this.resolve(slot));
+      else if (Array.isArray(slot) && slot[0] === SlotTag.accessor) {
+        const flags = asNumber(slot[3], "accessor flags");
+        values.set(
+          name,
+          new NamespaceAccessor({
+            get: this.resolve(slot[1]) as (() => unknown) | undefined,
+            set: this.resolve(slot[2]) as ((value: unknown) => void) | undefined,
+            enumerable: (flags & PropFlag.enumerable) !== 0,
+            configurable: (flags & PropFlag.configurable) !== 0,
+          }),
+        );
+      } else values.set(name, this.resolve(slot));
     }
     return { values, failed };
   }

@@ -47,7 +47,7 @@ export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 /** What an encode knows beyond its bytes; `NamespaceCheckpointer` keeps it between calls. */
 export interface EncodeRun extends EncodedNamespace {
   /** Which group of names reached each encoded object (see `groups.ts`). */
-  owners: Array<[object, OwnerGroup]>;
+  owners: Array<[WeakKey, OwnerGroup]>;
 }
 
 export interface EncodePlan {
@@ -58,7 +58,7 @@ export interface EncodePlan {
   encode: string[];
   removed: string[];
   /** Names that must also be encoded because an object they reached is reached now. */
-  previousOwners?: (value: object) => Iterable<string> | undefined;
+  previousOwners?: (value: WeakKey) => Iterable<string> | undefined;
   /** Compute `owners` (only incremental checkpointing needs them). */
   trackOwners?: boolean;
 }
@@ -84,13 +84,17 @@ export function runEncode(plan: EncodePlan, options: EncodeOptions = {}): Encode
   const names: Slot[] = [];
   const captured: string[] = [];
   const uncaptured: Uncaptured[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const name = queue[i]!;
-    const outcome = encoder.encodeName(name, plan.entries.get(name));
-    if ("slot" in outcome) {
-      names.push(name, outcome.slot);
-      captured.push(name);
-    } else uncaptured.push({ name, reason: outcome.reason });
+  try {
+    for (let i = 0; i < queue.length; i++) {
+      const name = queue[i]!;
+      const outcome = encoder.encodeName(name, plan.entries.get(name));
+      if ("slot" in outcome) {
+        names.push(name, outcome.slot);
+        captured.push(name);
+      } else uncaptured.push({ name, reason: outcome.reason });
+    }
+  } finally {
+    encoder.finish();
   }
   const data = writeCheckpoint({
     kind: plan.kind,
@@ -101,7 +105,7 @@ export function runEncode(plan: EncodePlan, options: EncodeOptions = {}): Encode
   });
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (data.byteLength > maxBytes) throw tooLarge(data.byteLength, maxBytes, encoder);
-  const owners: Array<[object, OwnerGroup]> = plan.trackOwners
+  const owners: Array<[WeakKey, OwnerGroup]> = plan.trackOwners
     ? encoder.objects.map((object, i) => [object, encoder.groups.groupOf(encoder.ownerNames[i]!)])
     : [];
   return { data, names: captured, uncaptured, bytes: data.byteLength, owners };

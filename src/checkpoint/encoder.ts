@@ -4,20 +4,26 @@
  * encoded as a unit: if any part of its value cannot be captured, the nodes it added are
  * rolled back and the whole name is reported uncaptured, with the path to the part.
  */
+import { types } from "node:util";
 import {
   builtinGlobalName,
   constructorOfPrototype,
   isIntrinsicPrototype,
   isNativeFunction,
+  isUserRealmClass,
   WELL_KNOWN_SYMBOLS,
 } from "./classify.ts";
+import { type CapturedScope, scopeReader } from "./closures.ts";
 import type { EncodeOptions } from "./encode.ts";
 import { NodeKind, PropFlag, type Slot, SlotTag } from "./format.ts";
 import { privateMembersOf, Uncapturable } from "./functions.ts";
 import { NameGroups } from "./groups.ts";
+import { functionName } from "./intrinsics.ts";
 import { moduleNode } from "./module-node.ts";
+import { NamespaceAccessor } from "./namespace.ts";
 import { buildNode, type NodeSink } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
+import { ScopeTable } from "./scope-table.ts";
 
 interface Pending {
   value: object;
@@ -28,13 +34,15 @@ interface Pending {
 /** Graph walk state for one encode: the node table, identity map, owners, rollback. */
 export class Encoder implements NodeSink {
   readonly nodes: unknown[][] = [];
-  /** Node index → the object it encodes. */
-  readonly objects: object[] = [];
+  /** Node index → the object (or unique symbol, or scope token) it encodes. */
+  readonly objects: WeakKey[] = [];
   /** Node index → the top-level name that first reached it. */
   readonly ownerNames: string[] = [];
   /** Which names share objects (a name reaching another name's node joins its group). */
   readonly groups = new NameGroups();
-  private readonly index = new Map<object, number>();
+  private readonly index = new Map<WeakKey, number>();
+  /** Closure scopes; created on the first function with a captured scope. */
+  private scopeTable: ScopeTable | undefined;
   private pending: Pending[] = [];
   private current = "";
   readonly isResolvable: (name: string) => boolean;
@@ -42,13 +50,13 @@ export class Encoder implements NodeSink {
 
   private readonly options: EncodeOptions & { contextGlobals: ReadonlySet<string> };
   /** Called for every object newly reached, to widen an incremental encode. */
-  private readonly onPreviousOwner: (value: object) => void;
+  private readonly onPreviousOwner: (value: WeakKey) => void;
 
   constructor(
     allNames: ReadonlySet<string>,
     namespaceValues: Iterable<unknown>,
     options: EncodeOptions & { contextGlobals: ReadonlySet<string> },
-    onPreviousOwner: (value: object) => void,
+    onPreviousOwner: (value: WeakKey) => void,
   ) {
     this.options = options;
     this.onPreviousOwner = onPreviousOwner;
@@ -71,7 +79,10 @@ export class Encoder implements NodeSink {
     this.current = name;
     this.groups.add(name);
     try {
-      const slot = this.slot(value, name);
+      const slot =
+        value instanceof NamespaceAccessor
+          ? this.accessorSlot(value, name)
+          : this.slot(value, name);
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
@@ -82,6 +93,7 @@ export class Encoder implements NodeSink {
       if (!(error instanceof Uncapturable)) throw error;
       const where = error.path ?? name;
       for (let i = mark; i < this.objects.length; i++) this.index.delete(this.objects[i]!);
+      this.scopeTable?.rollback(mark);
       this.nodes.length = mark;
       this.objects.length = mark;
       this.ownerNames.length = mark;
@@ -102,21 +114,91 @@ export class Encoder implements NodeSink {
       case "bigint":
         return [SlotTag.bigint, value.toString()];
       case "symbol":
-        return this.symbolSlot(value, path);
+        return this.symbolSlot(value);
     }
     if (value === null) return null;
     return [SlotTag.ref, this.nodeIndex(value as object, path)];
   }
 
-  private symbolSlot(symbol: symbol, path: Path): Slot {
+  /** A top-level accessor: its getter and setter as functions, never called. */
+  private accessorSlot(accessor: NamespaceAccessor, name: string): Slot {
+    const flags =
+      (accessor.enumerable ? PropFlag.enumerable : 0) |
+      (accessor.configurable ? PropFlag.configurable : 0) |
+      PropFlag.accessor;
+    return [
+      SlotTag.accessor,
+      this.slot(accessor.get, link(name, { label: "<get>" })),
+      this.slot(accessor.set, link(name, { label: "<set>" })),
+      flags,
+    ];
+  }
+
+  /** Registered and well-known symbols by key; a unique one is a node (one identity). */
+  private symbolSlot(symbol: symbol): Slot {
     const key = Symbol.keyFor(symbol);
     if (key !== undefined) return [SlotTag.registeredSymbol, key];
     const wellKnown = WELL_KNOWN_SYMBOLS.get(symbol);
     if (wellKnown !== undefined) return [SlotTag.wellKnownSymbol, wellKnown];
-    throw new Uncapturable(
-      `unique symbol ${String(symbol)} (only Symbol.for() symbols can be re-created)`,
-      renderPath(path),
+    const known = this.index.get(symbol);
+    if (known !== undefined) {
+      this.groups.union(this.current, this.ownerNames[known]!);
+      return [SlotTag.ref, known];
+    }
+    const index = this.addNode(symbol);
+    this.nodes[index] = [NodeKind.symbol, symbol.description ?? null];
+    return [SlotTag.ref, index];
+  }
+
+  /** Appends an empty node standing for `key`, owned by the current name. */
+  private addNode(key: WeakKey): number {
+    const index = this.nodes.length;
+    this.index.set(key, index);
+    this.objects.push(key);
+    this.ownerNames.push(this.current);
+    this.nodes.push([]);
+    this.onPreviousOwner(key);
+    return index;
+  }
+
+  /** The captured scopes of `fn`; none, with the reason, when the inspector is unavailable. */
+  scopesOf(fn: (...args: never[]) => unknown): { chain: CapturedScope[]; unavailable?: string } {
+    const reader = scopeReader();
+    if ("unavailable" in reader) return { chain: [], unavailable: reader.unavailable };
+    return { chain: reader.scopesOf(fn) };
+  }
+
+  /** The node of `fn`'s innermost captured scope, shared with closures of the same scope. */
+  scopeNode(
+    fn: (...args: never[]) => unknown,
+    chain: readonly CapturedScope[],
+    path: Path,
+  ): number {
+    const reader = scopeReader();
+    if ("unavailable" in reader) throw new Uncapturable(reader.unavailable);
+    this.scopeTable ??= new ScopeTable(
+      {
+        addNode: (token) => this.addNode(token),
+        setNode: (index, node) => {
+          this.nodes[index] = node;
+        },
+        retoken: (index, token) => {
+          this.index.delete(this.objects[index]!);
+          this.objects[index] = token;
+          this.index.set(token, index);
+        },
+        reach: (index) => this.groups.union(this.current, this.ownerNames[index]!),
+        slot: (value, where) => this.slot(value, where),
+      },
+      reader,
     );
+    return this.scopeTable.nodeFor(fn, chain, path);
+  }
+
+  /** Ends the encode: lets go of what the inspector holds for it. */
+  finish(): void {
+    const reader = scopeReader();
+    if (!("unavailable" in reader)) reader.release();
   }
 
   nodeIndex(value: object, path: Path): number {
@@ -125,22 +207,17 @@ export class Encoder implements NodeSink {
       this.groups.union(this.current, this.ownerNames[known]!);
       return known;
     }
-    const index = this.nodes.length;
-    this.index.set(value, index);
-    this.objects.push(value);
-    this.ownerNames.push(this.current);
-    this.onPreviousOwner(value);
+    const index = this.addNode(value);
     const binding = this.options.moduleOf?.(value);
     if (binding !== undefined) {
-      this.nodes.push(moduleNode(binding));
+      this.nodes[index] = moduleNode(binding);
       return index;
     }
     const global = builtinGlobalName(value, this.options.contextGlobals);
     if (global !== undefined) {
-      this.nodes.push([NodeKind.global, global]);
+      this.nodes[index] = [NodeKind.global, global];
       return index;
     }
-    this.nodes.push([]);
     this.pending.push({ value, index, path });
     return index;
   }
@@ -165,10 +242,16 @@ export class Encoder implements NodeSink {
       if (builtinOnly) throw new Uncapturable(`${builtin} with a null prototype`);
       return null;
     }
+    // A Proxy prototype is encoded like any value, and refused there without a trap run.
+    if (types.isProxy(proto)) return [SlotTag.ref, this.nodeIndex(proto, "<prototype>")];
     if (this.isIntrinsic(proto, builtin)) return 0;
     const ctor = constructorOfPrototype(proto);
-    const className = ctor?.name || "an anonymous class";
-    if (!builtinOnly && ctor !== undefined && this.namespaceClasses.has(ctor)) {
+    const className = (ctor !== undefined && functionName(ctor)) || "an anonymous class";
+    if (
+      !builtinOnly &&
+      ctor !== undefined &&
+      (this.namespaceClasses.has(ctor) || isUserRealmClass(ctor))
+    ) {
       this.rejectPrivateState(ctor);
       return [SlotTag.prototypeOf, this.nodeIndex(ctor, className)];
     }
@@ -179,7 +262,7 @@ export class Encoder implements NodeSink {
           ? `instance of ${className} from "${from.specifier}" (its internal state cannot be re-created)`
           : isNativeFunction(ctor)
             ? `object with the builtin prototype ${className}.prototype`
-            : `instance of ${className}, which is not a class bound to a top-level name`,
+            : `instance of ${className}, a class of the runtime, not of the session`,
       );
     }
     return [SlotTag.ref, this.nodeIndex(proto, "<prototype>")];
@@ -192,7 +275,8 @@ export class Encoder implements NodeSink {
     let known = this.intrinsic.get(proto);
     if (known === undefined) {
       const ctor = constructorOfPrototype(proto);
-      known = ctor !== undefined && isIntrinsicPrototype(proto, ctor.name) ? ctor.name : false;
+      const name = ctor === undefined ? "" : functionName(ctor);
+      known = ctor !== undefined && isIntrinsicPrototype(proto, name) ? name : false;
       this.intrinsic.set(proto, known);
     }
     return known === builtin;
@@ -201,10 +285,10 @@ export class Encoder implements NodeSink {
   /** Instances of a class (or subclass) with `#private` members carry hidden state. */
   private rejectPrivateState(ctor: (...args: never[]) => unknown): void {
     for (let c: unknown = ctor; typeof c === "function"; c = Object.getPrototypeOf(c)) {
-      if (isNativeFunction(c)) return;
+      if (isNativeFunction(c) || types.isProxy(c)) return;
       if (privateMembersOf(c as (...args: never[]) => unknown).instance) {
         throw new Uncapturable(
-          `instance of ${ctor.name}: class ${(c as { name: string }).name} has #private members, which cannot be read`,
+          `instance of ${functionName(ctor)}: class ${functionName(c as object)} has #private members, which cannot be read`,
         );
       }
     }
@@ -236,7 +320,7 @@ export class Encoder implements NodeSink {
     for (const key of keys) {
       const descriptor = Reflect.getOwnPropertyDescriptor(value, key)!;
       if (enumerableOnly && descriptor.enumerable !== true) continue;
-      const keySlot = typeof key === "string" ? key : this.symbolSlot(key, link(path, key));
+      const keySlot = typeof key === "string" ? key : this.symbolSlot(key);
       const flags =
         (descriptor.writable ? PropFlag.writable : 0) |
         (descriptor.enumerable ? PropFlag.enumerable : 0) |

@@ -32,6 +32,8 @@ export const SlotTag = {
   wellKnownSymbol: 6,
   /** The `.prototype` of the function node with this index. */
   prototypeOf: 8,
+  /** Top-level names only: an accessor, `[9, getterSlot, setterSlot, flags]`. */
+  accessor: 9,
 } as const;
 
 export type Slot = string | number | boolean | null | readonly unknown[];
@@ -53,6 +55,13 @@ export const NodeKind = {
   module: "I",
   /** A builtin of the target context by global name (`Map`, `Math`). */
   global: "G",
+  /** A unique `Symbol()`: `["Y", description | null]`; every use refers to this node. */
+  symbol: "Y",
+  /**
+   * A closure's captured scope: `["C", parentScope | null, label, [name, slot, …]]`.
+   * Functions created in it name it as their scope (see `closures.ts`).
+   */
+  scope: "C",
 } as const;
 
 /** Property attribute bits in a props list `[key, slot, flags, …]`. */

@@ -5,6 +5,7 @@
  * and turns its source into something evaluable.
  */
 import { type Node, parse } from "acorn";
+import { functionName } from "./intrinsics.ts";
 import { freeNames } from "./scope.ts";
 
 /** Why a value cannot be captured; the encoder turns it into an `Uncaptured` entry. */
@@ -31,6 +32,8 @@ export type SourceForm = "expression" | "method" | "getter" | "setter" | "derive
 export interface FunctionSource {
   form: SourceForm;
   source: string;
+  /** The identifiers it reads from outside itself. */
+  free: ReadonlySet<string>;
 }
 
 /** The parameter name that stands for the superclass of a `derived` class source. */
@@ -74,13 +77,16 @@ function isNativeSource(source: string): boolean {
 export function functionSource(
   fn: (...args: never[]) => unknown,
   isResolvable: (name: string) => boolean,
+  /** Why closures cannot be read here, if they cannot (added to the reason). */
+  closuresUnavailable?: string,
 ): FunctionSource {
   const source = Function.prototype.toString.call(fn);
   if (isNativeSource(source)) {
+    const name = functionName(fn);
     throw new Uncapturable(
-      fn.name.startsWith("bound ")
-        ? `bound function "${fn.name}" (its target and bound arguments are not visible)`
-        : `native function "${fn.name}"`,
+      name.startsWith("bound ")
+        ? `bound function "${name}" (its target and bound arguments are not visible)`
+        : `native function "${name}"`,
     );
   }
   let form: SourceForm = "expression";
@@ -96,7 +102,13 @@ export function functionSource(
     throw new Uncapturable("arrow function uses the `this`/`arguments` of its enclosing function");
   }
   for (const name of free) {
-    if (!isResolvable(name)) throw new Uncapturable(`closes over local variable "${name}"`);
+    if (!isResolvable(name)) {
+      throw new Uncapturable(
+        closuresUnavailable === undefined
+          ? `closes over local variable "${name}"`
+          : `closes over local variable "${name}" (closures cannot be read: ${closuresUnavailable})`,
+      );
+    }
   }
   if (node.type === "ClassExpression" && privateMembersOf(fn).staticState) {
     throw new Uncapturable("class with static #private fields, whose values cannot be read");
@@ -106,9 +118,9 @@ export function functionSource(
     // Offsets are into `(${source}\n)`: one character of prefix.
     const rewritten =
       source.slice(0, superClass.start - 1) + SUPERCLASS_PARAM + source.slice(superClass.end - 1);
-    return { form: "derived", source: rewritten };
+    return { form: "derived", source: rewritten, free };
   }
-  return { form, source };
+  return { form, source, free };
 }
 
 export interface PrivateMembers {

@@ -28,7 +28,7 @@ export interface IncrementalCheckpoint extends EncodedNamespace {
 
 /** Stateful encoder for one namespace: a full checkpoint, then increments. */
 export class NamespaceCheckpointer {
-  private owners = new WeakMap<object, OwnerGroup>();
+  private owners = new WeakMap<WeakKey, OwnerGroup>();
   private hasFull = false;
   /** Names uncaptured last time: retried in every increment (a function may have read a
    * name that a later cell defines; an opaque value may have been replaced in place). */
@@ -102,7 +102,7 @@ export class NamespaceCheckpointer {
     };
   }
 
-  private remember(owners: Array<[object, OwnerGroup]>): void {
+  private remember(owners: Array<[WeakKey, OwnerGroup]>): void {
     for (const [object, group] of owners) this.owners.set(object, group);
   }
 }

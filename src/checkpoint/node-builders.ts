@@ -12,8 +12,17 @@ import {
   typedArrayKind,
   unboxPrimitive,
 } from "./classify.ts";
+import type { CapturedScope } from "./closures.ts";
 import { NodeKind, type Slot, SlotTag } from "./format.ts";
 import { functionSource, Uncapturable } from "./functions.ts";
+import {
+  arrayBufferParts,
+  dataViewParts,
+  functionName,
+  ownDataValue,
+  regexpParts,
+  typedArrayParts,
+} from "./intrinsics.ts";
 import { isIndexKey, link, type Path, renderPath } from "./paths.ts";
 
 /** What node builders need from the encoder. */
@@ -40,6 +49,10 @@ export interface NodeSink {
   ): unknown[];
   isNamespaceClass(fn: unknown): boolean;
   isResolvable(name: string): boolean;
+  /** The captured scopes of a function, innermost first (see `closures.ts`). */
+  scopesOf(fn: (...args: never[]) => unknown): { chain: CapturedScope[]; unavailable?: string };
+  /** The node index of the innermost of `chain`, shared by closures of one scope. */
+  scopeNode(fn: (...args: never[]) => unknown, chain: readonly CapturedScope[], path: Path): number;
 }
 
 export function buildNode(sink: NodeSink, value: object, path: Path): unknown[] {
@@ -57,13 +70,13 @@ export function buildNode(sink: NodeSink, value: object, path: Path): unknown[] 
     ];
   }
   if (types.isRegExp(value)) {
-    const re = value as RegExp;
+    const re = regexpParts(value as RegExp);
     return [
       NodeKind.regexp,
       sink.proto(proto, "RegExp"),
       re.source,
       re.flags,
-      re.lastIndex,
+      typeof re.lastIndex === "number" ? re.lastIndex : 0,
       sink.props(value, path, (key) => key === "lastIndex"),
     ];
   }
@@ -92,22 +105,23 @@ export function buildNode(sink: NodeSink, value: object, path: Path): unknown[] 
     const isBuffer = Buffer.isBuffer(value);
     const kind = isBuffer ? "Buffer" : typedArrayKind(view);
     if (!isBuffer) sink.proto(proto, kind, true);
+    const parts = typedArrayParts(view);
     return [
       NodeKind.typedArray,
       kind,
-      sink.slot(view.buffer, link(path, "buffer")),
-      view.byteOffset,
-      view.length,
+      sink.slot(parts.buffer, link(path, "buffer")),
+      parts.byteOffset,
+      parts.length,
     ];
   }
   if (types.isDataView(value)) {
-    const view = value as DataView;
+    const parts = dataViewParts(value as DataView);
     sink.proto(proto, "DataView", true);
     return [
       NodeKind.dataView,
-      sink.slot(view.buffer, link(path, "buffer")),
-      view.byteOffset,
-      view.byteLength,
+      sink.slot(parts.buffer, link(path, "buffer")),
+      parts.byteOffset,
+      parts.byteLength,
     ];
   }
   if (types.isBoxedPrimitive(value)) {
@@ -145,13 +159,25 @@ export function arrayNode(
   const length = array.length;
   const sparse = indexCount < length / 2 && length > 64;
   let items: Slot[] | null = null;
+  // Elements that are accessors or have non-default attributes travel as properties
+  // (with their attributes), and leave a hole in `items`.
+  const special: (string | symbol)[] = [];
   if (!sparse) {
     items = new Array<Slot>(length);
-    const dense = indexCount === length;
     for (let i = 0; i < length; i++) {
-      if (!dense && !Object.hasOwn(array, i)) items[i] = [SlotTag.hole];
-      else {
-        const item = array[i];
+      // A descriptor, not `array[i]`: an element may be a getter, which must not run.
+      const descriptor = Reflect.getOwnPropertyDescriptor(array, i);
+      if (descriptor === undefined) items[i] = [SlotTag.hole];
+      else if (
+        !("value" in descriptor) ||
+        !descriptor.writable ||
+        !descriptor.enumerable ||
+        !descriptor.configurable
+      ) {
+        items[i] = [SlotTag.hole];
+        special.push(String(i));
+      } else {
+        const item: unknown = descriptor.value;
         // Inline fast path for the common kinds keeps big numeric arrays cheap.
         items[i] =
           typeof item === "string" || (typeof item === "number" && !Object.is(item, -0))
@@ -161,7 +187,7 @@ export function arrayNode(
     }
   }
   const named = keys.slice(indexCount + 1);
-  const propKeys = sparse ? [...keys.slice(0, indexCount), ...named] : named;
+  const propKeys = sparse ? [...keys.slice(0, indexCount), ...named] : [...special, ...named];
   return [
     NodeKind.array,
     sink.proto(proto, "Array"),
@@ -177,20 +203,10 @@ export function bufferNode(
   proto: object | null,
   path: Path,
 ): unknown[] {
-  const shared = types.isSharedArrayBuffer(buffer);
+  const { shared, maxByteLength, detached } = arrayBufferParts(buffer);
   sink.proto(proto, shared ? "SharedArrayBuffer" : "ArrayBuffer", true);
-  const resizable = shared
-    ? (buffer as SharedArrayBuffer).growable
-    : (buffer as ArrayBuffer).resizable;
-  if ((buffer as ArrayBuffer).detached === true) {
-    throw new Uncapturable("detached ArrayBuffer", renderPath(path));
-  }
-  return [
-    NodeKind.arrayBuffer,
-    new Uint8Array(buffer),
-    resizable ? buffer.maxByteLength : null,
-    shared,
-  ];
+  if (detached) throw new Uncapturable("detached ArrayBuffer", renderPath(path));
+  return [NodeKind.arrayBuffer, new Uint8Array(buffer), maxByteLength ?? null, shared];
 }
 
 export function errorNode(
@@ -200,27 +216,43 @@ export function errorNode(
   path: Path,
 ): unknown[] {
   let builtin = "Error";
-  for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+  // A Proxy in the chain ends the walk (its getPrototypeOf trap is user code).
+  for (let p = proto; p !== null && !types.isProxy(p); p = Object.getPrototypeOf(p)) {
     const ctor = constructorOfPrototype(p);
-    if (ctor !== undefined && BUILTIN_ERROR_NAMES.has(ctor.name) && isNativeFunction(ctor)) {
-      builtin = ctor.name;
+    const name = ctor === undefined ? "" : functionName(ctor);
+    if (ctor !== undefined && BUILTIN_ERROR_NAMES.has(name) && isNativeFunction(ctor)) {
+      builtin = name;
       break;
     }
   }
   const own = (key: string) => Object.getOwnPropertyDescriptor(error, key);
   const message = own("message");
-  // V8 keeps `stack` as an own accessor that formats lazily; reading it materializes it.
-  const stack = own("stack") === undefined ? undefined : Reflect.get(error, "stack");
+  // V8 keeps `stack` as an own *native* accessor that formats lazily; calling that getter
+  // runs no user code. A user-defined `stack` (data or getter) travels as a property.
+  const stackDescriptor = own("stack");
+  const nativeStack =
+    stackDescriptor?.get !== undefined && isNativeFunction(stackDescriptor.get)
+      ? stackDescriptor.get.call(error)
+      : undefined;
   const cause = own("cause");
+  const causeIsData = cause !== undefined && "value" in cause;
+  const messageIsData = message !== undefined && "value" in message;
   return [
     NodeKind.error,
     sink.proto(proto, builtin),
     builtin,
-    message !== undefined && "value" in message ? String(message.value) : null,
-    typeof stack === "string" ? stack : null,
-    cause !== undefined,
-    cause !== undefined ? sink.slot(cause.value, link(path, "cause")) : null,
-    sink.props(error, path, (key) => key === "message" || key === "stack" || key === "cause"),
+    messageIsData && typeof message.value === "string" ? message.value : null,
+    typeof nativeStack === "string" ? nativeStack : null,
+    causeIsData,
+    causeIsData ? sink.slot(cause.value, link(path, "cause")) : null,
+    sink.props(
+      error,
+      path,
+      (key) =>
+        (key === "message" && messageIsData && typeof message.value === "string") ||
+        (key === "stack" && typeof nativeStack === "string") ||
+        (key === "cause" && causeIsData),
+    ),
   ];
 }
 
@@ -229,7 +261,18 @@ export function functionNode(
   fn: (...args: never[]) => unknown,
   path: Path,
 ): unknown[] {
-  const { form, source } = functionSource(fn, sink.isResolvable);
+  // Names a closure reads from its captured scopes are not free: they travel with it.
+  const { chain, unavailable } = sink.scopesOf(fn);
+  const captured = new Set(chain.flatMap((scope) => scope.variables.map(([name]) => name)));
+  const { form, source, free } = functionSource(
+    fn,
+    (name) => captured.has(name) || sink.isResolvable(name),
+    unavailable,
+  );
+  // A function nested in another one that reads none of its variables needs no scope.
+  const scope = [...free].some((name) => captured.has(name))
+    ? sink.scopeNode(fn, chain, path)
+    : null;
   const superclass =
     form === "derived"
       ? sink.slot(Object.getPrototypeOf(fn), link(path, { label: "<superclass>" }))
@@ -237,12 +280,14 @@ export function functionNode(
   // name/length/prototype are re-created by evaluating the source; static fields and
   // attached properties (`f.cache = …`) are enumerable and travel as data.
   const props = sink.props(fn, path, undefined, true);
-  const prototype = Object.getOwnPropertyDescriptor(fn, "prototype")?.value as unknown;
+  const prototype = ownDataValue(fn, "prototype");
   let prototypeProps: unknown[] = [];
   let prototypeReplaced: Slot = null;
   let prototypeParent: Slot = 0;
   const isClass = source.startsWith("class");
-  if (typeof prototype === "object" && prototype !== null) {
+  if (types.isProxy(prototype)) {
+    prototypeReplaced = sink.slot(prototype, link(path, "prototype"));
+  } else if (typeof prototype === "object" && prototype !== null) {
     if (constructorOfPrototype(prototype) === fn) {
       prototypeProps = sink.props(prototype, link(path, "prototype"), undefined, true);
       if (!isClass) {
@@ -261,5 +306,6 @@ export function functionNode(
     prototypeProps,
     prototypeReplaced,
     prototypeParent,
+    scope,
   ];
 }

@@ -72,15 +72,23 @@ export function evaluateFunctionSource(
       return realm.evaluate(`(${source}\n)`);
     case "method":
     case "getter":
-    case "setter": {
+    case "setter":
       // Object-literal members only parse inside an object literal.
-      const holder = realm.evaluate(`({${source}\n})`) as object;
-      const key = Reflect.ownKeys(holder)[0]!;
-      const descriptor = Reflect.getOwnPropertyDescriptor(holder, key)!;
-      if (known === "getter") return descriptor.get;
-      if (known === "setter") return descriptor.set;
-      return descriptor.value;
-    }
+      return memberOf(known, realm.evaluate(`({${source}\n})`));
   }
   throw new Error(`unknown function form ${JSON.stringify(form)}`);
+}
+
+/**
+ * The function a source evaluated to: itself for `expression`/`derived`, or for a
+ * member form the method/getter/setter taken out of the one-member object `evaluated`.
+ */
+export function memberOf(form: string, evaluated: unknown): unknown {
+  if (form !== "method" && form !== "getter" && form !== "setter") return evaluated;
+  const holder = evaluated as object;
+  const key = Reflect.ownKeys(holder)[0]!;
+  const descriptor = Reflect.getOwnPropertyDescriptor(holder, key)!;
+  if (form === "getter") return descriptor.get;
+  if (form === "setter") return descriptor.set;
+  return descriptor.value;
 }

@@ -6,6 +6,11 @@ import { NodeKind, PropFlag, SlotTag } from "./format.ts";
 
 function slotRefs(slot: unknown, out: number[]): void {
   if (!Array.isArray(slot)) return;
+  if (slot[0] === SlotTag.accessor) {
+    slotRefs(slot[1], out);
+    slotRefs(slot[2], out);
+    return;
+  }
   if ((slot[0] === SlotTag.ref || slot[0] === SlotTag.prototypeOf) && typeof slot[1] === "number") {
     out.push(slot[1]);
   }
@@ -79,6 +84,12 @@ export function refsOfNode(node: readonly unknown[]): number[] {
       propRefs(node[5], out);
       slotRefs(node[6], out);
       slotRefs(node[7], out);
+      if (typeof node[8] === "number") out.push(node[8]);
+      break;
+    case NodeKind.scope:
+      if (typeof node[1] === "number") out.push(node[1]);
+      if (Array.isArray(node[3]))
+        for (let k = 1; k < node[3].length; k += 2) slotRefs(node[3][k], out);
       break;
     case NodeKind.functionPrototype:
       if (typeof node[1] === "number") out.push(node[1]);

@@ -1,6 +1,11 @@
 /** Builds namespaces by running code in a vm context, and restores them into fresh ones. */
 import vm from "node:vm";
-import { type DecodeOptions, decodeNamespace } from "../../src/checkpoint/index.ts";
+import {
+  assignNamespace,
+  type DecodeOptions,
+  decodeNamespace,
+  readNamespace,
+} from "../../src/checkpoint/index.ts";
 
 export interface Namespace {
   context: vm.Context;
@@ -15,9 +20,11 @@ export function namespaceOf(code: string): Namespace {
   const builtins = new Set(Object.getOwnPropertyNames(vm.runInContext("globalThis", context)));
   vm.runInContext(code, context);
   const global = vm.runInContext("globalThis", context) as Record<string, unknown>;
-  const entries = Object.getOwnPropertyNames(global)
-    .filter((name) => !builtins.has(name))
-    .map((name): [string, unknown] => [name, global[name]]);
+  // Descriptors, not `global[name]`: a getter on the global must not run.
+  const entries = readNamespace(
+    global,
+    Object.getOwnPropertyNames(global).filter((name) => !builtins.has(name)),
+  );
   return { context, entries, run: (more) => vm.runInContext(more, context) };
 }
 
@@ -32,6 +39,7 @@ export interface Restored {
 export async function restoreInto(data: Uint8Array, options?: DecodeOptions): Promise<Restored> {
   const context = vm.createContext();
   const { values, failed } = await decodeNamespace(data, context, options);
-  for (const [name, value] of values) (context as Record<string, unknown>)[name] = value;
+  const global = vm.runInContext("globalThis", context) as object;
+  for (const [name, value] of values) assignNamespace(global, name, value);
   return { context, values, failed, run: (code) => vm.runInContext(code, context) };
 }
