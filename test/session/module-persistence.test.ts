@@ -69,6 +69,15 @@ describe.each(MODES)("modules survive a worker kill -9 ($label cells)", ({ mode 
     expectReplaced(session, killed);
   });
 
+  it("an import() inside a function re-created on restore", async () => {
+    const session = await startSession();
+    await session.execute('async function eol() { return (await import("node:os")).EOL }', options);
+    const killed = await killWorker(session);
+    const r = await session.execute('(await eol()) === require("node:os").EOL');
+    expect(r.value).toBe(true);
+    expectReplaced(session, killed);
+  });
+
   it("the imports of a cell that threw", async () => {
     const session = await startSession();
     await expect(
