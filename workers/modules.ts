@@ -35,6 +35,8 @@ const CALLBACK_IMPORTS_AVAILABLE = typeof vm.SourceTextModule === "function";
 
 export class ModuleRegistry {
   readonly #refs = new WeakMap<object, ModuleRef>();
+  /** Exports objects already walked: a `require` in a hot loop must stay cheap. */
+  readonly #walked = new WeakSet<object>();
   readonly #importFromRoot: ImportFromRoot;
   #require: NodeJS.Require | undefined;
 
@@ -112,7 +114,8 @@ export class ModuleRegistry {
   /**
    * Records a module (an ESM namespace or a CommonJS `module.exports`) and every object
    * or function it exports as a data property. Accessors are skipped, never called; an
-   * export still in its temporal dead zone (an import cycle) is skipped too.
+   * export still in its temporal dead zone (an import cycle) is skipped too. Each exports
+   * object is walked once (an export a module adds after it has loaded is not seen).
    */
   recordModule(
     specifier: string,
@@ -123,6 +126,8 @@ export class ModuleRegistry {
     if ((typeof exports !== "object" || exports === null) && typeof exports !== "function") {
       return;
     }
+    if (this.#walked.has(exports)) return;
+    this.#walked.add(exports);
     for (const name of Object.keys(exports)) {
       let descriptor: PropertyDescriptor | undefined;
       try {
