@@ -12,6 +12,8 @@ import { kernelIdOf, readConnectionFile } from "./connection.ts";
 import { Kernel } from "./kernel.ts";
 import { baseName, Generations, restartKeepsNamespace } from "./session-name.ts";
 
+const PARENT_POLL_MS = 1_000;
+
 export interface KernelCommandOptions extends StoreOptions {
   connectionFile: string;
   timeout?: number;
@@ -50,10 +52,24 @@ export async function kernelCommand(options: KernelCommandOptions): Promise<void
   process.on("SIGINT", onInterrupt);
   process.on("SIGTERM", onTerminate);
   process.on("SIGHUP", onTerminate);
+  // As ipykernel does: a kernel whose frontend process died (JPY_PARENT_PID is set by
+  // jupyter_client) stops instead of living on as an orphan holding the store.
+  const parent = process.ppid;
+  const parentWatch =
+    process.env.JPY_PARENT_PID === undefined
+      ? undefined
+      : setInterval(() => {
+          if (process.ppid !== parent) {
+            log("the frontend process is gone; stopping");
+            kernel.stop();
+          }
+        }, PARENT_POLL_MS);
+  parentWatch?.unref();
   log(`session ${generations.name()} in ${dir}`);
   try {
     await kernel.serve();
   } finally {
+    clearInterval(parentWatch);
     process.off("SIGINT", onInterrupt);
     process.off("SIGTERM", onTerminate);
     process.off("SIGHUP", onTerminate);

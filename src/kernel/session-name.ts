@@ -2,7 +2,9 @@
  * Which durable session a kernel process continues. A notebook keeps its namespace
  * across kernel processes because every kernel started for it picks the same name:
  * `CAPSULE_KERNEL_SESSION` when set, else one derived from `JPY_SESSION_NAME` (the
- * notebook's path, which Jupyter servers set), else from the kernel id.
+ * notebook's path, which Jupyter servers set), else from the kernel id (the connection
+ * file's `kernel-<id>.json` name), else a fresh name: that kernel's state can only come
+ * back through `CAPSULE_KERNEL_SESSION`.
  *
  * A restart the user asks for (shutdown_request with restart) starts clean by default:
  * people restart a kernel to get rid of its state, and a kernel that brought the state
@@ -11,7 +13,7 @@
  * the store, so a later crash and restart finds the new generation, not the old state.
  * `CAPSULE_KERNEL_RESTART=keep` keeps the namespace across user restarts instead.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -32,7 +34,10 @@ export function baseName(env: NodeJS.ProcessEnv, kernelId: string | undefined): 
     const digest = createHash("sha256").update(notebook).digest("hex").slice(0, 10);
     return `nb-${readable}-${digest}`;
   }
-  return `kernel-${(kernelId ?? "default").replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, MAX_BASE)}`;
+  // Without a notebook path or kernel id there is nothing a later kernel could be
+  // matched by: a fresh name, never one shared by unrelated kernels.
+  const id = kernelId ?? randomUUID();
+  return `kernel-${id.replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, MAX_BASE)}`;
 }
 
 /** Whether a user-requested restart keeps the namespace (env `CAPSULE_KERNEL_RESTART`). */
