@@ -7,9 +7,11 @@
  */
 import {
   applyCheckpoints,
+  assignNamespace,
   CHECKPOINT_VERSION,
   type EncodedNamespace,
   NamespaceCheckpointer,
+  readNamespace,
 } from "../src/checkpoint/index.ts";
 import type { CheckpointPayload } from "../src/protocol/messages.ts";
 import type { SessionContext } from "./context.ts";
@@ -52,7 +54,9 @@ export class Checkpointing {
     scope: "full" | { declared: readonly string[]; used: readonly string[] },
   ): CheckpointPayload | undefined {
     const names = this.#session.userNames();
-    const entries = names.map((name) => [name, this.#session.global[name]] as [string, unknown]);
+    // Descriptors, never `global[name]`: a getter on the global must not run because
+    // Capsule takes a checkpoint (it is captured as its getter/setter functions).
+    const entries = readNamespace(this.#session.global, names);
     const current = new Set(names);
     const removed = [...this.#names].filter((name) => !current.has(name));
     this.#names = current;
@@ -85,7 +89,7 @@ export class Checkpointing {
       importModuleDynamically: this.#modules().dynamicImport,
     });
     for (const [name, value] of decoded.values) {
-      if (!this.#session.reserved.has(name)) this.#session.global[name] = value;
+      if (!this.#session.reserved.has(name)) assignNamespace(this.#session.global, name, value);
     }
     this.#checkpointer = undefined;
     return { names: [...decoded.values.keys()], failed: decoded.failed };
@@ -95,10 +99,16 @@ export class Checkpointing {
     if (this.#chainLength >= MAX_CHAIN_LENGTH) return true;
     if (this.#incrementBytes > this.#fullBytes) return true;
     const global = this.#session.global;
-    // Calling a namespace function can change any name it reaches.
-    return used.some(
-      (name) => !this.#session.reserved.has(name) && typeof global[name] === "function",
-    );
+    // Calling a namespace function can change any name it reaches; so can reading a name
+    // that is a getter. Descriptors tell which without running the getter.
+    return used.some((name) => {
+      if (this.#session.reserved.has(name)) return false;
+      const descriptor = Reflect.getOwnPropertyDescriptor(global, name);
+      return (
+        descriptor !== undefined &&
+        (!("value" in descriptor) || typeof descriptor.value === "function")
+      );
+    });
   }
 
   #encodeOptions() {

@@ -20,7 +20,7 @@ import { privateMembersOf, Uncapturable } from "./functions.ts";
 import { NameGroups } from "./groups.ts";
 import { functionName } from "./intrinsics.ts";
 import { moduleNode } from "./module-node.ts";
-import { NamespaceAccessor } from "./namespace.ts";
+import { isNamespaceAccessor, type NamespaceAccessor } from "./namespace.ts";
 import { buildNode, type NodeSink } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
 import { ScopeTable } from "./scope-table.ts";
@@ -79,10 +79,9 @@ export class Encoder implements NodeSink {
     this.current = name;
     this.groups.add(name);
     try {
-      const slot =
-        value instanceof NamespaceAccessor
-          ? this.accessorSlot(value, name)
-          : this.slot(value, name);
+      const slot = isNamespaceAccessor(value)
+        ? this.accessorSlot(value, name)
+        : this.slot(value, name);
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];

@@ -55,7 +55,7 @@ export {
   type IncrementalCheckpoint,
   NamespaceCheckpointer,
 } from "./incremental.ts";
-export { assignNamespace, dataValueOf, NamespaceAccessor, readNamespace } from "./namespace.ts";
+export { assignNamespace, NamespaceAccessor, readNamespace } from "./namespace.ts";
 
 /**
  * Encodes every entry. Throws `CheckpointError` `CHECKPOINT_TOO_LARGE` over `maxBytes`

@@ -5,6 +5,15 @@
  * restored by defining it again.
  */
 
+/** Instances, for a brand check: `instanceof` would walk a user value's prototype chain,
+ * which runs a Proxy's `getPrototypeOf` trap. */
+const accessors = new WeakSet<object>();
+
+/** Whether `value` is a `NamespaceAccessor` (without touching the value). */
+export function isNamespaceAccessor(value: unknown): value is NamespaceAccessor {
+  return typeof value === "object" && value !== null && accessors.has(value);
+}
+
 /** A top-level accessor property: what the codec encodes and restores for such a name. */
 export class NamespaceAccessor {
   readonly get: (() => unknown) | undefined;
@@ -22,6 +31,7 @@ export class NamespaceAccessor {
     this.set = descriptor.set;
     this.enumerable = descriptor.enumerable === true;
     this.configurable = descriptor.configurable === true;
+    accessors.add(this);
   }
 }
 
@@ -44,12 +54,6 @@ export function readNamespace(global: object, names: Iterable<string>): Array<[s
   return entries;
 }
 
-/** The value a namespace entry holds without calling a getter: undefined for accessors. */
-export function dataValueOf(global: object, name: string): unknown {
-  const descriptor = Reflect.getOwnPropertyDescriptor(global, name);
-  return descriptor !== undefined && "value" in descriptor ? descriptor.value : undefined;
-}
-
 /**
  * Puts a restored entry into `global`: an accessor is defined (replacing what is there),
  * a value is assigned as a cell's assignment would. An existing accessor is replaced by
@@ -57,7 +61,7 @@ export function dataValueOf(global: object, name: string): unknown {
  */
 export function assignNamespace(global: object, name: string, value: unknown): void {
   const existing = Reflect.getOwnPropertyDescriptor(global, name);
-  if (value instanceof NamespaceAccessor) {
+  if (isNamespaceAccessor(value)) {
     Object.defineProperty(global, name, {
       get: value.get,
       set: value.set,
