@@ -14,6 +14,12 @@ export interface Limits {
   outputBytes?: number;
   /** Largest checkpoint a worker may produce, in bytes. Default 64 MiB. */
   checkpointBytes?: number;
+  /**
+   * Largest cell source, in UTF-8 bytes, checked before any parsing. Default 1 MiB: far
+   * above hand-written or generated cells (~25 000 lines), while preparing one costs the
+   * host at most about a second of a parse thread and a few hundred MB, never its loop.
+   */
+  cellBytes?: number;
 }
 
 export interface Permissions {
@@ -23,11 +29,34 @@ export interface Permissions {
   fsWrite?: string[];
   /** Allow `child_process`. Default false. */
   childProcess?: boolean;
+  /**
+   * Network access (`fetch`, `net`, `http`, `tls`, `dgram`, `dns`). Default false: the
+   * worker starts without Node's `--allow-net` and, in the OS sandbox, in a network
+   * namespace of its own with no interfaces but loopback. `true` grants it. (The type is
+   * kept open for a later allow-list form.)
+   */
+  net?: boolean;
+  /**
+   * Allow `node:sqlite` in cells. Default false: SQLite opens files itself, outside the
+   * permission model's file checks, so it would read and write any database the host
+   * user can reach.
+   */
+  sqlite?: boolean;
 }
+
+/**
+ * The OS sandbox around each worker. `namespaces`: bubblewrap with its own user, mount,
+ * pid, IPC, UTS and network namespaces (fails to start where bubblewrap does not work);
+ * `permissions-only`: a plain subprocess under Node's permission model; `auto` (default):
+ * namespaces where bubblewrap works, else permissions-only with one warning per process.
+ */
+export type SandboxMode = "auto" | "namespaces" | "permissions-only";
 
 export interface SessionOptions {
   limits?: Limits;
   permissions?: Permissions;
+  /** The OS sandbox around the worker. Default `auto`. */
+  sandbox?: SandboxMode;
   /** Environment variables the worker sees, on top of a scrubbed minimal set. */
   env?: Record<string, string>;
   /** Where `import` and `require` in cells resolve packages from. Default `process.cwd()`. */
@@ -85,7 +114,9 @@ export interface ResolvedSessionOptions {
   maxFds: number;
   outputBytes: number;
   checkpointBytes: number;
+  cellBytes: number;
   permissions: Required<Permissions>;
+  sandbox: SandboxMode;
   env: Record<string, string>;
   moduleRoot: string;
   checkpoint: boolean;
@@ -103,11 +134,15 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
     maxFds: limits.maxFds ?? 100,
     outputBytes: limits.outputBytes ?? 8 * 1024 * 1024,
     checkpointBytes: limits.checkpointBytes ?? 64 * 1024 * 1024,
+    cellBytes: limits.cellBytes ?? 1024 * 1024,
     permissions: {
       fsRead: options.permissions?.fsRead ?? [],
       fsWrite: options.permissions?.fsWrite ?? [],
       childProcess: options.permissions?.childProcess ?? false,
+      net: options.permissions?.net ?? false,
+      sqlite: options.permissions?.sqlite ?? false,
     },
+    sandbox: options.sandbox ?? "auto",
     env: options.env ?? {},
     moduleRoot: options.moduleRoot ?? process.cwd(),
     checkpoint: options.checkpoint ?? true,

@@ -1,20 +1,28 @@
 /**
  * Starts one session worker process: `process.execPath` under an OS file-descriptor
- * limit, with a scrubbed environment, its own temporary working directory, Node's
- * permission model (a seat belt on top of process isolation, not the only boundary),
- * and frames on a dedicated pipe (fd 3).
+ * limit, with a scrubbed environment, its own temporary working directory, inside the
+ * OS sandbox where the machine allows it (see sandbox.ts), under Node's permission model
+ * with the built-in guard preloaded (see workers/builtin-guard.ts), and frames on a
+ * dedicated pipe (fd 3).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs";
 import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ResolvedSessionOptions } from "./options.ts";
+import { bwrapArgs, sandboxedWorkerPid, useNamespaces } from "./sandbox.ts";
+import { createWorkdir } from "./workdirs.ts";
+
+export { removeWorkdir } from "./workdirs.ts";
 
 /** The package root: the worker's code and Capsule's own dependencies live below it. */
 export const PACKAGE_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const WORKER_ENTRY = path.join(PACKAGE_ROOT, "workers", "session-worker.ts");
+/** Preloaded into every thread of the worker (`--require` runs in worker threads too). */
+const BUILTIN_GUARD = path.join(PACKAGE_ROOT, "workers", "builtin-guard.ts");
+/** Read by the guard once, at load; see workers/builtin-guard.ts. */
+const GRANTS_ENV = "CAPSULE_BUILTIN_GRANTS";
 
 /** Environment variables a worker may inherit from the host; everything else is dropped. */
 const INHERITED_ENV = ["PATH", "LANG", "LC_ALL", "TZ"];
@@ -25,10 +33,28 @@ export interface SpawnedWorker {
   frames: Socket;
   /** The worker's private working directory (removed by `removeWorkdir`). */
   workdir: string;
+  /** Whether the worker runs in its own namespaces (bubblewrap). */
+  sandboxed: boolean;
+  /**
+   * The worker's own pid as the host sees it, once it has started: `child.pid` is
+   * bubblewrap's process when sandboxed (the worker is its grandchild).
+   */
+  workerPid(): number | undefined;
+  /** Signals the worker itself (`child.pid` is bubblewrap's process when sandboxed). */
+  signal(signal: NodeJS.Signals): void;
+  /**
+   * The worker's exit as the host should read it: bubblewrap reports a worker killed by
+   * a signal as exit code 128 + signal number.
+   */
+  exitStatus(
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): { code: number | null; signal: NodeJS.Signals | null };
 }
 
-export function spawnWorker(options: ResolvedSessionOptions): SpawnedWorker {
-  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-session-"));
+export async function spawnWorker(options: ResolvedSessionOptions): Promise<SpawnedWorker> {
+  const sandboxed = await useNamespaces(options.sandbox);
+  const workdir = createWorkdir();
   const config = {
     moduleRoot: options.moduleRoot,
     heartbeatMs: options.heartbeatMs,
@@ -39,8 +65,10 @@ export function spawnWorker(options: ResolvedSessionOptions): SpawnedWorker {
     maxFrameBytes: Math.max(64 * 1024 * 1024, options.checkpointBytes + 1024 * 1024),
     memoryLimitBytes: options.memoryMb * 1024 * 1024,
   };
+  const access = fileAccess(options, workdir);
   const nodeArgs = [
-    ...permissionFlags(options, workdir),
+    ...permissionFlags(options, access),
+    `--require=${BUILTIN_GUARD}`,
     `--max-old-space-size=${options.memoryMb}`,
     "--disable-warning=ExperimentalWarning",
     // Lets the worker see each cell's `import()` (a vm import callback needs the flag),
@@ -51,10 +79,26 @@ export function spawnWorker(options: ResolvedSessionOptions): SpawnedWorker {
     WORKER_ENTRY,
     JSON.stringify(config),
   ];
+  const command = sandboxed
+    ? [
+        "bwrap",
+        ...bwrapArgs({
+          workdir,
+          readOnly: [...access.read, process.execPath],
+          writable: access.write,
+          net: options.permissions.net,
+        }),
+        process.execPath,
+        ...nodeArgs,
+      ]
+    : [process.execPath, ...nodeArgs];
   // `ulimit` is the portable way to set RLIMIT_NOFILE for a child: Node has no setrlimit.
+  // bubblewrap ignores SIGINT (which would end it and, with it, the sandbox): the host
+  // interrupts a cell by signalling the process group, and only the worker acts on it.
+  const ignoreInterrupts = sandboxed ? "trap '' INT; " : "";
   const child = spawn(
     "/bin/sh",
-    ["-c", `ulimit -n ${options.maxFds} && exec "$0" "$@"`, process.execPath, ...nodeArgs],
+    ["-c", `${ignoreInterrupts}ulimit -n ${options.maxFds} && exec "$0" "$@"`, ...command],
     {
       cwd: workdir,
       env: workerEnv(options, workdir),
@@ -65,14 +109,39 @@ export function spawnWorker(options: ResolvedSessionOptions): SpawnedWorker {
     },
   );
   const frames = child.stdio[3] as Socket;
-  return { child, frames, workdir };
+  return {
+    child,
+    frames,
+    workdir,
+    sandboxed,
+    workerPid: () =>
+      sandboxed && child.pid !== undefined ? sandboxedWorkerPid(child.pid) : child.pid,
+    signal: (signal) => {
+      if (!sandboxed || child.pid === undefined || signal === "SIGKILL") {
+        // SIGKILL to bubblewrap takes the whole sandbox down (--die-with-parent).
+        child.kill(signal);
+        return;
+      }
+      try {
+        process.kill(-child.pid, signal);
+      } catch (error) {
+        // The group is gone: the worker already exited, and its exit is reported anyway.
+        if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+      }
+    },
+    exitStatus: (code, signal) => {
+      if (!sandboxed || signal !== null || code === null || code <= 128) return { code, signal };
+      const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
+      return name === undefined ? { code, signal } : { code: null, signal: name as NodeJS.Signals };
+    },
+  };
 }
 
-export function removeWorkdir(workdir: string): void {
-  fs.rmSync(workdir, { recursive: true, force: true });
-}
-
-function permissionFlags(options: ResolvedSessionOptions, workdir: string): string[] {
+/** What the worker may read and write: the permission model's lists, and the sandbox's mounts. */
+function fileAccess(
+  options: ResolvedSessionOptions,
+  workdir: string,
+): { read: string[]; write: string[] } {
   // Code and packages only, not whole project directories: a project may keep a durable
   // store or secrets next to its code, and a cell must not read them.
   const read = unique([
@@ -82,14 +151,24 @@ function permissionFlags(options: ResolvedSessionOptions, workdir: string): stri
     ...options.permissions.fsRead,
   ]);
   const write = unique([workdir, ...options.permissions.fsWrite]);
+  return { read, write };
+}
+
+function permissionFlags(
+  options: ResolvedSessionOptions,
+  access: { read: string[]; write: string[] },
+): string[] {
   const flags = [
     "--permission",
-    ...read.map((entry) => `--allow-fs-read=${entry}`),
-    ...write.map((entry) => `--allow-fs-write=${entry}`),
+    ...access.read.map((entry) => `--allow-fs-read=${entry}`),
+    ...access.write.map((entry) => `--allow-fs-write=${entry}`),
     // The threaded executor and the watchdog are worker threads.
     "--allow-worker",
+    // The service thread interrupts a running cell through the inspector (terminateExecution).
+    "--allow-inspector",
   ];
   if (options.permissions.childProcess) flags.push("--allow-child-process");
+  if (options.permissions.net) flags.push("--allow-net");
   return flags;
 }
 
@@ -106,7 +185,9 @@ function workerEnv(options: ResolvedSessionOptions, workdir: string): Record<str
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  return { ...env, HOME: workdir, TMPDIR: workdir, ...options.env };
+  const grants = options.permissions.sqlite ? "sqlite" : "";
+  // The grants come last: a caller's `env` cannot widen what the guard allows.
+  return { ...env, HOME: workdir, TMPDIR: workdir, ...options.env, [GRANTS_ENV]: grants };
 }
 
 function unique(paths: string[]): string[] {

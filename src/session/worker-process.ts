@@ -23,7 +23,8 @@ const STDERR_TAIL_BYTES = 16 * 1024;
 const SHUTDOWN_GRACE_MS = 2000;
 
 export class WorkerProcess {
-  readonly pid: number;
+  /** The worker's pid (inside a sandbox: the worker itself, known once it is ready). */
+  pid: number;
   readonly workdir: string;
   /** Resolves once, when the process has exited and its resources are released. */
   readonly exited: Promise<ExitInfo>;
@@ -79,7 +80,8 @@ export class WorkerProcess {
       spawned.child.once("exit", (code, signal) => {
         // stderr may still hold the last words (an OOM report); wait for it to close.
         const finish = () => {
-          const info = classifyExit(code, signal, this.#stderrTail);
+          const status = spawned.exitStatus(code, signal);
+          const info = classifyExit(status.code, status.signal, this.#stderrTail);
           this.#exitInfo = info;
           this.#channel.close();
           removeWorkdir(this.workdir);
@@ -97,12 +99,13 @@ export class WorkerProcess {
 
   /** Spawns a worker and waits for its `ready`; fails with the reason if it dies first. */
   static async start(options: ResolvedSessionOptions): Promise<WorkerProcess> {
-    const worker = new WorkerProcess(spawnWorker(options), options);
+    const worker = new WorkerProcess(await spawnWorker(options), options);
     await new Promise<void>((resolve, reject) => {
       worker.#pending.set("ready", {
         onMessage: (message) => {
           if (message.type !== "ready") return false;
           worker.#channel.watchPeer(true);
+          worker.pid = worker.#spawned.workerPid() ?? worker.pid;
           resolve();
           return true;
         },
@@ -178,7 +181,7 @@ export class WorkerProcess {
 
   /** Sends a signal to the worker (SIGINT interrupts a running cell). */
   kill(signal: NodeJS.Signals): void {
-    if (this.alive) this.#spawned.child.kill(signal);
+    if (this.alive) this.#spawned.signal(signal);
   }
 
   /** Asks the worker to exit, and kills it if it has not after a grace period. */
