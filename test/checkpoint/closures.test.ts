@@ -1,10 +1,13 @@
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { scopeReader } from "../../src/checkpoint/closures.ts";
 import { encodeNamespace } from "../../src/checkpoint/index.ts";
+import type { Session } from "../../src/session/session.ts";
+import { startSession } from "../session/helpers.ts";
 import { namespaceOf, restoreInto } from "./helpers.ts";
 
 async function roundTrip(code: string) {
@@ -180,5 +183,30 @@ describe("checkpoint: closures keep their captured variables", () => {
       );
     });
     expect(JSON.parse(output)).toEqual({ failed: [], results: [3, 2, 2] });
+  });
+});
+
+describe("a session's closures survive a worker kill -9", () => {
+  let session: Session | undefined;
+  afterEach(async () => {
+    await session?.close();
+    session = undefined;
+  });
+
+  it("restores counters, shared scopes and symbols in the fresh worker", async () => {
+    session = await startSession();
+    await session.execute("function makeCounter() { let n = 0; return () => ++n }");
+    await session.execute("const c = makeCounter(); c(); c()");
+    await session.execute(
+      "function pair() { let n = 0; return [() => ++n, () => n] }; const [inc, get] = pair(); inc()",
+    );
+    await session.execute("const tag = Symbol('tag'); const tagged = { [tag]: 'yes', tag }");
+    const pid = session.pid!;
+    const exited = once(session, "worker-exit");
+    process.kill(pid, "SIGKILL");
+    await exited;
+    const r = await session.execute("[c(), inc(), get(), tagged[tag], tagged.tag === tag]");
+    expect(r.value).toEqual([3, 2, 2, "yes", true]);
+    expect(session.pid).not.toBe(pid);
   });
 });
