@@ -1,0 +1,511 @@
+/**
+ * The FIX 4.2 session layer, the same for initiator and acceptor: logon, heartbeats
+ * only when idle, test requests, gap detection with ResendRequest and a queue of early
+ * messages, answering ResendRequest from the durable store (PossDup resend, GapFill over
+ * administrative messages), MsgSeqNum too low → Logout, Reject for malformed session
+ * messages, and the Logout handshake.
+ *
+ * A FixSession outlives its connections: `connect(transport)` binds it to one, and the
+ * sequence numbers carry over (they live in the DurableSessionStore). Inbound messages
+ * are handled one at a time, in arrival order; outbound messages are stored, then
+ * written, one at a time, in MsgSeqNum order.
+ */
+import { type Clock, systemClock } from "./clock.ts";
+import {
+  encodeMessage,
+  type FixField,
+  FixMessage,
+  fixTimestamp,
+  isAdminType,
+  MsgType,
+  Tag,
+} from "./codec.ts";
+import { FixError } from "./errors.ts";
+import { FixParser } from "./parser.ts";
+import type { DurableSessionStore } from "./store.ts";
+
+/** Where the session writes its bytes; a TCP socket in practice (see transport.ts). */
+export interface Transport {
+  write(raw: Buffer): void;
+  /** Ends the connection after what was written is flushed. */
+  close(): void;
+}
+
+export type SessionEvent =
+  | { type: "sent"; message: FixMessage; resent: boolean }
+  | { type: "dropped"; message: FixMessage }
+  | { type: "received"; message: FixMessage }
+  | { type: "logged-on"; heartBtInt: number; nextIn: number; nextOut: number }
+  | { type: "gap"; expected: number; received: number }
+  | { type: "resend-answered"; begin: number; end: number; resent: number[]; gapFills: string[] }
+  | { type: "reset"; epoch: number }
+  | { type: "ended"; reason: string };
+
+/** Fault injection for tests: return true to lose a message on its way. */
+export interface Faults {
+  dropOutbound?(message: FixMessage): boolean;
+  dropInbound?(message: FixMessage): boolean;
+}
+
+export interface SessionOptions {
+  role: "initiator" | "acceptor";
+  senderCompId: string;
+  targetCompId: string;
+  /** HeartBtInt(108) in seconds; an initiator proposes it, an acceptor adopts the peer's. */
+  heartBtInt: number;
+  store: DurableSessionStore;
+  clock?: Clock;
+  /** Called for each application message, in MsgSeqNum order; awaited before it counts as received. */
+  onApplication?(message: FixMessage): Promise<void> | void;
+  onEvent?(event: SessionEvent): void;
+  faults?: Faults;
+}
+
+type State = "disconnected" | "awaiting-logon" | "active" | "logout-sent";
+
+/** SessionRejectReason(373) values used here. */
+const REQUIRED_TAG_MISSING = "1";
+const VALUE_INCORRECT = "5";
+
+export class FixSession {
+  readonly options: SessionOptions;
+  readonly #clock: Clock;
+  readonly #store: DurableSessionStore;
+  #transport: Transport | undefined;
+  #state: State = "disconnected";
+  #heartBtInt: number;
+  /** Messages that arrived ahead of a gap, by MsgSeqNum. */
+  readonly #early = new Map<number, FixMessage>();
+  /** ResendRequests answered when they arrived early (not answered twice). */
+  readonly #answered = new Set<number>();
+  #resendOutstanding = false;
+  #sendChain: Promise<void> = Promise.resolve();
+  #receiveChain: Promise<void> = Promise.resolve();
+  #cancelSendTimer: (() => void) | undefined;
+  #cancelReceiveTimer: (() => void) | undefined;
+  #testRequests = 0;
+  #loggedOn: { resolve(): void; reject(error: Error): void } | undefined;
+  readonly #onEnded: (() => void)[] = [];
+  /** Reassembles messages from the connection's chunks. */
+  readonly parser = new FixParser();
+
+  constructor(options: SessionOptions) {
+    this.options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#store = options.store;
+    this.#heartBtInt = options.heartBtInt;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get heartBtInt(): number {
+    return this.#heartBtInt;
+  }
+
+  get sequence(): { nextIn: number; nextOut: number; epoch: number } {
+    const { nextIn, nextOut, epoch } = this.#store.state;
+    return { nextIn, nextOut, epoch };
+  }
+
+  /**
+   * Binds the session to a new connection. An initiator sends Logon and the promise
+   * resolves when the acceptor answers; an acceptor's resolves at the peer's Logon. It
+   * rejects (FIX_SESSION_ENDED) if the connection ends first.
+   */
+  connect(transport: Transport): Promise<void> {
+    this.#transport = transport;
+    this.#state = "awaiting-logon";
+    this.#early.clear();
+    this.#answered.clear();
+    this.#resendOutstanding = false;
+    const loggedOn = new Promise<void>((resolve, reject) => {
+      this.#loggedOn = { resolve, reject };
+    });
+    if (this.options.role === "initiator") {
+      // A logon that opens a reset period says so, so the counterparty resets too.
+      const reset = this.#store.state.nextOut === 1;
+      void this.#sendNew(MsgType.Logon, [
+        [Tag.EncryptMethod, "0"],
+        [Tag.HeartBtInt, String(this.#heartBtInt)],
+        ...(reset ? ([[Tag.ResetSeqNumFlag, "Y"]] as FixField[]) : []),
+      ]).catch((error: unknown) => this.#end(`logon not sent: ${String(error)}`));
+    }
+    this.#armReceiveTimer();
+    return loggedOn;
+  }
+
+  /** Feeds a chunk read from the connection; complete messages are handled in order. */
+  receiveBytes(chunk: Uint8Array): void {
+    for (const event of this.parser.push(chunk)) {
+      if (event.kind === "garbled") continue; // FIX: a garbled message is ignored.
+      if (this.options.faults?.dropInbound?.(event.message) === true) continue;
+      const message = event.message;
+      this.#receiveChain = this.#receiveChain
+        .then(() => this.#receive(message))
+        .catch((error: unknown) => this.#end(`failed handling ${message}: ${String(error)}`));
+    }
+  }
+
+  /** The connection closed (either side). */
+  disconnected(reason = "connection closed"): void {
+    this.#end(reason);
+  }
+
+  /**
+   * Sends an application message; resolves with its MsgSeqNum once it is stored and
+   * written. While disconnected it is stored only: the counterparty sees the gap at the
+   * next logon and gets it by resend.
+   * @throws FixError (FIX_INVALID_FIELD) for a field that cannot be encoded; nothing is stored.
+   */
+  sendApplication(msgType: string, fields: readonly FixField[]): Promise<number> {
+    if (isAdminType(msgType)) {
+      return Promise.reject(
+        new FixError("FIX_INVALID_FIELD", `MsgType ${msgType} is administrative`),
+      );
+    }
+    return this.#sendNew(msgType, fields);
+  }
+
+  /** Resolves when the current connection ends (at once if there is none). */
+  whenEnded(): Promise<void> {
+    if (this.#state === "disconnected") return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#onEnded.push(resolve);
+    });
+  }
+
+  /** Starts the Logout handshake; resolves when the connection has ended. */
+  async logout(text = "logout"): Promise<void> {
+    if (this.#state === "disconnected") return;
+    const ended = this.whenEnded();
+    this.#state = "logout-sent";
+    await this.#sendNew(MsgType.Logout, [[Tag.Text, text]]);
+    // A counterparty that never answers is cut off after one heartbeat interval.
+    const cancel = this.#clock.after(Math.max(1, this.#heartBtInt) * 1000, () =>
+      this.#close("no Logout reply"),
+    );
+    await ended;
+    cancel();
+  }
+
+  /** Starts a new reset period (sequence numbers 1) in the store; call while disconnected. */
+  async reset(): Promise<void> {
+    await this.#store.reset(this.#clock.now());
+    this.options.onEvent?.({ type: "reset", epoch: this.#store.state.epoch });
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  async #receive(message: FixMessage): Promise<void> {
+    if (this.#state === "disconnected") return;
+    this.options.onEvent?.({ type: "received", message });
+    this.#armReceiveTimer();
+    if (
+      message.get(Tag.SenderCompID) !== this.options.targetCompId ||
+      message.get(Tag.TargetCompID) !== this.options.senderCompId
+    ) {
+      return this.#logoutAndClose(`CompID problem: ${message.get(49)}->${message.get(56)}`);
+    }
+    const seq = message.seqNum;
+    if (seq === undefined) return this.#logoutAndClose("MsgSeqNum(34) missing or not a number");
+    if (this.#state === "awaiting-logon") {
+      if (message.msgType !== MsgType.Logon) return this.#close("first message is not Logon");
+      return this.#onLogon(message, seq);
+    }
+    if (message.msgType === MsgType.SequenceReset && message.get(Tag.GapFillFlag) !== "Y") {
+      return this.#onSequenceReset(message, seq, false);
+    }
+    const expected = this.#store.state.nextIn;
+    if (seq > expected) {
+      if (message.msgType === MsgType.ResendRequest && !this.#answered.has(seq)) {
+        // Answer at once: the peer may itself be waiting for our resend to fill its gap.
+        this.#answered.add(seq);
+        await this.#answerResend(message);
+      }
+      this.#early.set(seq, message);
+      if (!this.#resendOutstanding) await this.#requestResend(expected, seq);
+      return;
+    }
+    if (seq < expected) {
+      if (message.possDup) return; // a duplicate we already have
+      return this.#logoutAndClose(`MsgSeqNum too low, expecting ${expected} but received ${seq}`);
+    }
+    await this.#inSequence(message, seq);
+    for (;;) {
+      const next = this.#store.state.nextIn;
+      for (const early of this.#early.keys()) if (early < next) this.#early.delete(early);
+      const queued = this.#early.get(next);
+      if (queued === undefined) break;
+      this.#early.delete(next);
+      await this.#inSequence(queued, next);
+    }
+    if (this.#early.size === 0) this.#resendOutstanding = false;
+  }
+
+  async #onLogon(message: FixMessage, seq: number): Promise<void> {
+    const heartBtInt = message.int(Tag.HeartBtInt);
+    if (heartBtInt === undefined || message.get(Tag.EncryptMethod) !== "0") {
+      return this.#logoutAndClose("Logon needs HeartBtInt(108) and EncryptMethod(98)=0");
+    }
+    const peerResets = message.get(Tag.ResetSeqNumFlag) === "Y";
+    if (peerResets) {
+      if (seq !== 1)
+        return this.#logoutAndClose("a Logon with ResetSeqNumFlag=Y must be MsgSeqNum 1");
+      const { nextIn, nextOut } = this.#store.state;
+      if (this.options.role === "acceptor" && (nextIn !== 1 || nextOut !== 1)) await this.reset();
+    }
+    const expected = this.#store.state.nextIn;
+    if (seq < expected) {
+      return this.#logoutAndClose(`MsgSeqNum too low, expecting ${expected} but received ${seq}`);
+    }
+    if (this.options.role === "acceptor") {
+      this.#heartBtInt = heartBtInt;
+      await this.#sendNew(MsgType.Logon, [
+        [Tag.EncryptMethod, "0"],
+        [Tag.HeartBtInt, String(heartBtInt)],
+        ...(peerResets ? ([[Tag.ResetSeqNumFlag, "Y"]] as FixField[]) : []),
+      ]);
+    }
+    if (seq === expected) await this.#store.setNextIn(seq + 1);
+    this.#state = "active";
+    const { nextIn, nextOut } = this.#store.state;
+    this.options.onEvent?.({ type: "logged-on", heartBtInt: this.#heartBtInt, nextIn, nextOut });
+    this.#loggedOn?.resolve();
+    this.#armReceiveTimer();
+    // The range asked for includes the Logon itself; the peer gap-fills it.
+    if (seq > expected) await this.#requestResend(expected, seq);
+  }
+
+  async #inSequence(message: FixMessage, seq: number): Promise<void> {
+    switch (message.msgType) {
+      case MsgType.Heartbeat:
+        this.#testRequests = 0;
+        break;
+      case MsgType.TestRequest: {
+        const id = message.get(Tag.TestReqID);
+        if (id === undefined)
+          await this.#reject(seq, Tag.TestReqID, REQUIRED_TAG_MISSING, "TestReqID missing");
+        else await this.#sendNew(MsgType.Heartbeat, [[Tag.TestReqID, id]]);
+        break;
+      }
+      case MsgType.ResendRequest:
+        if (!this.#answered.delete(seq)) await this.#answerResend(message);
+        break;
+      case MsgType.SequenceReset:
+        return this.#onSequenceReset(message, seq, true);
+      case MsgType.Logout:
+        await this.#store.setNextIn(seq + 1);
+        if (this.#state !== "logout-sent") {
+          await this.#sendNew(MsgType.Logout, [[Tag.Text, "logout acknowledged"]]);
+        }
+        return this.#close(`Logout: ${message.get(Tag.Text) ?? ""}`);
+      case MsgType.Reject:
+      case MsgType.Logon:
+        break;
+      default:
+        await this.options.onApplication?.(message);
+    }
+    await this.#store.setNextIn(seq + 1);
+  }
+
+  async #onSequenceReset(message: FixMessage, seq: number, gapFill: boolean): Promise<void> {
+    const newSeqNo = message.int(Tag.NewSeqNo);
+    if (newSeqNo === undefined) {
+      await this.#reject(seq, Tag.NewSeqNo, REQUIRED_TAG_MISSING, "NewSeqNo missing");
+      if (gapFill) await this.#store.setNextIn(seq + 1);
+      return;
+    }
+    const floor = gapFill ? seq + 1 : this.#store.state.nextIn;
+    if (newSeqNo < floor) {
+      await this.#reject(seq, Tag.NewSeqNo, VALUE_INCORRECT, `NewSeqNo ${newSeqNo} below ${floor}`);
+      if (gapFill) await this.#store.setNextIn(seq + 1);
+      return;
+    }
+    await this.#store.setNextIn(newSeqNo);
+  }
+
+  async #requestResend(expected: number, received: number): Promise<void> {
+    this.#resendOutstanding = true;
+    this.options.onEvent?.({ type: "gap", expected, received });
+    await this.#sendNew(MsgType.ResendRequest, [
+      [Tag.BeginSeqNo, String(expected)],
+      [Tag.EndSeqNo, "0"],
+    ]);
+  }
+
+  /** Resends stored application messages (PossDup) and gap-fills over everything else. */
+  async #answerResend(request: FixMessage): Promise<void> {
+    const seq = request.seqNum ?? 0;
+    const begin = request.int(Tag.BeginSeqNo);
+    const end = request.int(Tag.EndSeqNo);
+    if (begin === undefined || end === undefined || begin < 1) {
+      const tag = begin === undefined || begin < 1 ? Tag.BeginSeqNo : Tag.EndSeqNo;
+      return this.#reject(
+        seq,
+        tag,
+        REQUIRED_TAG_MISSING,
+        "ResendRequest needs BeginSeqNo and EndSeqNo",
+      );
+    }
+    await this.#enqueueSend(async () => {
+      const last = this.#store.state.nextOut - 1;
+      const stop = end === 0 || end > last ? last : end;
+      const resent: number[] = [];
+      const gapFills: string[] = [];
+      let gapStart: number | undefined;
+      const flushGap = (upTo: number) => {
+        if (gapStart === undefined) return;
+        this.#write(this.#gapFill(gapStart, upTo), true);
+        gapFills.push(`${gapStart}→${upTo}`);
+        gapStart = undefined;
+      };
+      for (let n = begin; n <= stop; n++) {
+        const stored = await this.#store.outbound(n);
+        const original = stored === undefined ? undefined : new FixParser().push(stored)[0];
+        if (original?.kind !== "message" || isAdminType(original.message.msgType)) {
+          gapStart ??= n;
+          continue;
+        }
+        flushGap(n);
+        this.#write(this.#possDup(original.message), true);
+        resent.push(n);
+      }
+      flushGap(stop + 1);
+      this.options.onEvent?.({ type: "resend-answered", begin, end: stop, resent, gapFills });
+    });
+  }
+
+  // ------------------------------------------------------------------ outbound
+
+  #header(msgType: string, seq: number): FixField[] {
+    return [
+      [Tag.MsgType, msgType],
+      [Tag.SenderCompID, this.options.senderCompId],
+      [Tag.TargetCompID, this.options.targetCompId],
+      [Tag.MsgSeqNum, String(seq)],
+      [Tag.SendingTime, fixTimestamp(this.#clock.now())],
+    ];
+  }
+
+  #sendNew(msgType: string, fields: readonly FixField[]): Promise<number> {
+    return this.#enqueueSend(async () => {
+      const seq = this.#store.state.nextOut;
+      const raw = encodeMessage([...this.#header(msgType, seq), ...fields]);
+      await this.#store.saveOutbound(seq, raw); // stored before it is sent
+      if (this.#state !== "disconnected") this.#write(raw, false);
+      return seq;
+    });
+  }
+
+  #enqueueSend<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#sendChain.then(work);
+    this.#sendChain = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  #write(raw: Buffer, resent: boolean): void {
+    const event = new FixParser().push(raw)[0];
+    const message = event?.kind === "message" ? event.message : new FixMessage([]);
+    if (this.#transport === undefined || this.#state === "disconnected") return;
+    if (this.options.faults?.dropOutbound?.(message) === true) {
+      this.options.onEvent?.({ type: "dropped", message });
+    } else {
+      this.#transport.write(raw);
+      this.options.onEvent?.({ type: "sent", message, resent });
+    }
+    this.#armSendTimer();
+  }
+
+  #possDup(original: FixMessage): Buffer {
+    const seq = original.seqNum ?? 0;
+    const sendingTime = original.get(Tag.SendingTime) ?? fixTimestamp(this.#clock.now());
+    const skip = new Set<number>([8, 9, 10, 35, 49, 56, 34, 52, 43, 122]);
+    return encodeMessage([
+      ...this.#header(original.msgType, seq),
+      [Tag.PossDupFlag, "Y"],
+      [Tag.OrigSendingTime, sendingTime],
+      ...original.fields.filter(([tag]) => !skip.has(tag)),
+    ]);
+  }
+
+  #gapFill(from: number, to: number): Buffer {
+    return encodeMessage([
+      ...this.#header(MsgType.SequenceReset, from),
+      [Tag.PossDupFlag, "Y"],
+      [Tag.OrigSendingTime, fixTimestamp(this.#clock.now())],
+      [Tag.GapFillFlag, "Y"],
+      [Tag.NewSeqNo, String(to)],
+    ]);
+  }
+
+  async #reject(refSeqNum: number, refTag: number, reason: string, text: string): Promise<void> {
+    await this.#sendNew(MsgType.Reject, [
+      [Tag.RefSeqNum, String(refSeqNum)],
+      [Tag.RefTagID, String(refTag)],
+      [Tag.SessionRejectReason, reason],
+      [Tag.Text, text],
+    ]);
+  }
+
+  async #logoutAndClose(reason: string): Promise<void> {
+    await this.#sendNew(MsgType.Logout, [[Tag.Text, reason]]);
+    this.#close(reason);
+  }
+
+  // ------------------------------------------------------------------ timers and end
+
+  /** Heartbeat only when nothing was sent for a whole interval. */
+  #armSendTimer(): void {
+    this.#cancelSendTimer?.();
+    if (this.#heartBtInt <= 0 || this.#state === "disconnected") return;
+    this.#cancelSendTimer = this.#clock.after(this.#heartBtInt * 1000, () => {
+      if (this.#state === "active") void this.#sendNew(MsgType.Heartbeat, []).catch(() => {});
+    });
+  }
+
+  /** Silence for interval + 20% gets a TestRequest; silence after that ends the session. */
+  #armReceiveTimer(): void {
+    this.#cancelReceiveTimer?.();
+    this.#testRequests = 0;
+    this.#scheduleSilenceCheck();
+  }
+
+  #scheduleSilenceCheck(): void {
+    if (this.#heartBtInt <= 0 || this.#state === "disconnected") return;
+    this.#cancelReceiveTimer = this.#clock.after(this.#heartBtInt * 1200, () => {
+      if (this.#state === "awaiting-logon")
+        return this.#close("no Logon within the heartbeat interval");
+      if (this.#testRequests > 0) return this.#close("peer silent: TestRequest unanswered");
+      this.#testRequests++;
+      void this.#sendNew(MsgType.TestRequest, [[Tag.TestReqID, `TEST-${this.#clock.now()}`]]).catch(
+        () => {},
+      );
+      this.#scheduleSilenceCheck();
+    });
+  }
+
+  #close(reason: string): void {
+    const transport = this.#transport;
+    this.#end(reason);
+    transport?.close();
+  }
+
+  #end(reason: string): void {
+    if (this.#state === "disconnected") return;
+    this.#state = "disconnected";
+    this.#transport = undefined;
+    this.#cancelSendTimer?.();
+    this.#cancelReceiveTimer?.();
+    this.#loggedOn?.reject(
+      new FixError("FIX_SESSION_ENDED", `session ended before logon: ${reason}`),
+    );
+    this.#loggedOn = undefined;
+    this.options.onEvent?.({ type: "ended", reason });
+    for (const resolve of this.#onEnded.splice(0)) resolve();
+  }
+}

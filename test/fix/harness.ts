@@ -1,0 +1,75 @@
+/** What the FIX tests share: a temporary Capsule store, a jspurefix peer, cleanup. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Capsule } from "../../durable/index.ts";
+import { MsgType, Tag } from "../../examples/fix/codec.ts";
+import type { FixSession, SessionEvent } from "../../examples/fix/session.ts";
+import { JspurefixPeer, type PeerOptions } from "./jspurefix-peer.ts";
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `capsule-fix-${prefix}-`));
+}
+
+export async function openCapsule(dir: string): Promise<Capsule> {
+  return Capsule.open({ dir, pool: { minIdle: 0 } });
+}
+
+export function startPeer(options: Omit<PeerOptions, "storeDir"> & { storeDir?: string }) {
+  return JspurefixPeer.start({ storeDir: tempDir("peer"), ...options });
+}
+
+/** Records a session's events and lets a test wait for one. */
+export class EventLog {
+  readonly events: (SessionEvent & { at: number })[] = [];
+  readonly #waiters: { where: (e: SessionEvent) => boolean; resolve: (e: SessionEvent) => void }[] =
+    [];
+
+  readonly listener = (event: SessionEvent): void => {
+    this.events.push({ ...event, at: Date.now() });
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.where(event)) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve(event);
+      }
+    }
+  };
+
+  next(where: (e: SessionEvent) => boolean, from = 0): Promise<SessionEvent> {
+    const seen = this.events.slice(from).find(where);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#waiters.push({ where, resolve }));
+  }
+
+  /** The messages we sent (resent or not), in order. */
+  sent(): { msgType: string; seq: number; resent: boolean; at: number }[] {
+    return this.events.flatMap((e) =>
+      e.type === "sent"
+        ? [{ msgType: e.message.msgType, seq: e.message.seqNum ?? 0, resent: e.resent, at: e.at }]
+        : [],
+    );
+  }
+}
+
+export const isSent = (msgType: string) => (e: SessionEvent) =>
+  e.type === "sent" && e.message.msgType === msgType;
+
+export const isReceived = (msgType: string) => (e: SessionEvent) =>
+  e.type === "received" && e.message.msgType === msgType;
+
+/** A NewOrderSingle body as jspurefix's FIX42 dictionary requires it. */
+export function orderFields(clOrdId: string, qty = 100): [number, string][] {
+  return [
+    [Tag.ClOrdID, clOrdId],
+    [Tag.HandlInst, "1"],
+    [Tag.Symbol, "ACME"],
+    [Tag.Side, "1"],
+    [Tag.TransactTime, "20261201-20:00:00.000"],
+    [Tag.OrderQty, String(qty)],
+    [Tag.OrdType, "1"],
+  ];
+}
+
+export async function sendOrder(session: FixSession, clOrdId: string): Promise<number> {
+  return session.sendApplication(MsgType.NewOrderSingle, orderFields(clOrdId));
+}
