@@ -155,13 +155,13 @@ export class ResourceLimitError extends CapsuleError {
  */
 export class CellSizeLimitError extends CapsuleError {
   override name = "CellSizeLimitError";
-  /** The cell's size in UTF-8 bytes (at least this many, when counting stopped early). */
+  /** A lower bound of the cell's UTF-8 size: exact, or its length when that alone is over. */
   readonly bytes: number;
   readonly limitBytes: number;
   constructor(bytes: number, limitBytes: number, options: CapsuleErrorOptions = {}) {
     super(
       "LIMIT_CELL_SIZE",
-      `the cell is ${bytes} bytes, over the limit of ${limitBytes} bytes (limits.cellBytes)`,
+      `the cell is over the size limit of ${limitBytes} bytes (limits.cellBytes): it has at least ${bytes}`,
       { retryable: false, ...options },
     );
     this.bytes = bytes;

@@ -37,6 +37,7 @@
  * The prepared source relies on nothing but standard globals and `import()`; it defines
  * no helper names (no `__capsule_*`).
  */
+import { ExecutionError } from "../errors.ts";
 import type { ExecutionMode } from "../protocol/messages.ts";
 import { modeOf, shapeOf } from "./detect.ts";
 import { type CellImport, describeImport } from "./imports.ts";
@@ -90,6 +91,22 @@ export interface PrepareOptions {
  *   code EXECUTION_PROTECTED_NAME when it declares or assigns a protected name.
  */
 export function prepareCell(code: string, options: PrepareOptions = {}): PreparedCell {
+  try {
+    return prepareParsed(code, options);
+  } catch (error) {
+    // The parser and the walkers recurse per nesting level; a cell nested deeper than the
+    // stack allows is the cell's problem, reported like a syntax error, not a crash.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new ExecutionError(
+        { errorName: "SyntaxError", message: "the cell is nested too deeply to prepare" },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function prepareParsed(code: string, options: PrepareOptions): PreparedCell {
   const { program, js, positionsPreserved } = parseCell(code);
   const scopes = analyzeScopes(program);
   checkProtectedNames(js, scopes, options.protectedNames ?? DEFAULT_PROTECTED_NAMES);

@@ -29,34 +29,11 @@ export interface Permissions {
   fsWrite?: string[];
   /** Allow `child_process`. Default false. */
   childProcess?: boolean;
-  /**
-   * Network access (`fetch`, `net`, `http`, `tls`, `dgram`, `dns`). Default false: the
-   * worker starts without Node's `--allow-net` and, in the OS sandbox, in a network
-   * namespace of its own with no interfaces but loopback. `true` grants it. (The type is
-   * kept open for a later allow-list form.)
-   */
-  net?: boolean;
-  /**
-   * Allow `node:sqlite` in cells. Default false: SQLite opens files itself, outside the
-   * permission model's file checks, so it would read and write any database the host
-   * user can reach.
-   */
-  sqlite?: boolean;
 }
-
-/**
- * The OS sandbox around each worker. `namespaces`: bubblewrap with its own user, mount,
- * pid, IPC, UTS and network namespaces (fails to start where bubblewrap does not work);
- * `permissions-only`: a plain subprocess under Node's permission model; `auto` (default):
- * namespaces where bubblewrap works, else permissions-only with one warning per process.
- */
-export type SandboxMode = "auto" | "namespaces" | "permissions-only";
 
 export interface SessionOptions {
   limits?: Limits;
   permissions?: Permissions;
-  /** The OS sandbox around the worker. Default `auto`. */
-  sandbox?: SandboxMode;
   /** Environment variables the worker sees, on top of a scrubbed minimal set. */
   env?: Record<string, string>;
   /** Where `import` and `require` in cells resolve packages from. Default `process.cwd()`. */
@@ -116,7 +93,6 @@ export interface ResolvedSessionOptions {
   checkpointBytes: number;
   cellBytes: number;
   permissions: Required<Permissions>;
-  sandbox: SandboxMode;
   env: Record<string, string>;
   moduleRoot: string;
   checkpoint: boolean;
@@ -139,10 +115,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
       fsRead: options.permissions?.fsRead ?? [],
       fsWrite: options.permissions?.fsWrite ?? [],
       childProcess: options.permissions?.childProcess ?? false,
-      net: options.permissions?.net ?? false,
-      sqlite: options.permissions?.sqlite ?? false,
     },
-    sandbox: options.sandbox ?? "auto",
     env: options.env ?? {},
     moduleRoot: options.moduleRoot ?? process.cwd(),
     checkpoint: options.checkpoint ?? true,

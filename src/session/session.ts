@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { CapsuleError, SessionStateError } from "../errors.ts";
-import { prepareCell } from "../prepare/index.ts";
+import { prepareCellOffLoop } from "../prepare/off-loop.ts";
 import type { WorkerMessage } from "../protocol/messages.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
@@ -93,11 +93,23 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Runs one cell. Rejects with `ExecutionError`, a limit error, or `WorkerCrashedError`. */
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
-    const worker = await this.#readyWorker("execute");
-    const prepared = prepareCell(code, options.mode === undefined ? {} : { mode: options.mode });
+    let worker = await this.#readyWorker("execute");
+    // BUSY while the cell is prepared too: a second execute meanwhile is refused as during
+    // the run, and cannot overtake this one.
     this.#state = "BUSY";
-    this.#executions++;
     try {
+      const prepared = await prepareCellOffLoop(code, {
+        ...(options.mode === undefined ? {} : { mode: options.mode }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        maxBytes: this.options.cellBytes,
+        timeoutMs: options.timeoutMs ?? this.options.timeoutMs,
+      });
+      // The worker may have died while a large cell was prepared: use its replacement.
+      if (this.#state !== "BUSY") {
+        worker = await this.#readyWorker("execute");
+        this.#state = "BUSY";
+      }
+      this.#executions++;
       return await runCell(worker, `${this.id}:${this.#executions}`, prepared, options, {
         timeoutMs: this.options.timeoutMs,
         checkpoint: this.options.checkpoint,

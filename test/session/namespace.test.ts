@@ -107,7 +107,12 @@ describe("persistent namespace", () => {
 
   it("protects Capsule's names from user code", async () => {
     const session = await startSession();
-    await session.execute("var input = 1; console = null; display = 3");
+    // Refused before it runs (README, cell semantics), so nothing of it takes effect.
+    await expect(
+      session.execute("var input = 1; console = null; display = 3"),
+    ).rejects.toMatchObject({
+      code: "EXECUTION_PROTECTED_NAME",
+    });
     expect(
       (await session.execute("[typeof input, typeof console.log, typeof display]")).value,
     ).toEqual(["function", "function", "function"]);

@@ -1,0 +1,55 @@
+/**
+ * How the host prepares a cell without parsing unbounded input on its own event loop:
+ * the size limit first (nothing reads a cell over it), then small cells inline — a
+ * thread round trip would cost more than their parse — and everything else on a parse
+ * thread (see parse-thread.ts).
+ */
+import { checkCellSize } from "./cell-size.ts";
+import { type PreparedCell, type PrepareOptions, prepareCell } from "./index.ts";
+import { type ParseJobOptions, ParseThreadPool } from "./parse-thread.ts";
+
+/**
+ * Cells up to this many UTF-16 units are prepared inline. Measured (README, Benchmarks):
+ * a typical one-line cell prepares in ~20-40 µs, about what posting it to a thread and
+ * back costs, while a 2 KiB cell already takes ~0.5 ms of the host's loop.
+ */
+export const INLINE_PREPARE_MAX_LENGTH = 256;
+
+export interface PrepareOffLoopOptions extends PrepareOptions, ParseJobOptions {
+  /** `limits.cellBytes`: larger cells fail with LIMIT_CELL_SIZE before any parsing. */
+  maxBytes: number;
+}
+
+let shared: ParseThreadPool | undefined;
+
+/** The process's parse threads, created on first use. */
+export function sharedParseThreads(): ParseThreadPool {
+  shared ??= new ParseThreadPool();
+  return shared;
+}
+
+/** Stops the process's parse threads (a later cell starts new ones). For tests and shutdown. */
+export async function closeSharedParseThreads(): Promise<void> {
+  const pool = shared;
+  shared = undefined;
+  await pool?.close();
+}
+
+/**
+ * Prepares a cell for a session.
+ * @throws CellSizeLimitError over `maxBytes`; otherwise what `prepareCell` or
+ *   `ParseThreadPool.prepare` throw.
+ */
+export async function prepareCellOffLoop(
+  code: string,
+  options: PrepareOffLoopOptions,
+): Promise<PreparedCell> {
+  checkCellSize(code, options.maxBytes);
+  const { maxBytes: _maxBytes, timeoutMs, signal, ...prepareOptions } = options;
+  if (code.length <= INLINE_PREPARE_MAX_LENGTH) return prepareCell(code, prepareOptions);
+  return sharedParseThreads().prepare(
+    code,
+    prepareOptions,
+    signal === undefined ? { timeoutMs } : { timeoutMs, signal },
+  );
+}
