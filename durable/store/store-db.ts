@@ -12,8 +12,10 @@
  * lock at open; the kernel drops that lock when the process dies, so a lock can never be
  * stale (see ownership.ts).
  */
+import path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StoreError } from "../../src/errors.ts";
+import { checkGeneration, type Generation, GenerationFile, newStoreId } from "./generation.ts";
 import {
   decodePromise,
   decodeSchedule,
@@ -127,11 +129,19 @@ export class StoreDatabase {
   readonly file: string;
   private readonly db: DatabaseSync;
   private readonly statements: Statements;
+  private readonly sidecar: GenerationFile;
+  /** The store's id and committed transactions, as in `meta` (see generation.ts). */
+  private generation: Generation = { storeId: "", count: 0 };
+  private readonly bumpGeneration: StatementSync;
 
-  private constructor(file: string, db: DatabaseSync) {
+  private constructor(file: string, db: DatabaseSync, sidecar: GenerationFile) {
     this.file = file;
     this.db = db;
     this.statements = prepareStatements(db);
+    this.sidecar = sidecar;
+    this.bumpGeneration = db.prepare(
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
+    );
   }
 
   /**
@@ -140,8 +150,11 @@ export class StoreDatabase {
    * caller turns that into StoreLockedError.
    */
   static open(file: string, { durability, maxSizeBytes }: StoreDatabaseOptions): StoreDatabase {
+    // Before SQLite touches the files: a store that lost commits must stay as it is.
+    checkGeneration(path.dirname(file), file);
     // timeout 0: a second owner must fail at once, not wait for the first to exit.
     const db = new DatabaseSync(file, { timeout: 0 });
+    let sidecar: GenerationFile | undefined;
     try {
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
@@ -156,10 +169,12 @@ export class StoreDatabase {
       db.exec("BEGIN EXCLUSIVE");
       db.exec(SCHEMA);
       db.exec("COMMIT");
-      const store = new StoreDatabase(file, db);
+      sidecar = GenerationFile.open(path.dirname(file));
+      const store = new StoreDatabase(file, db, sidecar);
       store.checkMeta();
       return store;
     } catch (error) {
+      sidecar?.close();
       db.close();
       throw error;
     }
@@ -179,9 +194,18 @@ export class StoreDatabase {
         `${this.file} has schema ${schema}, expected ${SCHEMA_VERSION}`,
       );
     }
+    const count = Number(meta.get("generation") ?? "0");
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new StoreError("STORE_CORRUPT", `${this.file} has a malformed generation`);
+    }
+    this.generation = { storeId: meta.get("store_id") ?? newStoreId(), count };
     const put = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-    put.run("schema_version", SCHEMA_VERSION);
-    put.run("sdk_version", installedSdkVersion);
+    // A transaction of its own: the sidecar now exists and names this store.
+    this.transaction(() => {
+      put.run("schema_version", SCHEMA_VERSION);
+      put.run("sdk_version", installedSdkVersion);
+      put.run("store_id", this.generation.storeId);
+    });
   }
 
   /** Writes the current server state of every touched object in one transaction. */
@@ -318,10 +342,16 @@ export class StoreDatabase {
     });
   }
 
+  /**
+   * Runs `body` in one transaction that also counts itself in the generation, then
+   * records the new generation in the sidecar (after the commit: see generation.ts).
+   */
   private transaction(body: () => void): void {
     this.db.exec("BEGIN IMMEDIATE");
+    const next = { ...this.generation, count: this.generation.count + 1 };
     try {
       body();
+      this.bumpGeneration.run(String(next.count));
       this.db.exec("COMMIT");
     } catch (error) {
       if (!this.db.isOpen || !this.db.isTransaction) throw error;
@@ -332,6 +362,8 @@ export class StoreDatabase {
       }
       throw error;
     }
+    this.generation = next;
+    this.sidecar.write(next);
   }
 
   get isOpen(): boolean {
@@ -339,6 +371,8 @@ export class StoreDatabase {
   }
 
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    this.db.close();
+    this.sidecar.close();
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * Detects a store file that lost commits behind SQLite's back.
+ *
+ * SQLite keeps a WAL database consistent, but it cannot know about commits that are no
+ * longer there: a `store.db` truncated to 0 bytes opens as a new, empty database; a WAL
+ * deleted after a `kill -9` (before its commits were checkpointed into `store.db`)
+ * takes those commits with it; a flipped byte in the WAL fails that frame's checksum,
+ * and SQLite silently stops reading the log at the last good commit before it. In each
+ * case the store would open "fine" and report executions as not found.
+ *
+ * So every store transaction also bumps a commit counter, the *generation*, kept in two
+ * places: the `meta` table (inside the transaction, so it is exactly as old as the data
+ * SQLite recovers) and a small sidecar file `generation` written right after the commit
+ * (so it survives any loss of the database files). On open, before anything is written,
+ * a read-only connection (which never checkpoints, so the WAL stays byte for byte as it
+ * was; it may create an empty `-wal` or `-shm` where there was none) reads the database's generation: lower than the sidecar's, or a different store
+ * id, and the open fails with STORE_CORRUPT, leaving every file untouched for a repair
+ * (e.g. putting the deleted WAL back).
+ *
+ * The sidecar is written after the commit, so a crash between the two leaves it one
+ * behind (never ahead) and nothing is reported. With `durability: "full"` the WAL is
+ * fsynced before the sidecar is written, so even a power loss cannot put the sidecar
+ * ahead. With `normal`, a power loss may drop the WAL's last commits while the sidecar
+ * reached the disk: that is the commit loss `normal` accepts, and it is reported like
+ * any other; removing the sidecar accepts it and opens what is left.
+ *
+ * What SQLite recovers on its own is not reported: a torn or damaged frame after the
+ * last commit (an uncommitted write), and a leftover WAL or `-shm` from a killed owner.
+ */
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { StoreError } from "../../src/errors.ts";
+
+export const GENERATION_FILE = "generation";
+
+/** Which store a database is, and how many transactions it committed. */
+export interface Generation {
+  storeId: string;
+  count: number;
+}
+
+// One fixed-size line, rewritten in place: a write never changes the file's length.
+const RECORD_BYTES = 64;
+const RECORD = /^capsule-store-generation (\S+) (\d+) *\n$/;
+
+export function newStoreId(): string {
+  return randomUUID().replace(/-/g, "");
+}
+
+function encode({ storeId, count }: Generation): Buffer {
+  const line = `capsule-store-generation ${storeId} ${count}`;
+  return Buffer.from(`${line.padEnd(RECORD_BYTES - 1)}\n`);
+}
+
+/** The sidecar's record, or undefined when there is none (a new or pre-generation store). */
+export function readGenerationFile(dir: string): Generation | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, GENERATION_FILE), "utf8");
+  } catch (error) {
+    if (Reflect.get(error as object, "code") === "ENOENT") return undefined;
+    throw new StoreError("STORE_CORRUPT", `cannot read ${GENERATION_FILE} in ${dir}`, {
+      cause: error,
+    });
+  }
+  const match = RECORD.exec(text);
+  if (match === null || match[1] === undefined || match[2] === undefined) {
+    throw new StoreError("STORE_CORRUPT", `${path.join(dir, GENERATION_FILE)} is malformed`);
+  }
+  return { storeId: match[1], count: Number(match[2]) };
+}
+
+/** The sidecar, open for the store's lifetime; one positioned write per commit. */
+export class GenerationFile {
+  readonly #fd: number;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Opens (creating) the sidecar without truncating it: a crash must never leave it empty. */
+  static open(dir: string): GenerationFile {
+    const { O_RDWR, O_CREAT } = fs.constants;
+    return new GenerationFile(fs.openSync(path.join(dir, GENERATION_FILE), O_RDWR | O_CREAT));
+  }
+
+  write(generation: Generation): void {
+    fs.writeSync(this.#fd, encode(generation), 0, RECORD_BYTES, 0);
+  }
+
+  close(): void {
+    fs.closeSync(this.#fd);
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (Reflect.get(error, "errcode") === 5 || /database is locked/.test(error.message))
+  );
+}
+
+/** The generation a database file holds, read without writing anything. */
+function peekGeneration(file: string): Partial<Generation> {
+  const db = new DatabaseSync(file, { readOnly: true, timeout: 0 });
+  try {
+    const rows = db
+      .prepare("SELECT key, value FROM meta WHERE key IN ('store_id', 'generation')")
+      .all() as { key: string; value: string }[];
+    const value = (key: string) => rows.find((row) => row.key === key)?.value;
+    const count = value("generation");
+    return {
+      ...(value("store_id") === undefined ? {} : { storeId: value("store_id") }),
+      ...(count === undefined ? {} : { count: Number(count) }),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Refuses a database that is older than its sidecar says (lost commits) or is another
+ * store's. Writes nothing. A live owner's store (locked) is left to the caller's open,
+ * which reports it as locked.
+ * @throws StoreError STORE_CORRUPT
+ */
+export function checkGeneration(dir: string, file: string): void {
+  const expected = readGenerationFile(dir);
+  if (expected === undefined || expected.count === 0) return;
+  const lost = (detail: string, cause?: unknown) =>
+    new StoreError(
+      "STORE_CORRUPT",
+      `${file} ${detail}, but ${GENERATION_FILE} records ${expected.count} commits: commits were lost (truncated or replaced store.db, deleted or damaged store.db-wal). Nothing was changed; restore the missing file, or remove ${path.join(dir, GENERATION_FILE)} to accept the loss and open what is left`,
+      cause === undefined ? {} : { cause },
+    );
+  if (!fs.existsSync(file)) throw lost("does not exist");
+  if (fs.statSync(file).size === 0) throw lost("is empty");
+  let found: Partial<Generation>;
+  try {
+    found = peekGeneration(file);
+  } catch (error) {
+    if (isBusy(error)) return;
+    throw lost("cannot be read as a store", error);
+  }
+  if (found.storeId !== undefined && found.storeId !== expected.storeId) {
+    throw new StoreError(
+      "STORE_CORRUPT",
+      `${file} is store ${found.storeId}, but ${GENERATION_FILE} belongs to store ${expected.storeId}`,
+    );
+  }
+  const count = found.count ?? 0;
+  if (count < expected.count) throw lost(`holds ${count} commits`);
+}
