@@ -1,14 +1,17 @@
 /**
  * A SessionPool keeps pre-warmed sessions so `acquire()` does not wait for a process to
  * start. It bounds the total number of sessions (acquirers wait, bounded, when all are
- * leased), replaces sessions that died for good, resets a released session's namespace
- * before handing it to the next user, and recycles sessions past a use or memory
- * threshold. `close()` leaves no process behind.
+ * leased) and replaces sessions that died for good. A worker never serves two owners: a
+ * released session is retired (its process ends) and the pool starts a never-used one
+ * in its place, because resetting a namespace cannot undo what the previous user did to
+ * the process (patched built-ins, timers, listeners, files). `close()` leaves no process
+ * behind, and a new pool removes the working directories dead hosts left behind.
  */
 import { CapsuleError, SessionStateError } from "../errors.ts";
 import type { SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { SessionOptions } from "./options.ts";
 import { Session } from "./session.ts";
+import { removeOrphanedWorkdirs } from "./workdirs.ts";
 
 export interface PoolOptions extends SessionOptions {
   /** Sessions kept started and idle, ready for `acquire()`. Default 1. */
@@ -17,10 +20,6 @@ export interface PoolOptions extends SessionOptions {
   maxSessions?: number;
   /** How long `acquire()` waits for a session when all are leased, in ms. Default 30 000. */
   acquireTimeoutMs?: number;
-  /** A session is replaced after this many executions. Default 1000. */
-  recycleAfterExecutions?: number;
-  /** A session is replaced when its worker's resident memory exceeds this, in MiB. Default 75% of `limits.memoryMb`. */
-  recycleAboveMemoryMb?: number;
 }
 
 export interface AcquireOptions {
@@ -40,7 +39,7 @@ export class SessionPool {
   readonly #maxSessions: number;
   readonly #idle: Session[] = [];
   readonly #leased = new Set<Session>();
-  /** Sessions being started or reset, counted against `maxSessions`. */
+  /** Sessions being started or retired (their process still runs), counted against `maxSessions`. */
   #pending = 0;
   /** Starts in flight, so `close()` can wait for them. */
   readonly #starts = new Set<Promise<unknown>>();
@@ -52,6 +51,7 @@ export class SessionPool {
     this.#options = options;
     this.#minIdle = options.minIdle ?? 1;
     this.#maxSessions = Math.max(1, options.maxSessions ?? 16);
+    removeOrphanedWorkdirs();
     this.#fill();
   }
 
@@ -68,7 +68,10 @@ export class SessionPool {
     return this.#leased.size;
   }
 
-  /** Leases a session; call `session.release()` when done with it. */
+  /**
+   * Leases a session that no one used before; call `session.release()` when done with it
+   * (the session is then closed, not handed to anyone else).
+   */
   async acquire(options: AcquireOptions = {}): Promise<Session> {
     if (this.#closed) throw new SessionStateError("POOL_CLOSED", "the pool is closed");
     const session = await this.#take(options.signal);
@@ -209,31 +212,16 @@ export class SessionPool {
     }
   }
 
+  /** A released session is retired, never reset for someone else; a fresh one takes its place. */
   async #release(session: Session): Promise<void> {
     if (!this.#leased.delete(session)) return;
-    if (this.#closed || session.state === "TERMINATED" || this.#shouldRecycle(session)) {
-      await session.close();
-      this.#replace();
-      return;
-    }
     this.#pending++;
     try {
-      await session.reset();
-    } catch {
-      this.#pending--;
       await session.close();
-      this.#replace();
-      return;
+    } finally {
+      this.#pending--;
     }
-    this.#pending--;
-    if (this.#closed) await session.close();
-    else this.#offer(session);
-  }
-
-  #shouldRecycle(session: Session): boolean {
-    const maxExecutions = this.#options.recycleAfterExecutions ?? 1000;
-    const memoryMb = this.#options.recycleAboveMemoryMb ?? 0.75 * session.options.memoryMb;
-    return session.executions >= maxExecutions || session.memoryUsage > memoryMb * 1024 * 1024;
+    this.#replace();
   }
 
   /** A session ended for good (closed, or gave up respawning): drop it and top up. */

@@ -11,44 +11,46 @@ afterEach(async () => {
 });
 
 describe("SessionPool", () => {
-  it("keeps warm sessions ready and hands out a clean namespace after release", async () => {
+  it("keeps warm sessions ready and retires a released session instead of handing it on", async () => {
     pool = new SessionPool({ minIdle: 2, maxSessions: 4 });
     const first = await pool.acquire();
     expect(first.state).toBe("READY");
     await first.execute("const secret = 'from the first user'");
-    const pid = first.pid;
+    const pid = first.pid!;
+    const retired = once(first, "terminated");
     first.release();
-    // Released sessions are reset and reused; acquire until we get it back.
-    const again: Session[] = [];
-    let reused: Session | undefined;
-    while (reused === undefined) {
-      const next = await pool.acquire();
-      again.push(next);
-      if (next.pid === pid) reused = next;
-    }
-    expect((await reused.execute("typeof secret")).value).toBe("undefined");
-    for (const session of again) session.release();
+    await retired;
+    expect(first.state).toBe("TERMINATED");
+    expect(processExists(pid)).toBe(false);
+    // Every later lease is a worker no one used before.
+    const later: Session[] = [];
+    for (let i = 0; i < 4; i++) later.push(await pool.acquire());
+    expect(later.map((session) => session.pid)).not.toContain(pid);
+    expect(later.map((session) => session.executions)).toEqual([0, 0, 0, 0]);
+    expect((await later[0]!.execute("typeof secret")).value).toBe("undefined");
+    for (const session of later) session.release();
   });
 
   it("bounds the number of sessions: acquire waits for a release, and times out", async () => {
     pool = new SessionPool({ minIdle: 0, maxSessions: 1, acquireTimeoutMs: 300 });
-    const only = await pool.acquire();
+    await pool.acquire();
     await expect(pool.acquire()).rejects.toMatchObject({ code: "POOL_ACQUIRE_TIMEOUT" });
+    await pool.close();
+    // A waiter is served after a release: the released worker ends, then a fresh one starts.
+    pool = new SessionPool({ minIdle: 0, maxSessions: 1, acquireTimeoutMs: 60_000 });
+    const only = await pool.acquire();
     const waiting = pool.acquire();
     only.release();
     const next = await waiting;
-    expect(next.pid).toBe(only.pid);
+    // The waiter gets a fresh worker, started once the released one had ended.
+    expect(next.pid).not.toBe(only.pid);
+    expect(only.state).toBe("TERMINATED");
     expect(pool.size).toBe(1);
     next.release();
   });
 
-  it("replaces a session whose worker keeps crashing, and recycles one after N executions", async () => {
-    pool = new SessionPool({
-      minIdle: 0,
-      maxSessions: 2,
-      maxRespawns: 0,
-      recycleAfterExecutions: 2,
-    });
+  it("replaces a session whose worker keeps crashing", async () => {
+    pool = new SessionPool({ minIdle: 0, maxSessions: 2, maxRespawns: 0 });
     const doomed = await pool.acquire();
     const terminated = once(doomed, "terminated");
     await expect(doomed.execute("process.exit(1)")).rejects.toMatchObject({
@@ -57,16 +59,20 @@ describe("SessionPool", () => {
     await terminated;
     expect(doomed.state).toBe("TERMINATED");
     expect(pool.size).toBe(0);
-
-    const used = await pool.acquire();
-    await used.execute("1");
-    await used.execute("2");
-    const usedPid = used.pid!;
-    used.release();
     const fresh = await pool.acquire();
-    expect(fresh.pid).not.toBe(usedPid);
-    expect(fresh.executions).toBe(0);
+    expect((await fresh.execute("1 + 1")).value).toBe(2);
     fresh.release();
+  });
+
+  it("keeps a session's own worker across its own cells", async () => {
+    pool = new SessionPool({ minIdle: 0, maxSessions: 1 });
+    const session = await pool.acquire();
+    const pid = session.pid;
+    await session.execute("let total = 0");
+    for (let i = 1; i <= 5; i++) await session.execute(`total += ${i}`);
+    expect((await session.execute("total")).value).toBe(15);
+    expect(session.pid).toBe(pid);
+    session.release();
   });
 
   it("restores a checkpoint on acquire", async () => {
