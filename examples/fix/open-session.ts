@@ -5,9 +5,9 @@ import { BEGIN_STRING } from "./codec.ts";
 import { FixSession, type SessionOptions } from "./session.ts";
 import { DurableSessionStore } from "./store.ts";
 
-/** The store key of a session: one per (BeginString, our CompID, their CompID). */
+/** The store key of a session, QuickFIX style: `FIX.4.2-<our CompID>-<their CompID>`. */
 export function sessionKey(senderCompId: string, targetCompId: string): string {
-  return `${BEGIN_STRING}:${senderCompId}->${targetCompId}`;
+  return `${BEGIN_STRING}-${senderCompId}-${targetCompId}`;
 }
 
 /** Loads the session's sequence numbers from `capsule`'s store and returns the session. */

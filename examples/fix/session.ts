@@ -168,6 +168,11 @@ export class FixSession {
     return this.#sendNew(msgType, fields);
   }
 
+  /** The message stored as outbound `seq` in this reset period (what a resend would send). */
+  storedOutbound(seq: number): Promise<Buffer | undefined> {
+    return this.#store.outbound(seq);
+  }
+
   /** Resolves when the current connection ends (at once if there is none). */
   whenEnded(): Promise<void> {
     if (this.#state === "disconnected") return Promise.resolve();

@@ -45,7 +45,7 @@ export class DurableSessionStore {
   /** How many inbound records this period has (the next one is `inRecords + 1`). */
   #inRecords = 0;
 
-  /** `session` names the session, e.g. `FIX.4.2:BUY->SELL`. */
+  /** `session` names the session, e.g. `FIX.4.2-BUY-SELL`. */
   constructor(promises: Promises, session: string) {
     this.#promises = promises;
     this.#prefix = `fix/${session}`;
