@@ -27,10 +27,12 @@
  * once when this file loads, before user code exists; changing the variable later
  * changes nothing. Unknown or absent means nothing granted.
  */
+import dgram from "node:dgram";
 import dns from "node:dns";
 import inspector from "node:inspector";
 import inspectorPromises from "node:inspector/promises";
 import module from "node:module";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
 import workerThreads from "node:worker_threads";
 
@@ -129,6 +131,22 @@ function explainNetworkDenials(): void {
         target[name] = explainingNetDenial(value as (...args: never[]) => unknown);
       }
     }
+  }
+  // Sockets and servers report a denied connect, bind or listen as an `error` event.
+  for (const prototype of [net.Socket.prototype, net.Server.prototype, dgram.Socket.prototype]) {
+    const emit = prototype.emit as (
+      this: unknown,
+      event: string | symbol,
+      ...args: unknown[]
+    ) => boolean;
+    Object.defineProperty(prototype, "emit", {
+      value: function emitExplained(this: unknown, event: string | symbol, ...args: unknown[]) {
+        if (event === "error") explainNetDenied(args[0]);
+        return Reflect.apply(emit, this, [event, ...args]);
+      },
+      writable: true,
+      configurable: true,
+    });
   }
   const fetch = globalThis.fetch;
   globalThis.fetch = async function fetchExplained(...args: Parameters<typeof fetch>) {
