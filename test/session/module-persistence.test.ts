@@ -7,9 +7,10 @@ import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ExecutionMode } from "../../src/protocol/messages.ts";
 import type { Session } from "../../src/session/session.ts";
+import { killCapsuleChildren, killHard, startCapsuleChild } from "../durable/capsule-process.ts";
 import { processExists, startSession } from "./helpers.ts";
 
 /** Kills the worker with SIGKILL and waits until the session has seen it die. */
@@ -160,5 +161,52 @@ describe("modules of the user's project survive a worker kill -9", () => {
     );
     expect(r.value).toEqual([[[1, 2], [3]], true, true]);
     expectReplaced(session, killed);
+  });
+});
+
+describe("modules survive a kill -9 of the orchestrating process (durable named session)", () => {
+  let root: string;
+
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-modules-durable-"));
+    fs.mkdirSync(path.join(root, "side"));
+  });
+
+  afterEach(async () => {
+    await killCapsuleChildren();
+  });
+
+  afterAll(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Runs `code` as the next cell of named session "demo" in a new orchestrator process. */
+  function exec(code: string) {
+    return startCapsuleChild(["exec", path.join(root, "store"), path.join(root, "side"), code]);
+  }
+
+  it("require, destructured require, import() and import come back in the next process", async () => {
+    const first = exec(`
+      const fs = require("node:fs"); const { join } = require("node:path");
+      const osModule = await import("node:os"); import { createHash } from "node:crypto";
+      "defined"`);
+    expect((await first.next("result")).value).toBe("defined");
+    // The step is recorded before its result is reported: kill the orchestrator right
+    // there, before it can close anything.
+    await killHard(first);
+
+    const second = exec(`[
+      typeof fs.readFileSync, join("a", "b"), typeof osModule.cpus,
+      createHash("sha256").update("x").digest("hex").length,
+      fs === require("node:fs"), osModule === await import("node:os"),
+    ]`);
+    expect((await second.exited).code).toBe(0);
+    // The cell's outcome, whichever it was: a failure shows its error here.
+    const outcome = second.reports().find((r) => r.event === "result" || r.event === "error");
+    expect(outcome).toEqual({
+      event: "result",
+      value: ["function", path.join("a", "b"), "function", 64, true, true],
+      display: expect.any(String),
+    });
   });
 });
