@@ -1,11 +1,22 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import fs from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { SessionPool } from "../../src/session/pool.ts";
+import { removeOrphanedWorkdirs } from "../../src/session/workdirs.ts";
+import {
+  type JsonLinesChild,
+  killHard,
+  killJsonLinesChildren,
+  startJsonLinesChild,
+} from "../support/json-lines-child.ts";
 import { processExists, waitForPidsGone } from "../support/processes.ts";
+import { SANDBOX_MODES } from "./sandbox-modes.ts";
 
 const HOST = fileURLToPath(new URL("./fixtures/host.ts", import.meta.url));
+const WORKDIR_HOST = fileURLToPath(new URL("./fixtures/workdir-host.ts", import.meta.url));
 
 describe("no orphans", () => {
   it("workers exit when their host is killed with SIGKILL, even mid-cell", async () => {
@@ -26,3 +37,39 @@ describe("no orphans", () => {
     }
   });
 });
+
+afterEach(killJsonLinesChildren);
+
+interface HostReport {
+  workers: number[];
+  workdirs: string[];
+}
+
+async function startHost(sandbox: string): Promise<{ child: JsonLinesChild } & HostReport> {
+  const child = startJsonLinesChild(WORKDIR_HOST, [sandbox]);
+  const report = (await child.next("ready")) as unknown as HostReport;
+  return { child, workers: report.workers, workdirs: report.workdirs };
+}
+
+for (const { sandbox, skip } of SANDBOX_MODES) {
+  describe.skipIf(skip)(`nothing left behind (sandbox: ${sandbox})`, () => {
+    it("a new pool removes the working directories of a host killed with SIGKILL, and only those", async () => {
+      const [dead, live] = await Promise.all([startHost(sandbox), startHost(sandbox)]);
+      await killHard(dead.child);
+      // Generous: on a loaded 2-core machine the sandbox may take a moment to tear down.
+      expect(await waitForPidsGone(dead.workers, 30_000)).toEqual([]);
+      // Nobody was left to remove them.
+      expect(dead.workdirs.filter((dir) => fs.existsSync(dir))).toEqual(dead.workdirs);
+
+      const pool = new SessionPool({ minIdle: 0 });
+      await pool.close();
+      expect(dead.workdirs.filter((dir) => fs.existsSync(dir))).toEqual([]);
+      expect(live.workdirs.filter((dir) => fs.existsSync(dir))).toEqual(live.workdirs);
+      expect(live.workers.every(processExists)).toBe(true);
+
+      await killHard(live.child);
+      expect(await waitForPidsGone(live.workers, 30_000)).toEqual([]);
+      expect(removeOrphanedWorkdirs()).toEqual(expect.arrayContaining(live.workdirs));
+    });
+  });
+}
