@@ -17,7 +17,9 @@ export type {
   Limits,
   OutputChunk,
   Permissions,
+  SandboxMode,
   SessionOptions,
 } from "./options.ts";
 export { type AcquireOptions, type PoolOptions, SessionPool } from "./pool.ts";
 export { Session, type SessionState } from "./session.ts";
+export { removeOrphanedWorkdirs } from "./workdirs.ts";
