@@ -14,7 +14,7 @@ import type vm from "node:vm";
 import type { DecodedNamespace, DecodeOptions } from "./decode.ts";
 import type { Uncaptured } from "./encode.ts";
 import { invalidCheckpoint, NodeKind, PropFlag, SlotTag } from "./format.ts";
-import { describeModule, moduleKey, readModuleNode } from "./module-node.ts";
+import { describeModule, exportOf, moduleKey, readModuleNode } from "./module-node.ts";
 import { NamespaceAccessor } from "./namespace.ts";
 import { evaluateFunctionSource, memberOf, Realm } from "./realm.ts";
 import { failureFinder } from "./refs.ts";
@@ -76,7 +76,6 @@ export class Decoder {
         this.settle(i, value);
       } else if (node[0] === NodeKind.module) {
         const binding = readModuleNode(node);
-        const exported = binding.export;
         const what = describeModule(binding);
         if (this.options.loadModule === undefined) {
           this.failedNodes.set(i, `import of ${what} needs a loadModule callback`);
@@ -91,7 +90,7 @@ export class Decoder {
             imports.set(key, pending);
           }
           const namespace = (await pending) as Mutable;
-          this.settle(i, exported === undefined ? namespace : namespace[exported]);
+          this.settle(i, exportOf(namespace, binding));
         } catch (error) {
           this.failedNodes.set(i, `import of ${what} failed: ${String(error)}`);
           this.settle(i, undefined);

@@ -31,6 +31,8 @@ export interface ModuleBinding {
   via?: "require" | "import";
   /** Import attributes (`with { type: "json" }`) the module must be imported with again. */
   attributes?: Record<string, string>;
+  /** A property of the export, for a value one level down (`readFile` of fs's `promises`). */
+  member?: string;
 }
 
 export interface EncodeOptions {

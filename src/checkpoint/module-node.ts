@@ -4,7 +4,9 @@
  *
  * `[NodeKind.module, specifier, export | null]` for an `import()`, followed by `"require"`
  * for a value from `require` (restored by `require`, so it is the module cache's object),
- * or by `"import", attributes` for an import with attributes (`with { type: "json" }`).
+ * or by `"import", attributes` for an import with attributes (`with { type: "json" }`),
+ * then, for a property of an export (`readFile` of fs's `promises`), by `null` where no
+ * attributes were and the property's name.
  */
 import type { ModuleBinding } from "./encode.ts";
 import { NodeKind } from "./format.ts";
@@ -12,10 +14,14 @@ import { asString, expect } from "./validate.ts";
 
 export function moduleNode(binding: ModuleBinding): unknown[] {
   const node: unknown[] = [NodeKind.module, binding.specifier, binding.export ?? null];
+  const attributes =
+    binding.attributes !== undefined && Object.keys(binding.attributes).length > 0
+      ? { ...binding.attributes }
+      : null;
   if (binding.via === "require") node.push("require");
-  else if (binding.attributes !== undefined && Object.keys(binding.attributes).length > 0) {
-    node.push("import", { ...binding.attributes });
-  }
+  else if (attributes !== null || binding.member !== undefined) node.push("import");
+  if (binding.member !== undefined) node.push(attributes, binding.member);
+  else if (attributes !== null) node.push(attributes);
   return node;
 }
 
@@ -28,7 +34,7 @@ export function readModuleNode(node: readonly unknown[]): ModuleBinding {
   expect(via === undefined || via === "require" || via === "import", "unknown module loader");
   if (via === "require") binding.via = "require";
   const attributes = node[4];
-  if (attributes !== undefined) {
+  if (attributes !== undefined && attributes !== null) {
     expect(
       typeof attributes === "object" &&
         attributes !== null &&
@@ -38,15 +44,28 @@ export function readModuleNode(node: readonly unknown[]): ModuleBinding {
     );
     binding.attributes = { ...(attributes as Record<string, string>) };
   }
+  if (node[5] !== undefined) {
+    expect(binding.export !== undefined, "a module member needs an export");
+    binding.member = asString(node[5], "module member");
+  }
   return binding;
+}
+
+/** The value a binding names in a loaded module (its namespace or `module.exports`). */
+export function exportOf(loaded: unknown, binding: ModuleBinding): unknown {
+  if (binding.export === undefined) return loaded;
+  const exported = (loaded as Record<string, unknown>)[binding.export];
+  return binding.member === undefined
+    ? exported
+    : (exported as Record<string, unknown> | undefined)?.[binding.member];
 }
 
 /** How a module is described in a failure reason: `join from "node:path"`. */
 export function describeModule(binding: ModuleBinding): string {
+  const name =
+    binding.member === undefined ? binding.export : `${binding.export}.${binding.member}`;
   const what =
-    binding.export === undefined
-      ? `"${binding.specifier}"`
-      : `${binding.export} from "${binding.specifier}"`;
+    name === undefined ? `"${binding.specifier}"` : `${name} from "${binding.specifier}"`;
   return binding.via === "require" ? `${what} (require)` : what;
 }
 
