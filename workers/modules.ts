@@ -14,6 +14,7 @@
  * throws after an import keeps it. The registry never runs a getter: only data properties
  * of a module's exports are recorded.
  */
+import { isBuiltin } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
 import type { ModuleBinding } from "../src/checkpoint/index.ts";
@@ -113,7 +114,8 @@ export class ModuleRegistry {
 
   /**
    * Records a module (an ESM namespace or a CommonJS `module.exports`) and every object
-   * or function it exports as a data property. Accessors are skipped, never called; an
+   * or function it exports as a data property, and one level below an exported object.
+   * Accessors are skipped, never called; an
    * export still in its temporal dead zone (an import cycle) is skipped too. Each exports
    * object is walked once (an export a module adds after it has loaded is not seen).
    */
@@ -128,15 +130,19 @@ export class ModuleRegistry {
     }
     if (this.#walked.has(exports)) return;
     this.#walked.add(exports);
-    for (const name of Object.keys(exports)) {
-      let descriptor: PropertyDescriptor | undefined;
-      try {
-        descriptor = Object.getOwnPropertyDescriptor(exports, name);
-      } catch {
-        continue; // an uninitialized ESM binding: nothing to record yet
-      }
-      if (descriptor !== undefined && "value" in descriptor) {
-        this.record(descriptor.value, { specifier, export: name, ...how });
+    // Node's own modules define some exports as lazy getters (`fs.promises`); those are
+    // Node's code, not the user's or a package's, so they may be read.
+    const readGetters = isBuiltin(specifier);
+    const objects: Array<[string, object]> = [];
+    for (const [name, value] of dataProperties(exports, readGetters)) {
+      this.record(value, { specifier, export: name, ...how });
+      if (typeof value === "object" && value !== null) objects.push([name, value]);
+    }
+    // One level down too (`const { readFile } = require("node:fs").promises`), after
+    // every export, so a value that is also an export keeps that shorter name.
+    for (const [name, object] of objects) {
+      for (const [member, inner] of dataProperties(object, readGetters)) {
+        this.record(inner, { specifier, export: name, member, ...how });
       }
     }
   }
@@ -177,6 +183,36 @@ function importerAt(moduleRoot: string): ImportFromRoot {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   return script.runInThisContext() as ImportFromRoot;
+}
+
+/**
+ * An object's own enumerable string-keyed data properties. Accessors are skipped, never
+ * called, unless `readGetters`; a binding still in its temporal dead zone (an ESM import
+ * cycle) is skipped too, as is a getter that throws.
+ */
+function* dataProperties(object: object, readGetters: boolean): Generator<[string, unknown]> {
+  // Not Object.keys: it reads each descriptor to test enumerability, and throws on an
+  // uninitialized binding before yielding any of the others.
+  for (const name of Reflect.ownKeys(object)) {
+    if (typeof name !== "string") continue;
+    let descriptor: PropertyDescriptor | undefined;
+    try {
+      descriptor = Object.getOwnPropertyDescriptor(object, name);
+    } catch {
+      continue;
+    }
+    if (descriptor?.enumerable !== true) continue;
+    if ("value" in descriptor) yield [name, descriptor.value];
+    else if (readGetters && descriptor.get !== undefined) {
+      let value: unknown;
+      try {
+        value = descriptor.get.call(object);
+      } catch {
+        continue; // a lazy export that cannot load here is not one the cell has used
+      }
+      yield [name, value];
+    }
+  }
 }
 
 function definedAttributes(

@@ -69,54 +69,10 @@ function isNativeSource(source: string): boolean {
   return /\{\s*\[native code\]\s*\}\s*$/.test(source);
 }
 
-/** What parsing a function's source tells, which never changes for that function. */
-type Analysis =
-  | { ok: true; result: FunctionSource; usesLexicalThis: boolean; staticPrivate: boolean }
-  | { ok: false; reason: string };
-
-/** Per function: its source never changes, so it is parsed once, not at every checkpoint. */
-const analyses = new WeakMap<object, Analysis>();
-
-function analyse(fn: (...args: never[]) => unknown): Analysis {
-  const source = Function.prototype.toString.call(fn);
-  if (isNativeSource(source)) {
-    const name = functionName(fn);
-    return {
-      ok: false,
-      reason: name.startsWith("bound ")
-        ? `bound function "${name}" (its target and bound arguments are not visible)`
-        : `native function "${name}"`,
-    };
-  }
-  let form: SourceForm = "expression";
-  let node = tryParseExpression(source);
-  if (node === undefined) {
-    const member = tryParseMember(source);
-    if (member === undefined) return { ok: false, reason: "its source text does not parse" };
-    form = member.kind === "get" ? "getter" : member.kind === "set" ? "setter" : "method";
-    node = member.value as ParsedNode;
-  }
-  const { free, usesLexicalThis } = freeNames(node);
-  const staticPrivate = node.type === "ClassExpression" && privateMembersOf(fn).staticState;
-  const superClass = node.type === "ClassExpression" ? (node.superClass as Node | null) : null;
-  if (superClass !== null && form === "expression") {
-    // Offsets are into `(${source}\n)`: one character of prefix.
-    const rewritten =
-      source.slice(0, superClass.start - 1) + SUPERCLASS_PARAM + source.slice(superClass.end - 1);
-    return {
-      ok: true,
-      result: { form: "derived", source: rewritten, free },
-      usesLexicalThis,
-      staticPrivate,
-    };
-  }
-  return { ok: true, result: { form, source, free }, usesLexicalThis, staticPrivate };
-}
-
 /**
  * Analyses a function and returns how to re-create it, or throws `Uncapturable`.
  * `isResolvable(name)` says whether a free name will resolve in the target context
- * (a namespace name, a global of the target, or a variable of its captured scopes).
+ * (a namespace name or a global of the target).
  */
 export function functionSource(
   fn: (...args: never[]) => unknown,
@@ -124,16 +80,28 @@ export function functionSource(
   /** Why closures cannot be read here, if they cannot (added to the reason). */
   closuresUnavailable?: string,
 ): FunctionSource {
-  let analysis = analyses.get(fn);
-  if (analysis === undefined) {
-    analysis = analyse(fn);
-    analyses.set(fn, analysis);
+  const source = Function.prototype.toString.call(fn);
+  if (isNativeSource(source)) {
+    const name = functionName(fn);
+    throw new Uncapturable(
+      name.startsWith("bound ")
+        ? `bound function "${name}" (its target and bound arguments are not visible)`
+        : `native function "${name}"`,
+    );
   }
-  if (!analysis.ok) throw new Uncapturable(analysis.reason);
-  if (analysis.usesLexicalThis) {
+  let form: SourceForm = "expression";
+  let node = tryParseExpression(source);
+  if (node === undefined) {
+    const member = tryParseMember(source);
+    if (member === undefined) throw new Uncapturable("its source text does not parse");
+    form = member.kind === "get" ? "getter" : member.kind === "set" ? "setter" : "method";
+    node = member.value as ParsedNode;
+  }
+  const { free, usesLexicalThis } = freeNames(node);
+  if (usesLexicalThis) {
     throw new Uncapturable("arrow function uses the `this`/`arguments` of its enclosing function");
   }
-  for (const name of analysis.result.free) {
+  for (const name of free) {
     if (!isResolvable(name)) {
       throw new Uncapturable(
         closuresUnavailable === undefined
@@ -142,10 +110,17 @@ export function functionSource(
       );
     }
   }
-  if (analysis.staticPrivate) {
+  if (node.type === "ClassExpression" && privateMembersOf(fn).staticState) {
     throw new Uncapturable("class with static #private fields, whose values cannot be read");
   }
-  return analysis.result;
+  const superClass = node.type === "ClassExpression" ? (node.superClass as Node | null) : null;
+  if (superClass !== null && form === "expression") {
+    // Offsets are into `(${source}\n)`: one character of prefix.
+    const rewritten =
+      source.slice(0, superClass.start - 1) + SUPERCLASS_PARAM + source.slice(superClass.end - 1);
+    return { form: "derived", source: rewritten, free };
+  }
+  return { form, source, free };
 }
 
 export interface PrivateMembers {

@@ -177,6 +177,38 @@ describe("ModuleRegistry: what the session's require and import() record", () =>
     expect(registry.refOf(3)).toBeUndefined();
   });
 
+  it("records one level below an exported object, after the exports themselves", () => {
+    const registry = new ModuleRegistry(process.cwd());
+    const tracking = registry.trackingRequire(createRequire(path.join(process.cwd(), "x.js")));
+    const fs = tracking("node:fs") as typeof import("node:fs");
+    const cjsPath = tracking("node:path") as typeof path;
+    expect(registry.refOf(fs.promises.readFile)).toEqual({
+      specifier: "node:fs",
+      export: "promises",
+      member: "readFile",
+      via: "require",
+    });
+    // path.posix is path itself on POSIX: join keeps its own name, not posix.join.
+    expect(registry.refOf(cjsPath.join)).toEqual({
+      specifier: "node:path",
+      export: "join",
+      via: "require",
+    });
+  });
+
+  it("restores a member of an export from the module it was recorded from", async () => {
+    const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
+    const encoded = encodeNamespace([["readFile", fs.promises.readFile]], {
+      moduleOf: (value) =>
+        value === fs.promises.readFile
+          ? { specifier: "node:fs", export: "promises", member: "readFile", via: "require" }
+          : undefined,
+    });
+    const restored = await restoreInto(encoded.data, { loadModule: async () => fs });
+    expect(restored.failed).toEqual([]);
+    expect(restored.values.get("readFile")).toBe(fs.promises.readFile);
+  });
+
   it("loads a required module again through the same require: the object a later require returns", async () => {
     const registry = new ModuleRegistry(process.cwd());
     const tracking = registry.trackingRequire(createRequire(path.join(process.cwd(), "x.js")));

@@ -41,6 +41,7 @@ describe.each(MODES)("modules survive a worker kill -9 ($label cells)", ({ mode 
     const session = await startSession();
     await session.execute('const fs = require("node:fs")', options);
     await session.execute('const { join, sep } = require("node:path")', options);
+    await session.execute('const { readFile } = require("node:fs").promises', options);
     await session.execute('const osModule = await import("node:os")', options);
     await session.execute(
       'import { createHash } from "node:crypto"; import * as url from "node:url"',
@@ -52,9 +53,9 @@ describe.each(MODES)("modules survive a worker kill -9 ($label cells)", ({ mode 
       typeof fs.readFileSync, join("a", "b") === "a" + sep + "b", typeof osModule.cpus,
       createHash("sha256").update("x").digest("hex").length, typeof url.pathToFileURL,
       fs === require("node:fs"), join === require("node:path").join,
-      osModule === await import("node:os"),
+      osModule === await import("node:os"), readFile === require("node:fs/promises").readFile,
     ]`);
-    expect(r.value).toEqual(["function", true, "function", 64, "function", true, true, true]);
+    expect(r.value).toEqual(["function", true, "function", 64, "function", true, true, true, true]);
     expectReplaced(session, killed);
   });
 
