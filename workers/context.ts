@@ -7,7 +7,6 @@
  */
 import { createRequire } from "node:module";
 import path from "node:path";
-import { Writable } from "node:stream";
 import vm from "node:vm";
 import { ModuleRegistry } from "./modules.ts";
 
@@ -15,7 +14,7 @@ import { ModuleRegistry } from "./modules.ts";
 export interface ContextIo {
   write(stream: "stdout" | "stderr", text: string): void;
   display(value: unknown): void;
-  /** Async executor: returns a promise; threaded executor: blocks its thread and returns a string. */
+  /** An event-loop cell gets a promise; a blocking cell blocks and gets the string. */
   input(prompt: string): Promise<string> | string;
 }
 
@@ -29,6 +28,10 @@ export interface SessionContext {
   userNames(): string[];
   /** Which values came from `require`/`import()` in this context (for checkpoints). */
   readonly modules: ModuleRegistry;
+  /** Sets `_` to a cell's value, as Node's REPL does, unless the user took `_` over. */
+  recordResult(value: unknown): void;
+  /** Sets `_error` to what a cell threw, unless the user took `_error` over. */
+  recordError(error: unknown): void;
 }
 
 /** Names Capsule defines in every context and user code cannot replace. */
@@ -86,6 +89,8 @@ export function createSessionContext(options: {
     });
     reserved.add(name);
   }
+  const recordResult = defineLastValue(target, "_", reserved, options.io);
+  const recordError = defineLastValue(target, "_error", reserved, options.io);
   Object.defineProperty(target, "global", {
     value: target,
     writable: true,
@@ -99,17 +104,67 @@ export function createSessionContext(options: {
     global: target,
     reserved,
     modules,
+    recordResult,
+    recordError,
     userNames: () => Object.getOwnPropertyNames(target).filter((name) => !reserved.has(name)),
   };
 }
 
-/** A writable that hands each write on at once (a console's writes arrive in order). */
-function outputStream(write: (text: string) => void): Writable {
-  return new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _encoding, callback) {
-      write(typeof chunk === "string" ? chunk : chunk.toString("utf8"));
-      callback();
+/**
+ * `_` and `_error` as in Node's REPL: Capsule's (not the user's, so not checkpointed)
+ * until a cell assigns one, which takes it over for good — the assignment replaces the
+ * accessor with an ordinary user variable, and Capsule says so as the REPL does. The
+ * returned function records the next value while Capsule still owns the name.
+ */
+function defineLastValue(
+  target: Record<string, unknown>,
+  name: "_" | "_error",
+  reserved: Set<string>,
+  io: ContextIo,
+): (value: unknown) => void {
+  let last: unknown;
+  let owned = true;
+  Object.defineProperty(target, name, {
+    get: () => last,
+    set: (value: unknown) => {
+      owned = false;
+      reserved.delete(name);
+      Object.defineProperty(target, name, {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      io.write("stdout", `Expression assignment to ${name} now disabled.\n`);
     },
+    enumerable: false,
+    configurable: true,
   });
+  reserved.add(name);
+  return (value) => {
+    if (owned) last = value;
+  };
+}
+
+/**
+ * The stream a cell's `console` writes to: each write is handed on at once, in call
+ * order. Deliberately not a `stream.Writable`: an interrupted cell is unwound with no
+ * `finally` run, and a Writable cut inside `write()` stays "writing" forever, buffering
+ * every later line. This sink has no state to leave half-changed. (`listenerCount`,
+ * `once` and `removeListener` are what `Console` calls around each write.)
+ */
+function outputStream(write: (text: string) => void): NodeJS.WritableStream {
+  const sink = {
+    write(chunk: string | Uint8Array, ...rest: unknown[]): boolean {
+      write(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      const done = rest.find((item) => typeof item === "function") as (() => void) | undefined;
+      done?.();
+      return true;
+    },
+    once: () => sink,
+    on: () => sink,
+    removeListener: () => sink,
+    listenerCount: () => 0,
+  };
+  return sink as unknown as NodeJS.WritableStream;
 }

@@ -1,42 +1,40 @@
 /**
- * What a session worker does with each request: runs cells on the right executor,
- * streams their output, asks the host for `input()`, answers checkpoint and restore
- * requests. One cell runs at a time; the host enforces that too.
+ * What a session worker does with each request: runs every cell in the session's one
+ * realm on this (the main) thread, streams its output, asks the host for `input()`,
+ * answers checkpoint and restore requests. One cell runs at a time; the host enforces
+ * that too. The wire itself belongs to the service thread (see executors/service-link.ts).
  */
 import path from "node:path";
 import { CapsuleError } from "../src/errors.ts";
-import type {
-  ExecutionMode,
-  HostMessage,
-  MessageOf,
-  WorkerMessage,
-} from "../src/protocol/messages.ts";
+import type { HostMessage, MessageOf } from "../src/protocol/messages.ts";
 import { Checkpointing } from "./checkpointing.ts";
 import { createSessionContext, type SessionContext } from "./context.ts";
-import { describeThrown, type WireErrorFields } from "./errors.ts";
-import { runOnMainThread } from "./executors/main-thread.ts";
-import type { CellPlan } from "./executors/plan.ts";
-import { ThreadedCellError, ThreadedExecutor } from "./executors/threaded.ts";
+import { CellInterrupt, describeThrown, type WireErrorFields } from "./errors.ts";
+import { startCell } from "./executors/main-thread.ts";
+import type { CellOutcome, CellPlan } from "./executors/plan.ts";
+import type { CellService } from "./executors/service-link.ts";
 import { OutputBudget, type OutputStream } from "./output.ts";
-import { type RenderedResult, renderResult } from "./render.ts";
+import { renderResult } from "./render.ts";
 
 export interface RuntimeOptions {
   moduleRoot: string;
   outputLimitBytes: number;
   checkpointMaxBytes: number;
   defaultTimeoutMs: number;
-  send(message: WorkerMessage): void;
+  service: CellService;
 }
 
 interface Running {
   id: string;
-  abort: AbortController;
+  token: number;
+  /** A blocking cell's `input()` blocks and returns the answer; others get a promise. */
+  blocking: boolean;
 }
 
 export class WorkerRuntime {
   #session: SessionContext;
   readonly #options: RuntimeOptions;
-  readonly #threaded: ThreadedExecutor;
+  readonly #service: CellService;
   readonly #output: OutputBudget;
   readonly #checkpoints: Checkpointing;
   readonly #inputs = new Map<
@@ -51,8 +49,9 @@ export class WorkerRuntime {
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
+    this.#service = options.service;
     this.#output = new OutputBudget((stream, data, truncated) => {
-      options.send({
+      this.#service.send({
         type: "output",
         execution_id: this.#running?.id ?? this.#lastExecutionId,
         stream,
@@ -61,10 +60,6 @@ export class WorkerRuntime {
       });
     }, options.outputLimitBytes);
     this.#session = this.#createContext();
-    this.#threaded = new ThreadedExecutor({
-      moduleRoot: options.moduleRoot,
-      modules: () => this.#session.modules,
-    });
     this.#checkpoints = new Checkpointing({
       session: this.#session,
       modules: () => this.#session.modules,
@@ -88,17 +83,15 @@ export class WorkerRuntime {
     this.#output.write(stream, data);
   }
 
-  get namespaceSize(): number {
-    return this.#session.userNames().length;
-  }
-
-  handle(message: HostMessage): void {
+  /**
+   * A host message. `token` is the cell token the service thread gave an `execute`
+   * (none: a cell is still running there). Called straight from the service thread's
+   * message event, which is the dispatch point an interrupted cell unwinds to.
+   */
+  handle(message: HostMessage, token: number | undefined): void {
     switch (message.type) {
       case "execute":
-        void this.#execute(message);
-        return;
-      case "cancel":
-        if (this.#running?.id === message.execution_id) this.#running.abort.abort();
+        this.#execute(message, token);
         return;
       case "input_response":
         this.#answerInput(message);
@@ -113,23 +106,23 @@ export class WorkerRuntime {
         this.#reset(message.id);
         return;
       default:
-        // shutdown, heartbeats and session-layer kinds are handled by the worker's entry.
+        // cancel is the service thread's; heartbeats and session-layer kinds the channel's.
         return;
     }
   }
 
-  async close(): Promise<void> {
-    this.#running?.abort.abort();
-    await this.#threaded.close();
+  /** Wakes whatever the running cell waits for; the process is about to exit. */
+  close(): void {
+    this.#rejectInputs("input cancelled: the worker is shutting down");
   }
 
-  async #execute(message: MessageOf<"execute">): Promise<void> {
-    if (this.#running !== undefined) {
-      this.#options.send(
+  #execute(message: MessageOf<"execute">, token: number | undefined): void {
+    if (this.#running !== undefined || token === undefined) {
+      this.#service.send(
         errorMessage(message.id, {
           code: "SESSION_BUSY",
           name: "SessionStateError",
-          message: `cell ${this.#running.id} is still running`,
+          message: `cell ${this.#running?.id ?? "(unknown)"} is still running`,
         }),
       );
       return;
@@ -146,108 +139,119 @@ export class WorkerRuntime {
       imports: message.imports ?? [],
       bounded: message.bounded ?? false,
     };
-    const running: Running = { id: message.id, abort: new AbortController() };
+    const running: Running = { id: message.id, token, blocking: plan.mode === "blocking_sync" };
     this.#running = running;
     this.#lastExecutionId = message.id;
     this.#output.reset();
     const filename = path.join(this.#options.moduleRoot, `cell-${++this.#cellCount}.js`);
     const started = performance.now();
-    let mode: ExecutionMode = plan.mode;
-    try {
-      let rendered: RenderedResult;
-      if (plan.mode === "blocking_sync") {
-        const outcome = await this.#threaded.run(plan, this.#session, {
-          filename,
-          signal: running.abort.signal,
-          hooks: {
-            output: (stream, data) => this.#output.write(stream, data),
-            input: (prompt) => this.#askInput(prompt),
-            loadModule: this.#session.modules.load,
-          },
-        });
-        rendered = outcome.result;
-        for (const { name, reason } of outcome.uncaptured) {
-          this.#output.write("stderr", `[capsule: "${name}" was not merged back: ${reason}]\n`);
-        }
-      } else {
-        const outcome = await runOnMainThread(plan, this.#session, {
-          filename,
-          signal: running.abort.signal,
-        });
-        mode = outcome.mode;
-        rendered = renderResult(outcome.value);
+    // Runs the synchronous part now; an interrupt may unwind it, and then the cell still
+    // ends (with the interrupt), so a reply always goes out.
+    startCell(
+      plan,
+      this.#session,
+      { filename, token, service: this.#service },
+      {
+        succeeded: (outcome) => this.#succeeded(message, plan, running, outcome, started),
+        failed: (thrown) => this.#failed(message, plan, running, thrown, filename),
+      },
+    );
+  }
+
+  #succeeded(
+    message: MessageOf<"execute">,
+    plan: CellPlan,
+    running: Running,
+    outcome: CellOutcome,
+    started: number,
+  ): void {
+    this.#session.modules.recordImports(plan.imports, this.#session.global);
+    this.#session.recordResult(outcome.value);
+    const rendered = renderResult(outcome.value);
+    const result: MessageOf<"result"> = {
+      type: "result",
+      execution_id: message.id,
+      has_value: rendered.has_value,
+      display: rendered.display,
+      mode: outcome.mode,
+      execution_time: performance.now() - started,
+    };
+    if (rendered.has_value && rendered.value !== undefined) result.value = rendered.value;
+    if (message.checkpoint !== false) {
+      try {
+        const checkpoint = this.#captureAfter(plan);
+        if (checkpoint !== undefined) result.checkpoint = checkpoint;
+      } catch (thrown) {
+        const { code, message: reason } = describeCapsuleError(thrown);
+        result.checkpoint_error = { code, message: reason };
       }
-      this.#session.modules.recordImports(plan.imports, this.#session.global);
-      this.#finish(running);
-      const result: MessageOf<"result"> = {
-        type: "result",
-        execution_id: message.id,
-        has_value: rendered.has_value,
-        display: rendered.display,
-        mode,
-        execution_time: performance.now() - started,
-      };
-      if (rendered.has_value && rendered.value !== undefined) result.value = rendered.value;
-      if (message.checkpoint !== false) {
-        try {
-          const checkpoint = this.#captureAfter(plan);
-          if (checkpoint !== undefined) result.checkpoint = checkpoint;
-        } catch (thrown) {
-          const { code, message: reason } = describeCapsuleError(thrown);
-          result.checkpoint_error = { code, message: reason };
-        }
-      }
-      this.#options.send(result);
-    } catch (thrown) {
-      this.#finish(running);
-      const fields =
-        thrown instanceof ThreadedCellError
-          ? thrown.fields.error
-          : describeThrown(thrown, `${path.dirname(filename)}${path.sep}`);
-      const failure: MessageOf<"error"> = { ...errorMessage(message.id, fields), mode };
-      if (message.checkpoint !== false) {
-        // What the cell did before it failed stays in the namespace: the host's copy must
-        // have it too, or a crash later would quietly undo it. A failing capture leaves
-        // the next one full (the checkpointer starts over), so nothing is lost for long.
-        try {
-          const checkpoint = this.#captureAfter(plan);
-          if (checkpoint !== undefined) failure.checkpoint = checkpoint;
-        } catch {
-          this.#checkpoints.rebase(this.#session);
-        }
-      }
-      this.#options.send(failure);
     }
+    this.#finish(running);
+    this.#service.send(result);
+  }
+
+  #failed(
+    message: MessageOf<"execute">,
+    plan: CellPlan,
+    running: Running,
+    thrown: unknown,
+    filename: string,
+  ): void {
+    // What the cell threw is `_error`, as in the REPL; a cancel or timeout is not an error of the cell's.
+    if (!(thrown instanceof CellInterrupt)) this.#session.recordError(thrown);
+    this.#session.modules.recordImports(plan.imports, this.#session.global);
+    const fields = describeThrown(thrown, `${path.dirname(filename)}${path.sep}`);
+    const failure: MessageOf<"error"> = { ...errorMessage(message.id, fields), mode: plan.mode };
+    if (message.checkpoint !== false) {
+      // What the cell did before it failed or was stopped stays in the namespace: the
+      // host's copy must have it too, or a crash later would quietly undo it. A failing
+      // capture leaves the next one full (the checkpointer starts over), so nothing is
+      // lost for long.
+      try {
+        const checkpoint = this.#captureAfter(plan);
+        if (checkpoint !== undefined) failure.checkpoint = checkpoint;
+      } catch {
+        this.#checkpoints.rebase(this.#session);
+      }
+    }
+    this.#finish(running);
+    this.#service.send(failure);
   }
 
   #captureAfter(plan: CellPlan) {
     return this.#checkpoints.capture({ declared: plan.declared, used: plan.free });
   }
 
+  /** Ends the cell's bookkeeping; the service thread hears of it before the reply. */
   #finish(running: Running): void {
     if (this.#running === running) this.#running = undefined;
+    this.#service.setNamespaceSize(this.#session.userNames().length);
+    this.#service.cellDone(running.token);
     // A cancelled or finished cell wakes any `input()` it left waiting.
+    this.#rejectInputs("input cancelled: the cell ended");
+  }
+
+  #rejectInputs(reason: string): void {
     for (const [id, pending] of this.#inputs) {
-      pending.reject(new Error("input cancelled: the cell ended"));
+      pending.reject(new Error(reason));
       this.#inputs.delete(id);
     }
   }
 
-  #askInput(prompt: string): Promise<string> {
+  #askInput(prompt: string): Promise<string> | string {
     const running = this.#running;
-    if (running === undefined)
-      return Promise.reject(new Error("input() is only available while a cell runs"));
+    if (running === undefined) throw new Error("input() is only available while a cell runs");
     const id = `in-${++this.#inputCount}`;
+    const request: MessageOf<"input"> = { type: "input", id, execution_id: running.id, prompt };
+    if (running.blocking) {
+      const answer = this.#service.askInputSync(request);
+      // The reason travels in the answer's place, so the cell's error says why.
+      if (answer.cancelled) throw new Error(answer.value || "input cancelled by the host");
+      return answer.value;
+    }
     return new Promise<string>((resolve, reject) => {
       this.#inputs.set(id, { resolve, reject });
-      running.abort.signal.addEventListener(
-        "abort",
-        () => {
-          if (this.#inputs.delete(id)) reject(new Error("input cancelled"));
-        },
-        { once: true },
-      );
-      this.#options.send({ type: "input", id, execution_id: running.id, prompt });
+      this.#service.send(request);
     });
   }
 
@@ -264,30 +268,30 @@ export class WorkerRuntime {
     try {
       const checkpoint = this.#checkpoints.capture("full");
       if (checkpoint === undefined) throw new Error("a full checkpoint is never empty");
-      this.#options.send({ type: "checkpoint", execution_id: id, ...checkpoint });
+      this.#service.send({ type: "checkpoint", execution_id: id, ...checkpoint });
     } catch (thrown) {
-      this.#options.send(errorMessage(id, describeCapsuleError(thrown)));
+      this.#service.send(errorMessage(id, describeCapsuleError(thrown)));
     }
   }
 
   async #restore(message: MessageOf<"restore">): Promise<void> {
     try {
       const restored = await this.#checkpoints.restore(message.chain);
-      this.#options.send({
+      this.#service.send({
         type: "restored",
         id: message.id,
         names: restored.names,
         failed: restored.failed,
       });
     } catch (thrown) {
-      this.#options.send(errorMessage(message.id, describeCapsuleError(thrown)));
+      this.#service.send(errorMessage(message.id, describeCapsuleError(thrown)));
     }
   }
 
   /** Drops the namespace: a new context, as in a fresh worker. */
   #reset(id: string): void {
     if (this.#running !== undefined) {
-      this.#options.send(
+      this.#service.send(
         errorMessage(id, {
           code: "SESSION_BUSY",
           name: "SessionStateError",
@@ -298,7 +302,7 @@ export class WorkerRuntime {
     }
     this.#session = this.#createContext();
     this.#checkpoints.rebase(this.#session);
-    this.#options.send({ type: "restored", id, names: [], failed: [] });
+    this.#service.send({ type: "restored", id, names: [], failed: [] });
   }
 }
 

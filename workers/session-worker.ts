@@ -1,18 +1,14 @@
 /**
- * Entry point of a session worker process (spawned by `src/session`). Frames travel on
- * fd 3, a pipe of their own; the user's stdout and stderr are captured and sent as
- * `output` messages, so user output never mixes with frames.
- *
- * The worker exits by itself when its host goes away: when the frame pipe closes, and —
- * because a cell in a busy loop never sees the pipe close — when a watchdog thread sees
- * the parent process change. The same thread enforces the RSS limit.
+ * Entry point of a session worker process (spawned by `src/session`). This main thread
+ * runs every cell, in the session's one realm; a service thread owns the frame pipe
+ * (fd 3) so the session stays responsive while a cell blocks this thread, and watches
+ * the process (host gone, RSS limit). The user's stdout and stderr are captured and sent
+ * as `output` messages, so user output never mixes with frames.
  */
-import { Socket } from "node:net";
-import { Worker } from "node:worker_threads";
+import { writeSync } from "node:fs";
 import { z } from "zod";
-import { ProtocolChannel } from "../src/protocol/channel.ts";
-import { isHostMessage, PROTOCOL_VERSION } from "../src/protocol/messages.ts";
-import { processStatsSampler } from "../src/protocol/process-stats.ts";
+import { PROTOCOL_VERSION } from "../src/protocol/messages.ts";
+import { ServiceLink } from "./executors/service-link.ts";
 import { WorkerRuntime } from "./runtime.ts";
 
 const ConfigSchema = z.object({
@@ -27,63 +23,51 @@ const ConfigSchema = z.object({
 });
 export type WorkerConfig = z.infer<typeof ConfigSchema>;
 
-/** Written to stderr by the watchdog before it ends the process over the RSS limit. */
-export const MEMORY_LIMIT_MARKER = "CAPSULE_MEMORY_LIMIT";
+export { MEMORY_LIMIT_MARKER } from "./executors/service-protocol.ts";
 
 const config = ConfigSchema.parse(JSON.parse(process.argv[2] ?? "{}"));
 
-startWatchdog(process.ppid, config.memoryLimitBytes);
-
-const socket = new Socket({ fd: 3, readable: true, writable: true });
-let runtime: WorkerRuntime | undefined;
-const channel = new ProtocolChannel(socket, {
-  heartbeatIntervalMs: config.heartbeatMs,
+const service = new ServiceLink({
+  heartbeatMs: config.heartbeatMs,
   graceMs: config.graceMs,
   maxFrameBytes: config.maxFrameBytes,
-  heartbeatFields: processStatsSampler(() => runtime?.namespaceSize ?? 0),
+  memoryLimitBytes: config.memoryLimitBytes,
+  defaultTimeoutMs: config.defaultTimeoutMs,
 });
-// The worker heartbeats and answers test requests, but does not judge its host by
-// silence: a host starved of CPU (a hundred workers starting on two cores) is slow, not
-// gone, and ending the session for it lost work. A host that is really gone closes the
-// pipe or changes our parent, which the pipe and the watchdog see.
-channel.watchPeer(false);
-runtime = new WorkerRuntime({
+const runtime = new WorkerRuntime({
   moduleRoot: config.moduleRoot,
   outputLimitBytes: config.outputLimitBytes,
   checkpointMaxBytes: config.checkpointMaxBytes,
   defaultTimeoutMs: config.defaultTimeoutMs,
-  send: (message) => channel.send(message),
+  service,
 });
-const active = runtime;
 
-captureProcessOutput(active);
+captureProcessOutput(runtime);
 // A cell's stray callback must not take the session down: report it as that cell's stderr.
 process.on("uncaughtException", (error) =>
-  active.writeOutput("stderr", `Uncaught ${describe(error)}\n`),
+  runtime.writeOutput("stderr", `Uncaught ${describe(error)}\n`),
 );
 process.on("unhandledRejection", (reason) =>
-  active.writeOutput("stderr", `Uncaught (in promise) ${describe(reason)}\n`),
+  runtime.writeOutput("stderr", `Uncaught (in promise) ${describe(reason)}\n`),
 );
-// SIGINT interrupts a running cell (vm `breakOnSigint`); between cells it must not kill us.
+// Cells are interrupted through the service thread, never by a signal; a stray SIGINT
+// (a terminal's Ctrl-C reaching the group) must not kill the session.
 process.on("SIGINT", () => {});
 
-channel.on("message", (message) => {
-  if (!isHostMessage(message)) {
-    active.writeOutput("stderr", `[capsule protocol] unexpected "${message.type}" from the host\n`);
-  } else if (message.type === "shutdown") void shutdown(0);
-  else active.handle(message);
-});
-channel.on("close", () => void shutdown(0));
-channel.on("error", (error: Error) =>
-  active.writeOutput("stderr", `[capsule protocol] ${error.message}\n`),
-);
-channel.send({ type: "ready", pid: process.pid, protocol_version: PROTOCOL_VERSION });
-
-async function shutdown(code: number): Promise<never> {
-  await active.close().catch(() => undefined);
-  channel.close();
-  process.exit(code);
-}
+service.onHost = (message, token) => runtime.handle(message, token);
+service.onDiagnostic = (text) => runtime.writeOutput("stderr", text);
+service.onExit = () => {
+  runtime.close();
+  // Stopping the service thread first closes its inspector session, so Node does not
+  // print "Waiting for the debugger to disconnect" on the way out.
+  void service.close().finally(() => process.exit(0));
+};
+service.onFailure = (error) => {
+  // Without its service thread the worker cannot reach its host: end, and say why.
+  writeSync(2, `\ncapsule: the worker's service thread failed: ${describe(error)}\n`);
+  process.exit(70);
+};
+service.send({ type: "ready", pid: process.pid, protocol_version: PROTOCOL_VERSION });
 
 function captureProcessOutput(target: WorkerRuntime): void {
   for (const stream of ["stdout", "stderr"] as const) {
@@ -107,31 +91,4 @@ function describe(value: unknown): string {
     return String((value as { stack?: unknown }).stack);
   }
   return String(value);
-}
-
-function startWatchdog(parentPid: number, memoryLimitBytes: number): void {
-  const source = `
-    const { workerData } = require("node:worker_threads");
-    const { writeSync } = require("node:fs");
-    // Last words for the host's crash report; with the host gone stderr is a broken pipe,
-    // and a failed write must not stop the kill that follows.
-    const say = (text) => {
-      try {
-        writeSync(2, text);
-      } catch {}
-    };
-    setInterval(() => {
-      if (process.ppid !== workerData.parentPid) {
-        say("\\ncapsule: host process " + workerData.parentPid + " is gone; exiting\\n");
-        process.kill(process.pid, "SIGKILL");
-      }
-      const rss = process.memoryUsage.rss();
-      if (rss > workerData.memoryLimitBytes) {
-        say("\\n${MEMORY_LIMIT_MARKER} rss=" + rss + "\\n");
-        process.kill(process.pid, "SIGKILL");
-      }
-    }, 200);
-  `;
-  const watchdog = new Worker(source, { eval: true, workerData: { parentPid, memoryLimitBytes } });
-  watchdog.unref();
 }

@@ -20,6 +20,8 @@ import {
   type Fill,
   type Order,
   orderExecutionId,
+  recordExecutionReport,
+  recordedReports,
   registerOrderExecution,
   registerOrderSubmission,
 } from "./orders.ts";
@@ -30,6 +32,9 @@ export type EndpointReport = Record<string, unknown> & { event: string };
 function emit(report: EndpointReport): void {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
+
+// Whoever reads the reports may be gone (killed, or done): that is no reason to crash.
+process.stdout.on("error", () => {});
 
 function describe(message: FixMessage): Record<string, unknown> {
   return {
@@ -86,24 +91,35 @@ async function initiator(args: string[]): Promise<void> {
   });
   const key = sessionKey(sender, target);
   const orders = ordersFor(Number(count));
-  const reports = new Map<string, Set<string>>();
+  // Reports received before a crash are in the store; count them too.
+  const reports = await recordedReports(
+    capsule,
+    key,
+    orders.map((o) => o.clOrdId),
+  );
+  const conflicts: string[] = [];
   let allFilled: () => void = () => {};
   const filled = new Promise<void>((resolve) => {
     allFilled = resolve;
   });
+  const checkFilled = () => {
+    if (orders.every((o) => reports.has(o.clOrdId))) allFilled();
+  };
+  checkFilled();
   const session = await openSession(capsule, {
     role: "initiator",
     senderCompId: sender,
     targetCompId: target,
     heartBtInt: 1,
     onEvent: reporter(key),
-    onApplication: (message) => {
+    onApplication: async (message) => {
       if (message.msgType !== MsgType.ExecutionReport) return;
-      const id = message.get(Tag.ClOrdID) ?? "";
-      const execIds = reports.get(id) ?? new Set<string>();
-      execIds.add(message.get(Tag.ExecID) ?? "");
-      reports.set(id, execIds);
-      if (orders.every((o) => reports.has(o.clOrdId))) allFilled();
+      const record = await recordExecutionReport(capsule, key, message);
+      if (record === undefined) return;
+      if (record.conflict !== undefined)
+        conflicts.push(`${record.clOrdId}: ${record.execId} and ${record.conflict}`);
+      reports.set(record.clOrdId, record.execId);
+      checkFilled();
     },
   });
   emit({ event: "opened", pid: process.pid, key, ...session.sequence });
@@ -115,10 +131,7 @@ async function initiator(args: string[]): Promise<void> {
   await batch.result();
   emit({ event: "submitted", count: orders.length });
   await Promise.race([filled, running]);
-  emit({
-    event: "all-filled",
-    reports: Object.fromEntries([...reports].map(([id, execIds]) => [id, [...execIds]])),
-  });
+  emit({ event: "all-filled", reports: Object.fromEntries(reports), conflicts });
   await fix.stop();
   await running;
   await capsule.close();

@@ -150,3 +150,55 @@ export function registerOrderSubmission(
     return orders.length;
   });
 }
+
+/** What the initiator knows of an order's fill: its ExecID, and any other ExecID seen for it. */
+export interface ReportRecord {
+  clOrdId: string;
+  execId: string;
+  /** A different ExecID for the same order: a second fill (must never happen). */
+  conflict?: string;
+}
+
+function reportId(key: string, clOrdId: string): string {
+  return `fix-report/${key}/${clOrdId}`;
+}
+
+/**
+ * Records the ExecutionReport in `message` in the durable store (the initiator calls it
+ * before the message counts as received, so a crash cannot lose it). The same report
+ * again (a PossDup resend) is recognised by its ExecID.
+ */
+export async function recordExecutionReport(
+  capsule: Capsule,
+  key: string,
+  message: FixMessage,
+): Promise<ReportRecord | undefined> {
+  const clOrdId = message.get(Tag.ClOrdID);
+  const execId = message.get(Tag.ExecID);
+  if (clOrdId === undefined || execId === undefined) return undefined;
+  // Creating an existing promise returns it unchanged: the first report's ExecID wins.
+  const record = await capsule.promises.create(reportId(key, clOrdId), Number.MAX_SAFE_INTEGER, {
+    data: execId,
+  });
+  const first = record.param.data ?? execId;
+  return first === execId ? { clOrdId, execId } : { clOrdId, execId: first, conflict: execId };
+}
+
+/** The ExecIDs recorded for `clOrdIds` (absent: no report yet). */
+export async function recordedReports(
+  capsule: Capsule,
+  key: string,
+  clOrdIds: readonly string[],
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const clOrdId of clOrdIds) {
+    try {
+      const record = await capsule.promises.get(reportId(key, clOrdId));
+      found.set(clOrdId, record.param.data ?? "");
+    } catch (error) {
+      if (Reflect.get(Object(Reflect.get(Object(error), "serverError")), "code") !== 404)
+        throw error;
+    }
+  }
+  return found;
+}

@@ -124,6 +124,14 @@ export function rejectOpaque(value: object): void {
     throw new Uncapturable("module namespace object that the worker did not record as an import");
   }
   if (types.isExternal(value)) throw new Uncapturable("native handle");
+}
+
+/**
+ * Throws `Uncapturable` for a WeakRef or FinalizationRegistry. Only for objects no other
+ * kind claimed (the encoder asks just before encoding a value as a plain object): the
+ * probe is a call that throws for everything else, which is not free.
+ */
+export function rejectWeakHolder(value: object): void {
   // Not `Object.prototype.toString`: it reads `Symbol.toStringTag`, which may be a getter.
   if (hasInternalSlot(weakRefDeref, value, [])) {
     throw new Uncapturable("WeakRef (refers to objects weakly)");
@@ -146,11 +154,16 @@ function hasInternalSlot(
   value: object,
   args: unknown[],
 ): boolean {
+  // The expected TypeError needs no stack trace, and capturing one is most of its cost.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     Reflect.apply(method, value, args);
     return true;
   } catch {
     return false;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 

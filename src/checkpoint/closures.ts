@@ -48,6 +48,12 @@ interface PropertyList {
 }
 
 const OBJECT_GROUP = "capsule-checkpoint";
+/**
+ * Largest heap worth a snapshot: its JSON is several times the heap and is read back as one
+ * string, so a big heap would risk the worker's memory limit (and V8's string limit).
+ * Above it, lookalike closures are reported uncaptured instead.
+ */
+const MAX_SNAPSHOT_HEAP_BYTES = 192 * 1024 * 1024;
 const CAPTURED_KINDS = ["Closure", "Block", "Catch"];
 const NAMESPACE_KINDS = ["Script", "Global"];
 /** Identifiers a factory can declare with `let` (V8 may list internal names too). */
@@ -72,6 +78,8 @@ export class ScopeReader {
   private readonly session = new inspector.Session();
   /** Functions known to capture nothing (their chain is Script/Global only). */
   private readonly plain = new WeakSet<object>();
+  /** How many captured scopes each closure has (fixed for its lifetime). */
+  private readonly depths = new WeakMap<object, number>();
   /** Heap ids of each function's contexts, innermost first (stable for its lifetime). */
   private readonly contexts = new WeakMap<object, string[]>();
   /** A host object the inspector can name, to pass values in and out without user code. */
@@ -150,44 +158,32 @@ export class ScopeReader {
     });
     const scopesId = own.internalProperties?.find((p) => p.name === "[[Scopes]]")?.value?.objectId;
     if (scopesId === undefined) return [];
-    const list = this.post<PropertyList>("Runtime.getProperties", {
-      objectId: scopesId,
-      ownProperties: true,
-    });
+    // The scope list is a real array of `{ description, object }`: one round trip for all.
+    const list = this.valueOf(scopesId);
+    if (!Array.isArray(list)) throw new Error("the inspector's [[Scopes]] is not a list");
     const captured: CapturedScope[] = [];
-    for (const entry of list.result) {
-      if (!/^\d+$/.test(entry.name) || entry.value?.objectId === undefined) continue;
-      const label = entry.value.description ?? "";
+    // A null-prototype array (not iterable); its entries are the inspector's own objects.
+    for (let i = 0; i < list.length; i++) {
+      const entry: unknown = list[i];
+      const { description, object } = (entry ?? {}) as { description?: unknown; object?: unknown };
+      const label = typeof description === "string" ? description : "";
       const kind = label.split(" ")[0] ?? "";
       if (NAMESPACE_KINDS.includes(kind)) continue;
       if (!CAPTURED_KINDS.includes(kind)) {
         throw new Uncapturable(`closes over a ${kind} scope, which cannot be re-created`);
       }
-      captured.push({ label, variables: this.variablesOf(entry.value.objectId) });
+      captured.push({ label, variables: variablesOf(object) });
     }
     if (captured.length === 0) this.plain.add(fn);
+    else this.depths.set(fn, captured.length);
     return captured;
   }
 
-  private variablesOf(scopeEntryId: string): Array<[string, unknown]> {
-    const entry = this.valueOf(scopeEntryId) as { object?: unknown } | null;
-    const holder = entry?.object;
-    if (typeof holder !== "object" || holder === null) return [];
-    const variables: Array<[string, unknown]> = [];
-    for (const name of Object.getOwnPropertyNames(holder)) {
-      if (!IDENTIFIER.test(name) || name === "arguments") continue;
-      const descriptor = Object.getOwnPropertyDescriptor(holder, name)!;
-      if (!("value" in descriptor)) {
-        throw new Uncapturable(`closes over "${name}", which is not initialized yet`);
-      }
-      variables.push([name, descriptor.value]);
-    }
-    return variables;
-  }
-
-  /** Cached context ids of `fn`, innermost first, once a snapshot has resolved it. */
+  /** Cached context ids of `fn`'s captured scopes, innermost first, once resolved. */
   knownContexts(fn: Fn): string[] | undefined {
-    return this.contexts.get(fn);
+    const ids = this.contexts.get(fn);
+    const depth = this.depths.get(fn);
+    return ids === undefined || depth === undefined ? undefined : ids.slice(0, depth);
   }
 
   /**
@@ -213,6 +209,12 @@ export class ScopeReader {
   }
 
   private takeSnapshot(): HeapContexts {
+    const heapBytes = process.memoryUsage().heapUsed;
+    if (heapBytes > MAX_SNAPSHOT_HEAP_BYTES) {
+      throw new Uncapturable(
+        `cannot tell which closures share a scope: the heap (${Math.round(heapBytes / 2 ** 20)} MiB) is too large for a heap snapshot`,
+      );
+    }
     this.post("HeapProfiler.enable");
     const started = performance.now();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-heap-"));
@@ -245,4 +247,19 @@ export class ScopeReader {
     this.heap = undefined;
     this.post("Runtime.releaseObjectGroup", { objectGroup: OBJECT_GROUP });
   }
+}
+
+/** The variables of one scope's holder object (the inspector's copy of the scope). */
+function variablesOf(holder: unknown): Array<[string, unknown]> {
+  if (typeof holder !== "object" || holder === null) return [];
+  const variables: Array<[string, unknown]> = [];
+  for (const name of Object.getOwnPropertyNames(holder)) {
+    if (!IDENTIFIER.test(name) || name === "arguments") continue;
+    const descriptor = Object.getOwnPropertyDescriptor(holder, name)!;
+    if (!("value" in descriptor)) {
+      throw new Uncapturable(`closes over "${name}", which is not initialized yet`);
+    }
+    variables.push([name, descriptor.value]);
+  }
+  return variables;
 }

@@ -164,7 +164,7 @@ export class Encoder implements NodeSink {
   scopesOf(fn: (...args: never[]) => unknown): { chain: CapturedScope[]; unavailable?: string } {
     const reader = scopeReader();
     if ("unavailable" in reader) return { chain: [], unavailable: reader.unavailable };
-    return { chain: reader.scopesOf(fn) };
+    return { chain: this.scopeTable?.readAlready(fn) ?? reader.scopesOf(fn) };
   }
 
   /** The node of `fn`'s innermost captured scope, shared with closures of the same scope. */

@@ -69,10 +69,54 @@ function isNativeSource(source: string): boolean {
   return /\{\s*\[native code\]\s*\}\s*$/.test(source);
 }
 
+/** What parsing a function's source tells, which never changes for that function. */
+type Analysis =
+  | { ok: true; result: FunctionSource; usesLexicalThis: boolean; staticPrivate: boolean }
+  | { ok: false; reason: string };
+
+/** Per function: its source never changes, so it is parsed once, not at every checkpoint. */
+const analyses = new WeakMap<object, Analysis>();
+
+function analyse(fn: (...args: never[]) => unknown): Analysis {
+  const source = Function.prototype.toString.call(fn);
+  if (isNativeSource(source)) {
+    const name = functionName(fn);
+    return {
+      ok: false,
+      reason: name.startsWith("bound ")
+        ? `bound function "${name}" (its target and bound arguments are not visible)`
+        : `native function "${name}"`,
+    };
+  }
+  let form: SourceForm = "expression";
+  let node = tryParseExpression(source);
+  if (node === undefined) {
+    const member = tryParseMember(source);
+    if (member === undefined) return { ok: false, reason: "its source text does not parse" };
+    form = member.kind === "get" ? "getter" : member.kind === "set" ? "setter" : "method";
+    node = member.value as ParsedNode;
+  }
+  const { free, usesLexicalThis } = freeNames(node);
+  const staticPrivate = node.type === "ClassExpression" && privateMembersOf(fn).staticState;
+  const superClass = node.type === "ClassExpression" ? (node.superClass as Node | null) : null;
+  if (superClass !== null && form === "expression") {
+    // Offsets are into `(${source}\n)`: one character of prefix.
+    const rewritten =
+      source.slice(0, superClass.start - 1) + SUPERCLASS_PARAM + source.slice(superClass.end - 1);
+    return {
+      ok: true,
+      result: { form: "derived", source: rewritten, free },
+      usesLexicalThis,
+      staticPrivate,
+    };
+  }
+  return { ok: true, result: { form, source, free }, usesLexicalThis, staticPrivate };
+}
+
 /**
  * Analyses a function and returns how to re-create it, or throws `Uncapturable`.
  * `isResolvable(name)` says whether a free name will resolve in the target context
- * (a namespace name or a global of the target).
+ * (a namespace name, a global of the target, or a variable of its captured scopes).
  */
 export function functionSource(
   fn: (...args: never[]) => unknown,
@@ -80,28 +124,16 @@ export function functionSource(
   /** Why closures cannot be read here, if they cannot (added to the reason). */
   closuresUnavailable?: string,
 ): FunctionSource {
-  const source = Function.prototype.toString.call(fn);
-  if (isNativeSource(source)) {
-    const name = functionName(fn);
-    throw new Uncapturable(
-      name.startsWith("bound ")
-        ? `bound function "${name}" (its target and bound arguments are not visible)`
-        : `native function "${name}"`,
-    );
+  let analysis = analyses.get(fn);
+  if (analysis === undefined) {
+    analysis = analyse(fn);
+    analyses.set(fn, analysis);
   }
-  let form: SourceForm = "expression";
-  let node = tryParseExpression(source);
-  if (node === undefined) {
-    const member = tryParseMember(source);
-    if (member === undefined) throw new Uncapturable("its source text does not parse");
-    form = member.kind === "get" ? "getter" : member.kind === "set" ? "setter" : "method";
-    node = member.value as ParsedNode;
-  }
-  const { free, usesLexicalThis } = freeNames(node);
-  if (usesLexicalThis) {
+  if (!analysis.ok) throw new Uncapturable(analysis.reason);
+  if (analysis.usesLexicalThis) {
     throw new Uncapturable("arrow function uses the `this`/`arguments` of its enclosing function");
   }
-  for (const name of free) {
+  for (const name of analysis.result.free) {
     if (!isResolvable(name)) {
       throw new Uncapturable(
         closuresUnavailable === undefined
@@ -110,17 +142,10 @@ export function functionSource(
       );
     }
   }
-  if (node.type === "ClassExpression" && privateMembersOf(fn).staticState) {
+  if (analysis.staticPrivate) {
     throw new Uncapturable("class with static #private fields, whose values cannot be read");
   }
-  const superClass = node.type === "ClassExpression" ? (node.superClass as Node | null) : null;
-  if (superClass !== null && form === "expression") {
-    // Offsets are into `(${source}\n)`: one character of prefix.
-    const rewritten =
-      source.slice(0, superClass.start - 1) + SUPERCLASS_PARAM + source.slice(superClass.end - 1);
-    return { form: "derived", source: rewritten, free };
-  }
-  return { form, source, free };
+  return analysis.result;
 }
 
 export interface PrivateMembers {

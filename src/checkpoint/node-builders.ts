@@ -9,6 +9,7 @@ import {
   constructorOfPrototype,
   isNativeFunction,
   rejectOpaque,
+  rejectWeakHolder,
   typedArrayKind,
   unboxPrimitive,
 } from "./classify.ts";
@@ -143,6 +144,7 @@ export function buildNode(sink: NodeSink, value: object, path: Path): unknown[] 
     // The value *is* `C.prototype` of a namespace class: restored as the new class's.
     return [NodeKind.functionPrototype, sink.nodeIndex(ctor, link(path, "constructor"))];
   }
+  rejectWeakHolder(value);
   return [NodeKind.object, sink.proto(proto, "Object"), sink.props(value, path)];
 }
 

@@ -29,13 +29,14 @@ export interface ScopeSink {
 
 interface Entry {
   index: number;
-  /** Parent, label and variable names: only scopes of one shape can be the same. */
+  /** Parent, label, variable names and value digests: only scopes of one shape can be one. */
   shape: string;
   parent: number | null;
   values: unknown[];
   fn: Fn;
   level: number;
   contextId: string | undefined;
+  scope: CapturedScope;
 }
 
 export class ScopeTable {
@@ -48,6 +49,23 @@ export class ScopeTable {
   constructor(sink: ScopeSink, reader: ScopeReader) {
     this.sink = sink;
     this.reader = reader;
+  }
+
+  /**
+   * The captured scopes of `fn` as this encode already read them through another closure
+   * of the same contexts (no user code runs during an encode, so they are the same), or
+   * undefined when they must be read. This is what keeps closures over shared scopes cheap.
+   */
+  readAlready(fn: Fn): CapturedScope[] | undefined {
+    const ids = this.reader.knownContexts(fn);
+    if (ids === undefined) return undefined;
+    const chain: CapturedScope[] = [];
+    for (const id of ids) {
+      const entry = this.byContext.get(id);
+      if (entry === undefined) return undefined;
+      chain.push(entry.scope);
+    }
+    return chain;
   }
 
   /** The node index of the innermost scope of `chain` (innermost first), creating nodes. */
@@ -74,7 +92,8 @@ export class ScopeTable {
       this.sink.reach(known.index);
       return known.index;
     }
-    const shape = `${parent}|${scope.label}|${names.join(",")}`;
+    // Label, names and (a digest of) the values: only scopes with equal keys can be one.
+    const shape = `${parent}|${scope.label}|${names.join(",")}|${values.map((v) => this.digest(v)).join("|")}`;
     for (const other of this.byShape.get(shape) ?? []) {
       if (!values.every((value, i) => Object.is(value, other.values[i]))) continue;
       // A lookalike: the same scope, or a sibling instance with equal values.
@@ -90,7 +109,7 @@ export class ScopeTable {
       }
     }
     const index = this.sink.addNode(contextId === undefined ? {} : this.reader.tokenFor(contextId));
-    const entry: Entry = { index, shape, parent, values, fn, level, contextId };
+    const entry: Entry = { index, shape, parent, values, fn, level, contextId, scope };
     this.entries.push(entry);
     if (contextId !== undefined) this.byContext.set(contextId, entry);
     const lookalikes = this.byShape.get(shape);
@@ -107,6 +126,30 @@ export class ScopeTable {
     }
     this.sink.setNode(index, [NodeKind.scope, parent, scope.label, variables]);
     return index;
+  }
+
+  private readonly identities = new WeakMap<WeakKey, number>();
+  private nextIdentity = 0;
+
+  /** A short text equal for equal values (objects by identity); may collide, never differs. */
+  private digest(value: unknown): string {
+    if ((typeof value === "object" && value !== null) || typeof value === "function") {
+      return `#${this.identityOf(value)}`;
+    }
+    if (typeof value === "symbol") {
+      return Symbol.keyFor(value) === undefined ? `#${this.identityOf(value)}` : String(value);
+    }
+    const text = String(value);
+    return `${typeof value}:${text.length > 64 ? `${text.slice(0, 64)}…${text.length}` : text}`;
+  }
+
+  private identityOf(value: WeakKey): number {
+    let id = this.identities.get(value);
+    if (id === undefined) {
+      id = this.nextIdentity++;
+      this.identities.set(value, id);
+    }
+    return id;
   }
 
   /** The heap context id of `fn`'s scope at `level`: cached, or (with `resolve`) from a snapshot. */

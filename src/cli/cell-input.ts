@@ -31,6 +31,9 @@ export function checkCell(code: string): CellCheck {
     prepareCell(code);
     return { kind: "complete" };
   } catch (error) {
+    // A complete cell that declares a protected name: refused as it stands, like a syntax error.
+    if (error instanceof ExecutionError && error.code === "EXECUTION_PROTECTED_NAME")
+      return { kind: "invalid", error };
     if (!(error instanceof ExecutionError) || error.code !== "EXECUTION_SYNTAX_ERROR") throw error;
     if (OPEN_CONSTRUCTS.test(error.message)) return { kind: "incomplete" };
     if (error.line !== undefined) {

@@ -9,11 +9,12 @@ import { type PreparedCell, type PrepareOptions, prepareCell } from "./index.ts"
 import { type ParseJobOptions, ParseThreadPool } from "./parse-thread.ts";
 
 /**
- * Cells up to this many UTF-16 units are prepared inline. Measured (README, Benchmarks):
- * a typical one-line cell prepares in ~20-40 µs, about what posting it to a thread and
- * back costs, while a 2 KiB cell already takes ~0.5 ms of the host's loop.
+ * Cells up to this many UTF-16 units are prepared inline: a thread round trip costs
+ * ~90 µs more than preparing `1 + 1` inline (~20 µs), and preparation costs ~0.4 µs per
+ * character, so a cell of this size holds the host's loop for about 50 µs
+ * (test/prepare/measure-prepare.ts; 2 shared cores).
  */
-export const INLINE_PREPARE_MAX_LENGTH = 256;
+export const INLINE_PREPARE_MAX_LENGTH = 128;
 
 export interface PrepareOffLoopOptions extends PrepareOptions, ParseJobOptions {
   /** `limits.cellBytes`: larger cells fail with LIMIT_CELL_SIZE before any parsing. */

@@ -34,10 +34,13 @@ function objectLiteralError(code: string): unknown {
   try {
     parseStatements(`(${code}\n)`);
   } catch (error) {
-    if (!(error instanceof ExecutionError) || error.line !== 1 || error.column === undefined)
-      return error;
+    if (!(error instanceof ExecutionError) || error.line === undefined) return error;
     const message = error.userStack.slice(`${error.errorName}: `.length);
-    return syntaxError(message, error.line, error.column - 1, error.cause);
+    const end = lineColumn(code, code.length);
+    // On the line we added (the closing parenthesis): the user's code ended too early.
+    if (error.line > end.line) return syntaxError(message, end.line, end.column, error.cause);
+    const column = error.line === 1 ? (error.column ?? 1) - 1 : error.column;
+    return syntaxError(message, error.line, column ?? 1, error.cause);
   }
   return undefined;
 }

@@ -1,8 +1,11 @@
 /**
  * One cell in flight on a worker: sends the prepared cell, streams its output, answers
  * its `input()` calls, and settles with its result (after the checkpoint that follows
- * it) or its error. The worker enforces the time limit and cancels; the host only backs
- * it up by ending a worker that cannot stop (a promise callback spinning forever).
+ * it) or its error. The worker enforces the time limit and cancels — its service thread
+ * interrupts a cell wherever it is, keeping what the cell did — so a cancel is one frame.
+ * The host only backs it up by ending a worker that does not answer in time (a cell
+ * stuck in a long native call, or spinning in a promise callback), which then restarts
+ * from its last checkpoint.
  */
 import { CancelledError, type CapsuleError, TimeoutError } from "../errors.ts";
 import type { PreparedCell } from "../prepare/index.ts";
@@ -13,14 +16,6 @@ import type { WorkerProcess } from "./worker-process.ts";
 
 /** Extra time the host gives a worker to report a timeout or cancel before it kills it. */
 const BACKSTOP_GRACE_MS = 2000;
-/**
- * When the host signals a cell that did not answer its cancel frame. A cell that awaits
- * answers the frame at once; only synchronous code holding the event loop needs SIGINT.
- * The signal is not sent at once because Node leaves SIGINT fatal for a moment before
- * and after each interruptible vm run, and a cell that has just printed is often in that
- * moment. It is repeated because `breakOnSigint` misses a few percent of signals.
- */
-const SIGINT_SCHEDULE_MS = [50, 200, 600];
 
 /** What the session supplies to a cell run. */
 export interface CellSettings {
@@ -44,16 +39,11 @@ export function runCell(
   return new Promise<ExecutionResult>((resolve, reject) => {
     let forced: CapsuleError | undefined;
     let backstop: ReturnType<typeof setTimeout> | undefined;
-    const interrupts: ReturnType<typeof setTimeout>[] = [];
     let cancelRequested = false;
-    // A cell on the worker's event loop silences its heartbeats; its deadline guards it.
-    const onEventLoop = prepared.mode !== "blocking_sync";
-    if (onEventLoop) worker.watchLiveness(false);
+    // Heartbeats stay on whatever the cell does: the worker's service thread sends them.
     const settle = (outcome: { result: ExecutionResult } | { error: CapsuleError }) => {
-      if (onEventLoop) worker.watchLiveness(true);
       clearTimeout(backstop);
       clearTimeout(deadline);
-      for (const timer of interrupts) clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       if ("result" in outcome) resolve(outcome.result);
       else reject(outcome.error);
@@ -74,14 +64,6 @@ export function runCell(
     const onAbort = () => {
       worker.send({ type: "cancel", execution_id: id });
       cancelRequested = true;
-      // A busy loop never reads the pipe: SIGINT interrupts the running script. A signal
-      // that still lands in Node's fatal moment ends the process, which then restarts
-      // from its checkpoint like the backstop below.
-      if (onEventLoop) {
-        for (const delay of SIGINT_SCHEDULE_MS) {
-          interrupts.push(setTimeout(() => worker.kill("SIGINT"), delay));
-        }
-      }
       backstop ??= setTimeout(
         () =>
           killFor(

@@ -3,11 +3,18 @@
  * into a fresh vm context) for mixed namespaces of about 1 KiB, 1 MiB and 50 MiB
  * (records, arrays of numbers, strings, a Float64Array), against `v8.serialize` /
  * `v8.deserialize` of the same values measured in the same run. Sizes are printed too.
+ *
+ * Closures: a namespace of 1,000 closures each with its own scope, and of 1,000 closures
+ * in 10 shared scopes, against 1,000 top-level functions (same count, no captured scope)
+ * as the baseline. The shared case needs one heap snapshot the first time (which closures
+ * share a scope); later checkpoints of the same functions reuse the cached answer, so
+ * the first checkpoint is timed on its own, on freshly created closures each time.
  * Run: `node test/bench/run.ts checkpoint`.
  */
 import v8 from "node:v8";
 import vm from "node:vm";
-import { decodeNamespace, encodeNamespace } from "../../src/checkpoint/index.ts";
+import { scopeReader } from "../../src/checkpoint/closures.ts";
+import { decodeNamespace, encodeNamespace, readNamespace } from "../../src/checkpoint/index.ts";
 import { consume, type Measurement, printTable } from "./harness.ts";
 
 /** Builds the namespace inside a vm context, as user code in a session would. */
@@ -66,7 +73,95 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024).toFixed(2)} KiB`;
 }
 
+const FUNCTION_NAMESPACES = {
+  "1,000 top-level functions": Array.from(
+    { length: 1000 },
+    (_, i) => `function f${i}(x) { return x + ${i}; }`,
+  )
+    .concat([`var fns = [${Array.from({ length: 1000 }, (_, i) => `f${i}`).join(", ")}];`])
+    .join("\n"),
+  "1,000 closures, own scopes": `
+    function makeCounter(start) { let n = start; return () => ++n; }
+    var fns = Array.from({ length: 1000 }, (_, i) => makeCounter(i));`,
+  "1,000 closures, 10 shared scopes": `
+    function group(g) { let total = g; return Array.from({ length: 100 }, () => (x) => (total += x)); }
+    var fns = Array.from({ length: 10 }, (_, g) => group(g)).flat();`,
+} as const;
+
+/** The namespace of `code`, read as the worker reads it (descriptors). */
+function functionNamespace(code: string): Array<[string, unknown]> {
+  const context = vm.createContext();
+  const before = new Set(vm.runInContext("Object.getOwnPropertyNames(globalThis)", context));
+  vm.runInContext(code, context);
+  const global = vm.runInContext("globalThis", context) as object;
+  return readNamespace(
+    global,
+    Object.getOwnPropertyNames(global).filter((name) => !before.has(name)),
+  );
+}
+
+/** Times a first checkpoint of fresh closures (creation excluded), `samples` times. */
+function timeFirstEncode(name: string, code: string, samples: number): Measurement {
+  const perOpNs: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const entries = functionNamespace(code);
+    const start = process.hrtime.bigint();
+    consume(encodeNamespace(entries));
+    perOpNs.push(Number(process.hrtime.bigint() - start));
+  }
+  perOpNs.sort((a, b) => a - b);
+  const at = (fraction: number) =>
+    perOpNs[Math.max(0, Math.min(perOpNs.length - 1, Math.ceil(fraction * perOpNs.length) - 1))]!;
+  return {
+    name,
+    medianUs: at(0.5) / 1000,
+    p99Us: at(0.99) / 1000,
+    opsPerSec: samples / (perOpNs.reduce((a, b) => a + b, 0) / 1e9),
+  };
+}
+
+async function closureTables(): Promise<void> {
+  const rows = Object.entries(FUNCTION_NAMESPACES).map(([label, code]) => {
+    const entries = functionNamespace(code);
+    return { label, code, entries, encoded: encodeNamespace(entries) };
+  });
+  for (const row of rows) {
+    if (row.encoded.uncaptured.length > 0) {
+      throw new Error(`${row.label}: uncaptured ${JSON.stringify(row.encoded.uncaptured)}`);
+    }
+  }
+  const baseline = rows[0]!.label;
+  const encode: Measurement[] = [];
+  for (const row of rows) {
+    encode.push(await time(row.label, () => encodeNamespace(row.entries), 30, 1));
+  }
+  printTable("checkpoint encode, 1,000 functions (scope ids cached)", encode, baseline);
+  const reader = scopeReader();
+  const snapshotsBefore = "unavailable" in reader ? 0 : reader.snapshotMs.length;
+  const first = rows.map((row) => timeFirstEncode(row.label, row.code, 5));
+  printTable("checkpoint encode, 1,000 fresh functions (first checkpoint)", first, baseline);
+  if (!("unavailable" in reader)) {
+    const taken = reader.snapshotMs.slice(snapshotsBefore).sort((a, b) => a - b);
+    console.log(
+      `heap snapshots taken by the first checkpoints: ${taken.length}, median ${taken[Math.floor(taken.length / 2)]?.toFixed(0) ?? "-"} ms each (write + parse; heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB)`,
+    );
+  }
+  const target = vm.createContext();
+  const restore: Measurement[] = [];
+  for (const row of rows) {
+    restore.push(await time(row.label, () => decodeNamespace(row.encoded.data, target), 30, 1));
+  }
+  printTable("checkpoint restore, 1,000 functions", restore, baseline);
+  console.log(
+    rows
+      .map((row) => `${row.label}: ${formatBytes(row.encoded.bytes)}`)
+      .join("; ")
+      .replace(/^/, "encoded size: "),
+  );
+}
+
 export default async function run(): Promise<void> {
+  await closureTables();
   const sizes = [
     { label: "1 KiB", bytes: 1024, samples: 200, batch: 20 },
     { label: "1 MiB", bytes: 1024 * 1024, samples: 30, batch: 1 },

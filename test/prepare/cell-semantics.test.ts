@@ -79,6 +79,10 @@ describe("a cell starting with {", () => {
     const error = preparationError("{ let a = 1\n  a = ) }");
     expect(error.code).toBe("EXECUTION_SYNTAX_ERROR");
     expect(error.line).toBe(2);
+    // Read as an object it got further: the error is where the object breaks, or where
+    // the cell ends too early, never on the parenthesis Capsule added.
+    expect(preparationError("{\n  a: 1,\n  b: 2 3,\n}")).toMatchObject({ line: 3, column: 8 });
+    expect(preparationError("{ a: 1\n")).toMatchObject({ line: 2, column: 1 });
   });
 });
 

@@ -55,7 +55,7 @@ describe("runtime errors of rewritten cells", () => {
   });
 });
 
-describe.each(["detected"] as const)(
+describe.each(["detected", "blocking_sync"] as const)(
   "an error thrown by a function from an earlier cell (%s)",
   (mode) => {
     it("reports the earlier cell's position and keeps both cells' frames", async () => {
@@ -70,6 +70,13 @@ describe.each(["detected"] as const)(
       const frames = error.userStack.split("\n").filter((line) => /^\s+at /.test(line));
       expect(frames[0]).toMatch(/fail .*cell-1\.js:3:9/);
       expect(frames[1]).toMatch(/cell-2\.js:3:1\b/);
+      // The same from a cell rewritten for top-level await: its own frame keeps its column.
+      const later = await session
+        .execute("await 0\n\nfail()", options)
+        .catch((error: unknown) => error);
+      expect((later as ExecutionError).userStack).toMatch(
+        /fail .*cell-1\.js:3:9\)\n.*cell-3\.js:3:1\b/,
+      );
     });
   },
 );

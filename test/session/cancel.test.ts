@@ -62,25 +62,28 @@ describe("cancel", () => {
       "globalThis.spins = 0; console.log('spinning'); while (globalThis.spins >= 0) globalThis.spins++",
       { mode: "simple_sync", signal: controller.signal, onOutput: () => controller.abort() },
     );
-    // The loop is interrupted in place (SIGINT); when Node misses the signal the worker is
-    // restarted from its checkpoint instead. Either way: a cancel, and the namespace kept.
+    // The loop is interrupted in place by the worker's service thread: same worker, and
+    // the loop's progress is kept.
+    const pid = session.pid;
     await expect(pending).rejects.toBeInstanceOf(CancelledError);
-    expect((await session.execute("earlier")).value).toBe("kept");
+    expect(session.pid).toBe(pid);
+    expect((await session.execute("[earlier, spins > 0]")).value).toEqual(["kept", true]);
   });
 
-  it("stops a blocking cell by ending its thread and leaves the namespace exactly as before", async () => {
+  it("interrupts a blocking cell in place and keeps what it did, on the same worker", async () => {
     const session = await startSession();
     await session.execute("const kept = { n: 1 }; let untouched = 'yes'");
     const pid = session.pid;
     const cancel = cancelWhenStarted();
     const pending = session.execute(
-      "kept.n = 99; untouched = 'no'; const created = 1; input('go'); while (true) {}",
+      "kept.n = 99; untouched = 'no'; var created = 1; input('go'); while (true) {}",
       cancel,
     );
     await expect(pending).rejects.toBeInstanceOf(CancelledError);
     expect(session.pid).toBe(pid);
-    const r = await session.execute("[kept.n, untouched, typeof created]");
-    expect(r.value).toEqual([1, "yes", "undefined"]);
+    // Notebook semantics: what ran before the interrupt stays.
+    const r = await session.execute("[kept.n, untouched, created]");
+    expect(r.value).toEqual([99, "no", 1]);
   });
 
   it("rejects at once when the signal is already aborted", async () => {
@@ -116,14 +119,16 @@ describe("timeout", () => {
     expect((await session.execute("'alive'")).value).toBe("alive");
   });
 
-  it("times out a blocking cell by ending its thread; the namespace is as before", async () => {
+  it("times out a blocking cell in place; what it did stays", async () => {
     const session = await startSession();
     await session.execute("let stays = 1");
+    const pid = session.pid;
     const error = await session
       .execute("stays = 2; while (true) {}", { timeoutMs: 200 })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "LIMIT_TIMEOUT" });
-    expect((await session.execute("stays")).value).toBe(1);
+    expect(session.pid).toBe(pid);
+    expect((await session.execute("stays")).value).toBe(2);
   });
 
   it("restarts a worker that cannot stop on its own (a promise callback spinning forever)", async () => {

@@ -1,67 +1,60 @@
 /**
- * The async executor: runs a cell on the worker's own event loop, in the session context.
- * The synchronous part is bounded by V8's script timeout and can be interrupted by SIGINT
- * (the host signals the process to cancel, since a busy loop never reads the pipe); the
- * asynchronous part is raced against the deadline and the cancel signal. Either way the
- * namespace keeps whatever the cell did before it was stopped.
+ * Runs a cell in the session's one realm, on the worker's main thread, whatever its
+ * mode: every cell sees and changes the same objects (closures, class instances,
+ * modules, identity). The synchronous part runs under the service thread's interrupt
+ * guard, which is how cancel and timeout stop it (keeping what it did, as a notebook
+ * does); an awaiting cell is stopped by the `stopped` promise winning the race.
+ *
+ * No V8 `timeout` or `breakOnSigint`: the service thread holds the deadline, so no cell
+ * pays for a watchdog thread per run and no SIGINT is ever needed.
  */
 import vm from "node:vm";
 import type { SessionContext } from "../context.ts";
-import { CellInterrupt } from "../errors.ts";
 import { type CellOutcome, type CellPlan, isThenable } from "./plan.ts";
+import type { CellService } from "./service-link.ts";
 
-export async function runOnMainThread(
-  plan: CellPlan,
-  session: SessionContext,
-  options: { filename: string; signal: AbortSignal },
-): Promise<CellOutcome> {
-  const started = performance.now();
-  const script = new vm.Script(plan.source, {
-    filename: options.filename,
-    importModuleDynamically: session.modules.dynamicImport,
-  });
-  // V8's timeout and SIGINT watchdogs start a thread per run; straight-line code skips them.
-  const completion: unknown = script.runInContext(
-    session.context,
-    plan.bounded
-      ? { displayErrors: false }
-      : { timeout: plan.timeoutMs, breakOnSigint: true, displayErrors: false },
-  );
-  if (!plan.async && !isThenable(completion)) return { value: completion, mode: plan.mode };
-
-  const mode = plan.mode === "simple_sync" ? "async_def" : plan.mode;
-  const remaining = Math.max(0, plan.timeoutMs - (performance.now() - started));
-  const value = await settleWithin(completion, remaining, options.signal);
-  return { value, mode };
+/** How a cell ended: its outcome, or what stopped it (a throw, or an interrupt). */
+export interface CellEnd {
+  succeeded(outcome: CellOutcome): void;
+  failed(thrown: unknown): void;
 }
 
-/** Awaits `value`, or rejects with a `CellInterrupt` at the deadline or on cancel. */
-function settleWithin(value: unknown, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
-  if (signal.aborted)
-    return Promise.reject(new CellInterrupt("EXECUTION_CANCELLED", "execution cancelled"));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      finish();
-      reject(new CellInterrupt("LIMIT_TIMEOUT", `execution timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onAbort = () => {
-      finish();
-      reject(new CellInterrupt("EXECUTION_CANCELLED", "execution cancelled"));
-    };
-    const finish = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    Promise.resolve(value).then(
-      (result) => {
-        finish();
-        resolve(result);
-      },
-      (error: unknown) => {
-        finish();
-        reject(error);
-      },
+/**
+ * Starts the cell; `end` hears how it ends. Must be called from a dispatch point that an
+ * interrupt may unwind (a message handler): when the synchronous part is terminated,
+ * nothing after it runs here, and `end` still hears of it because it was attached to the
+ * service thread's stop notice before that part began.
+ */
+export function startCell(
+  plan: CellPlan,
+  session: SessionContext,
+  options: { filename: string; token: number; service: CellService },
+  end: CellEnd,
+): void {
+  const stopped = options.service.whenStopped(options.token, plan.timeoutMs);
+  const synchronous = Promise.withResolvers<CellOutcome>();
+  Promise.race([synchronous.promise, stopped]).then(
+    (outcome) => end.succeeded(outcome),
+    (thrown: unknown) => end.failed(thrown),
+  );
+  try {
+    const script = new vm.Script(plan.source, {
+      filename: options.filename,
+      importModuleDynamically: session.modules.dynamicImport,
+    });
+    const ran = options.service.guard(options.token, () =>
+      script.runInContext(session.context, { displayErrors: false }),
     );
-  });
+    // Stopped before it began: `stopped` settles the race.
+    if ("value" in ran) synchronous.resolve(settle(plan, ran.value));
+  } catch (thrown) {
+    synchronous.reject(thrown);
+  }
+}
+
+/** The cell's value: the completion itself, or what it resolves to for an async cell. */
+function settle(plan: CellPlan, completion: unknown): CellOutcome | Promise<CellOutcome> {
+  if (!plan.async && !isThenable(completion)) return { value: completion, mode: plan.mode };
+  const mode = plan.mode === "simple_sync" ? "async_def" : plan.mode;
+  return Promise.resolve(completion).then((value) => ({ value, mode }));
 }

@@ -1,0 +1,99 @@
+/**
+ * How the session worker's main thread (which runs every cell) and its service thread
+ * (which owns the wire) talk: one typed union of MessagePort messages per direction, and
+ * a small shared Int32Array that both sides change only with Atomics.
+ *
+ * The shared `CELL` word is the interrupt handshake. The service thread may ask V8 to
+ * terminate the main thread's JavaScript only while that word says a cell's synchronous
+ * part is running, and it claims the word first, so a termination can never hit
+ * unrelated code on an idle main thread:
+ *
+ *   main, before the cell's synchronous part:  CAS IDLE → token
+ *   main, after it:                            CAS token → IDLE (fails if TERMINATING:
+ *                                              main then waits for the termination to land)
+ *   service, to interrupt it:                  CAS token → TERMINATING, then terminate
+ *   service, to stop a cell that is not in
+ *   its synchronous part (awaiting, or not
+ *   started yet):                              CAS IDLE → stoppedMarker(token)
+ *   main, after the termination unwound:       TERMINATING → IDLE
+ */
+import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
+
+/** Why the service thread stopped a cell. */
+export type StopReason = "cancel" | "timeout" | "shutdown";
+
+/** Service thread → main thread. */
+export type FromService =
+  /** A message from the host; an `execute` carries the token of its cell. */
+  | { type: "host"; message: HostMessage; token?: number }
+  /**
+   * The cell `token` was stopped. `terminated`: its synchronous part was interrupted (the
+   * main thread's stack was unwound, so this message is how the main thread learns it).
+   */
+  | { type: "stopped"; token: number; reason: StopReason; terminated: boolean }
+  /** Something the host should see as the worker's stderr (a protocol problem). */
+  | { type: "diagnostic"; text: string }
+  /** The host asked to shut down, or is gone: exit. */
+  | { type: "exit" };
+
+/** Main thread → service thread. */
+export type ToService =
+  | { type: "send"; message: WorkerMessage }
+  /**
+   * A synchronous `input()`: send the request, and when the host answers, post the answer
+   * on `answers` and wake the main thread waiting on `INPUT`.
+   */
+  | { type: "input"; message: MessageOf<"input"> }
+  /** Cell `token` is over (its result or error follows): drop its deadline and cancel. */
+  | { type: "cell_done"; token: number };
+
+/** The answer to a synchronous `input()`, posted on the answers port before the wake-up. */
+export interface InputAnswer {
+  input_id: string;
+  value: string;
+  cancelled: boolean;
+}
+
+/** Slots of the shared Int32Array. */
+export const Slot = {
+  /** The interrupt handshake (see the module comment). */
+  CELL: 0,
+  /** A synchronous `input()`: WAITING while the main thread sleeps on it. */
+  INPUT: 1,
+  /** Top-level user names, for heartbeats. */
+  NAMESPACE_SIZE: 2,
+} as const;
+export const SHARED_SLOTS = 3;
+
+export const CELL_IDLE = 0;
+export const CELL_TERMINATING = -1;
+
+/** What `CELL` holds once cell `token` was stopped outside its synchronous part. */
+export function stoppedMarker(token: number): number {
+  return -(token + 1);
+}
+
+export const INPUT_IDLE = 0;
+export const INPUT_WAITING = 1;
+export const INPUT_ANSWERED = 2;
+
+/** What the main thread hands the service thread when it starts it. */
+export interface ServiceData {
+  /** The worker's configuration, as the host passed it. */
+  config: ServiceConfig;
+  shared: SharedArrayBuffer;
+  /** The service thread's end of the synchronous-input answers channel. */
+  answers: MessagePort;
+  parentPid: number;
+}
+
+export interface ServiceConfig {
+  heartbeatMs: number;
+  graceMs: number;
+  maxFrameBytes: number;
+  memoryLimitBytes: number;
+  defaultTimeoutMs: number;
+}
+
+/** Written to stderr before the worker ends itself over the RSS limit. */
+export const MEMORY_LIMIT_MARKER = "CAPSULE_MEMORY_LIMIT";

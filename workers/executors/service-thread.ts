@@ -1,0 +1,245 @@
+/**
+ * The session worker's service thread. Every cell runs on the main thread, in the
+ * session's one realm; while a cell holds that thread this one keeps the session alive
+ * on the wire: it owns the frame pipe (fd 3) and its ProtocolChannel (sequence numbers,
+ * resends, idle-only heartbeats, test requests), relays the main thread's messages in
+ * the order they were posted, answers a synchronous `input()` the main thread sleeps on,
+ * and holds each cell's deadline and cancel.
+ *
+ * A cell's synchronous part is stopped with the inspector's `Runtime.terminateExecution`
+ * on the main thread, which lands even in `while (true) {}` and `Atomics.wait`; the
+ * shared `CELL` word (see service-protocol.ts) guarantees it is only requested while
+ * that part runs. An awaiting cell is stopped by a message instead.
+ *
+ * It also watches the process from outside the main thread: a host that is gone (our
+ * parent changed) or resident memory over the limit end the process at once.
+ */
+import { writeSync } from "node:fs";
+import { Session as InspectorSession } from "node:inspector";
+import { Socket } from "node:net";
+import { parentPort, workerData } from "node:worker_threads";
+import { ProtocolChannel } from "../../src/protocol/channel.ts";
+import { type HostMessage, isHostMessage } from "../../src/protocol/messages.ts";
+import { processStatsSampler } from "../../src/protocol/process-stats.ts";
+import {
+  CELL_IDLE,
+  CELL_TERMINATING,
+  type FromService,
+  INPUT_ANSWERED,
+  type InputAnswer,
+  MEMORY_LIMIT_MARKER,
+  type ServiceData,
+  Slot,
+  type StopReason,
+  stoppedMarker,
+  type ToService,
+} from "./service-protocol.ts";
+
+const WATCH_INTERVAL_MS = 200;
+/** After the host asked us to go (or went), how long the main thread gets to exit by itself. */
+const EXIT_GRACE_MS = 2000;
+
+const port = parentPort;
+if (port === null) throw new Error("service-thread.ts must run in a worker thread");
+const data = workerData as ServiceData;
+const shared = new Int32Array(data.shared);
+const post = (message: FromService) => port.postMessage(message);
+
+/** The cell the host is running, from its `execute` until the main thread says it is done. */
+interface CurrentCell {
+  token: number;
+  executionId: string;
+  deadline: ReturnType<typeof setTimeout>;
+  stopped: boolean;
+}
+let current: CurrentCell | undefined;
+let nextToken = 1;
+/** The id of the synchronous `input()` the main thread is sleeping on, if any. */
+let waitingInput: string | undefined;
+
+const channel = new ProtocolChannel(new Socket({ fd: 3, readable: true, writable: true }), {
+  heartbeatIntervalMs: data.config.heartbeatMs,
+  graceMs: data.config.graceMs,
+  maxFrameBytes: data.config.maxFrameBytes,
+  heartbeatFields: processStatsSampler(() => Atomics.load(shared, Slot.NAMESPACE_SIZE)),
+});
+// The worker heartbeats and answers test requests, but does not judge its host by
+// silence: a host starved of CPU (a hundred workers starting on two cores) is slow, not
+// gone, and ending the session for it lost work. A host that is really gone closes the
+// pipe or changes our parent, which the pipe and the watchdog below see.
+channel.watchPeer(false);
+channel.on("message", (message) => {
+  if (isHostMessage(message)) fromHost(message);
+  else
+    post({
+      type: "diagnostic",
+      text: `[capsule protocol] unexpected "${message.type}" from the host\n`,
+    });
+});
+channel.on("error", (error: Error) =>
+  post({ type: "diagnostic", text: `[capsule protocol] ${error.message}\n` }),
+);
+channel.on("close", () => leave());
+
+port.on("message", (message: ToService) => {
+  switch (message.type) {
+    case "send":
+      if (!channel.closed) channel.send(message.message);
+      return;
+    case "input":
+      waitingInput = message.message.id;
+      // A cell stopped while it was not interruptible (awaiting) must not sleep on input.
+      if (current?.stopped === true)
+        answerInput({ input_id: message.message.id, value: "input cancelled", cancelled: true });
+      else if (!channel.closed) channel.send(message.message);
+      return;
+    case "cell_done":
+      if (current?.token === message.token) {
+        clearTimeout(current.deadline);
+        current = undefined;
+      }
+      return;
+  }
+});
+
+watchProcess();
+
+function fromHost(message: HostMessage): void {
+  switch (message.type) {
+    case "execute": {
+      // A second cell while one runs gets no token: the main thread answers SESSION_BUSY.
+      if (current !== undefined) {
+        post({ type: "host", message });
+        return;
+      }
+      const token = nextToken++;
+      const timeoutMs = message.timeout_ms ?? data.config.defaultTimeoutMs;
+      const cell: CurrentCell = {
+        token,
+        executionId: message.id,
+        stopped: false,
+        deadline: setTimeout(() => stop(cell, "timeout"), timeoutMs),
+      };
+      current = cell;
+      post({ type: "host", message, token });
+      return;
+    }
+    case "cancel":
+      if (current !== undefined && current.executionId === message.execution_id)
+        stop(current, "cancel");
+      return;
+    case "input_response":
+      if (message.input_id === waitingInput) {
+        answerInput({
+          input_id: message.input_id,
+          value: message.value,
+          cancelled: message.cancelled ?? false,
+        });
+      } else post({ type: "host", message });
+      return;
+    case "shutdown":
+      leave();
+      return;
+    default:
+      post({ type: "host", message });
+  }
+}
+
+/**
+ * Stops a cell: interrupts its synchronous part if that is what runs, else marks the cell
+ * stopped so that part never starts (or tells the awaiting cell by message).
+ */
+function stop(cell: CurrentCell, reason: StopReason): void {
+  if (cell.stopped) return;
+  cell.stopped = true;
+  clearTimeout(cell.deadline);
+  for (;;) {
+    const seen = Atomics.compareExchange(shared, Slot.CELL, cell.token, CELL_TERMINATING);
+    if (seen === cell.token) {
+      terminateMainThread();
+      // Posted after the termination: the main thread reads it once it has unwound.
+      post({ type: "stopped", token: cell.token, reason, terminated: true });
+      break;
+    }
+    // IDLE, or the marker an earlier cell left: the synchronous part is not running.
+    if (seen === CELL_IDLE || seen < CELL_TERMINATING) {
+      const marker = stoppedMarker(cell.token);
+      if (Atomics.compareExchange(shared, Slot.CELL, seen, marker) !== seen) continue;
+      post({ type: "stopped", token: cell.token, reason, terminated: false });
+      break;
+    }
+    // TERMINATING for another token cannot happen (one cell at a time); do not spin on it.
+    post({
+      type: "diagnostic",
+      text: `[capsule] cannot stop cell ${cell.executionId}: state ${seen}\n`,
+    });
+    break;
+  }
+  // An `input()` the cell sleeps on wakes too; if the termination has not landed yet, the
+  // wake-up makes that `input()` throw instead of returning.
+  if (waitingInput !== undefined)
+    answerInput({ input_id: waitingInput, value: "input cancelled", cancelled: true });
+}
+
+/**
+ * Asks V8 to terminate the main thread's JavaScript. The inspector session lives only
+ * until V8 has answered: a session left connected makes Node print "Waiting for the
+ * debugger to disconnect" when the process exits.
+ */
+function terminateMainThread(): void {
+  const inspector = new InspectorSession();
+  inspector.connectToMainThread();
+  inspector.post("Runtime.terminateExecution", (error) => {
+    inspector.disconnect();
+    if (error !== null)
+      post({ type: "diagnostic", text: `[capsule] interrupt failed: ${error.message}\n` });
+  });
+}
+
+function answerInput(answer: InputAnswer): void {
+  waitingInput = undefined;
+  data.answers.postMessage(answer);
+  Atomics.store(shared, Slot.INPUT, INPUT_ANSWERED);
+  Atomics.notify(shared, Slot.INPUT);
+}
+
+/** The host asked us to shut down, or closed the pipe: stop the cell, then exit. */
+let leaving = false;
+function leave(): void {
+  if (leaving) return;
+  leaving = true;
+  if (current !== undefined) stop(current, "shutdown");
+  post({ type: "exit" });
+  // A main thread that cannot get to its exit (stuck in a native call) is ended from here.
+  setTimeout(() => {
+    say("\ncapsule: the worker did not exit after shutdown; ending it\n");
+    process.kill(process.pid, "SIGKILL");
+  }, EXIT_GRACE_MS).unref();
+}
+
+function watchProcess(): void {
+  setInterval(() => {
+    if (process.ppid !== data.parentPid) {
+      say(`\ncapsule: host process ${data.parentPid} is gone; exiting\n`);
+      process.kill(process.pid, "SIGKILL");
+    }
+    const rss = process.memoryUsage.rss();
+    if (rss > data.config.memoryLimitBytes) {
+      say(`\n${MEMORY_LIMIT_MARKER} rss=${rss}\n`);
+      process.kill(process.pid, "SIGKILL");
+    }
+  }, WATCH_INTERVAL_MS);
+}
+
+/**
+ * Last words for the host's crash report, straight to fd 2: a worker thread's
+ * `process.stderr` goes through the main thread, which may be the one stuck. With the host
+ * gone stderr is a broken pipe, and a failed write must not stop the kill that follows.
+ */
+function say(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // nothing to tell, nobody to tell it to
+  }
+}
