@@ -5,27 +5,90 @@
  */
 import readline from "node:readline";
 
-export class LineQueue {
-  readonly #lines: string[] = [];
-  readonly #waiters: ((line: string | null) => void)[] = [];
-  #closed = false;
-  readonly rl: readline.Interface;
+export interface LineQueueOptions {
+  /** Tab completion and history options of the readline interface (terminals). */
+  readline?: Pick<
+    readline.ReadLineOptions,
+    "completer" | "history" | "historySize" | "removeHistoryDuplicates"
+  >;
+  /** Called with each new readline interface (the first, and each after `holdOpen`). */
+  onInterface?: (rl: readline.Interface) => void;
+}
 
-  constructor(input: NodeJS.ReadableStream, output?: NodeJS.WritableStream, terminal = false) {
-    this.rl = readline.createInterface({
-      input,
-      ...(output === undefined ? {} : { output }),
-      terminal,
+export class LineQueue {
+  /** Lines nobody took yet; `null` marks an end of input that was held open. */
+  readonly #lines: (string | null)[] = [];
+  readonly #waiters: ((line: string | null) => void)[] = [];
+  readonly #input: NodeJS.ReadableStream;
+  readonly #output: NodeJS.WritableStream | undefined;
+  readonly #terminal: boolean;
+  readonly #options: LineQueueOptions;
+  #closed = false;
+  #holdOpen = false;
+  /** The terminal's history, newest first (readline's 'history' event). */
+  #history: string[] | undefined;
+  #rl: readline.Interface;
+
+  constructor(
+    input: NodeJS.ReadableStream,
+    output?: NodeJS.WritableStream,
+    terminal = false,
+    options: LineQueueOptions = {},
+  ) {
+    this.#input = input;
+    this.#output = output;
+    this.#terminal = terminal;
+    this.#options = options;
+    this.#history = options.readline?.history;
+    this.#rl = this.#open(this.#history);
+  }
+
+  get rl(): readline.Interface {
+    return this.#rl;
+  }
+
+  /**
+   * While set, the end of the input on a terminal (Ctrl-D) gives waiters `null` once and
+   * the queue goes on reading with a new interface (the REPL's `.editor` ends that way).
+   */
+  set holdOpen(value: boolean) {
+    this.#holdOpen = value;
+  }
+
+  #open(history: string[] | undefined): readline.Interface {
+    const rl = readline.createInterface({
+      input: this.#input,
+      ...(this.#output === undefined ? {} : { output: this.#output }),
+      terminal: this.#terminal,
+      ...this.#options.readline,
+      ...(history === undefined ? {} : { history }),
     });
-    this.rl.on("line", (line) => {
+    rl.on("line", (line) => {
       const waiter = this.#waiters.shift();
       if (waiter === undefined) this.#lines.push(line);
       else waiter(line);
     });
-    this.rl.on("close", () => {
-      this.#closed = true;
-      for (const waiter of this.#waiters.splice(0)) waiter(null);
+    rl.on("history", (history: string[]) => {
+      this.#history = history;
     });
+    rl.on("close", () => {
+      // A piped input that ended cannot be read again; a terminal can.
+      const reopen =
+        this.#holdOpen &&
+        this.#terminal &&
+        !(this.#input as { readableEnded?: boolean }).readableEnded;
+      if (!reopen) this.#closed = true;
+      const waiters = this.#waiters.splice(0);
+      for (const waiter of waiters) waiter(null);
+      // Nobody waited yet (lines typed ahead): the next taker gets the end instead.
+      if (reopen && waiters.length === 0) this.#lines.push(null);
+      if (reopen) {
+        this.#holdOpen = false;
+        this.#rl = this.#open(this.#history);
+      }
+    });
+    this.#options.onInterface?.(rl);
+    return rl;
   }
 
   /** True once the input ended (its remaining lines may still be queued). */
@@ -62,6 +125,7 @@ export class LineQueue {
   }
 
   close(): void {
-    this.rl.close();
+    this.#holdOpen = false;
+    this.#rl.close();
   }
 }

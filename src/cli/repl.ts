@@ -5,13 +5,23 @@
  * incomplete; output streams as it comes; `input()` is answered at the prompt; Ctrl-C
  * cancels a running cell (the namespace is kept) or clears the input; Ctrl-C twice at an
  * empty prompt, or Ctrl-D, leaves. Works the same with piped stdin (no line editing).
+ *
+ * The habits of Node's REPL: on a terminal, line history per session that survives the
+ * process (up/down), and Tab completion from the live namespace (the kernel's
+ * `complete`, run as an unrecorded peek); `_` and `_error` are the last result and
+ * error; `.help`, `.exit`, `.break`, `.load FILE` (runs the file as one cell), `.save FILE`
+ * (writes every recorded cell of the session, also those from before a crash) and
+ * `.editor` (a multi-line cell ended by Ctrl-D, cancelled by Ctrl-C).
  */
+import fs from "node:fs";
 import type { Capsule, DurableOutputChunk, NamedSession } from "../../durable/index.ts";
 import { CapsuleError, isCapsuleError } from "../errors.ts";
+import { complete } from "../kernel/introspect.ts";
 import { checkCell } from "./cell-input.ts";
 import { errorText, resultText } from "./format.ts";
 import { LineQueue } from "./line-queue.ts";
-import { openStore, type StoreOptions } from "./store.ts";
+import { HISTORY_SIZE, historyFile, loadHistory, saveHistory } from "./repl-history.ts";
+import { openStore, type StoreOptions, storeDir } from "./store.ts";
 import { createStyle, type Style, useColor } from "./terminal.ts";
 
 export interface ReplOptions extends StoreOptions {
@@ -44,7 +54,7 @@ export async function replCommand(options: ReplOptions): Promise<void> {
   try {
     const session = capsule.session(name);
     const cells = await recordedCells(capsule, name);
-    const repl = new Repl(session, options, createStyle(useColor()));
+    const repl = new Repl(capsule, session, options, createStyle(useColor()));
     repl.banner(name, cells);
     await repl.run();
   } finally {
@@ -52,22 +62,57 @@ export async function replCommand(options: ReplOptions): Promise<void> {
   }
 }
 
+const HELP = `.break    Leave a multi-line cell unfinished
+.editor   Enter editor mode: a multi-line cell, Ctrl-D runs it, Ctrl-C cancels
+.exit     Exit the REPL (the session stays in the store)
+.help     Print this help
+.load     Run a file as one cell: .load FILE
+.save     Save every recorded cell of this session to a file: .save FILE
+
+Tab completes names from the live namespace; up/down walk this session's history.
+_ is the last result, _error the last error.
+`;
+
 class Repl {
+  readonly #capsule: Capsule;
   readonly #session: NamedSession;
   readonly #options: ReplOptions;
   readonly #style: Style;
   readonly #tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  readonly #lines = new LineQueue(process.stdin, process.stdout, this.#tty);
+  readonly #historyFile: string;
+  readonly #lines: LineQueue;
+  #onReadlineInterrupt: () => void = () => undefined;
+  /** Aborts a read of `.editor` (Ctrl-C cancels the editor). */
+  #editor: AbortController | undefined;
   #buffer = "";
   #running: AbortController | undefined;
   #idleInterrupts = 0;
   /** Whether the terminal cursor is at a line start (output may end mid-line). */
   #atLineStart = true;
 
-  constructor(session: NamedSession, options: ReplOptions, style: Style) {
+  constructor(capsule: Capsule, session: NamedSession, options: ReplOptions, style: Style) {
+    this.#capsule = capsule;
     this.#session = session;
     this.#options = options;
     this.#style = style;
+    this.#historyFile = historyFile(storeDir(options), session.name);
+    this.#lines = new LineQueue(process.stdin, process.stdout, this.#tty, {
+      ...(this.#tty
+        ? {
+            readline: {
+              history: loadHistory(this.#historyFile),
+              historySize: HISTORY_SIZE,
+              removeHistoryDuplicates: true,
+              completer: (line: string, done: (error: null, result: [string[], string]) => void) =>
+                this.#complete(line, done),
+            },
+          }
+        : {}),
+      onInterface: (rl) => {
+        rl.on("SIGINT", () => this.#onReadlineInterrupt());
+        if (this.#tty) rl.on("history", (history: string[]) => this.#saveHistory(history));
+      },
+    });
   }
 
   banner(name: string, cells: number): void {
@@ -86,7 +131,7 @@ class Repl {
     const onTerminate = () => this.#lines.close();
     // A terminal's Ctrl-C reaches readline; a signal sent to the process (or Ctrl-C with
     // piped input) reaches the process.
-    this.#lines.rl.on("SIGINT", onInterrupt);
+    this.#onReadlineInterrupt = onInterrupt;
     process.on("SIGINT", onInterrupt);
     process.on("SIGTERM", onTerminate);
     process.on("SIGHUP", onTerminate);
@@ -96,6 +141,10 @@ class Repl {
         const line = await this.#lines.next();
         if (line === null) break;
         this.#idleInterrupts = 0;
+        if (this.#buffer === "" && isCommand(line)) {
+          if ((await this.#command(line)) === "exit") break;
+          continue;
+        }
         this.#buffer = this.#buffer === "" ? line : `${this.#buffer}\n${line}`;
         if (this.#buffer.trim() === "") {
           this.#buffer = "";
@@ -143,6 +192,117 @@ class Repl {
     }
   }
 
+  /** A dot command; "exit" ends the REPL. */
+  async #command(line: string): Promise<"exit" | undefined> {
+    const [name = "", ...rest] = line.trim().split(/\s+/);
+    const argument = rest.join(" ");
+    switch (name) {
+      case ".exit":
+        return "exit";
+      case ".help":
+        this.#write(HELP);
+        return undefined;
+      case ".break":
+        this.#buffer = "";
+        return undefined;
+      case ".load": {
+        if (argument === "") return this.#usage(".load FILE");
+        let code: string;
+        try {
+          code = fs.readFileSync(argument, "utf8");
+        } catch (error) {
+          this.#error(error);
+          return undefined;
+        }
+        await this.#run(code);
+        return undefined;
+      }
+      case ".save": {
+        if (argument === "") return this.#usage(".save FILE");
+        try {
+          const view = await this.#capsule.show(`session/${this.#session.name}`);
+          const cells = view.cells.map((cell) => cell.code ?? "").filter((code) => code !== "");
+          fs.writeFileSync(argument, cells.length === 0 ? "" : `${cells.join("\n\n")}\n`);
+          this.#write(`Session saved to: ${argument}\n`);
+        } catch (error) {
+          if (isCapsuleError(error) && error.code === "DURABLE_NOT_FOUND") {
+            fs.writeFileSync(argument, "");
+            this.#write(`Session saved to: ${argument}\n`);
+          } else {
+            this.#error(error);
+          }
+        }
+        return undefined;
+      }
+      case ".editor":
+        await this.#editMode();
+        return this.#lines.ended ? "exit" : undefined;
+      default:
+        this.#error(new Error(`Invalid REPL keyword ${name} (.help lists them)`));
+        return undefined;
+    }
+  }
+
+  #usage(text: string): undefined {
+    this.#error(new Error(`usage: ${text}`));
+    return undefined;
+  }
+
+  /** `.editor`: lines until Ctrl-D (or the end of piped input) make one cell. */
+  async #editMode(): Promise<void> {
+    this.#write(this.#style.dim("// Entering editor mode (Ctrl+D to finish, Ctrl+C to cancel)\n"));
+    const editor = new AbortController();
+    this.#editor = editor;
+    this.#lines.holdOpen = true;
+    const lines: string[] = [];
+    try {
+      for (;;) {
+        this.#showPrompt("");
+        const line = await this.#lines.next(editor.signal);
+        if (line === null) break;
+        lines.push(line);
+      }
+    } finally {
+      this.#editor = undefined;
+      this.#lines.holdOpen = false;
+    }
+    this.#write("\n");
+    if (editor.signal.aborted) return;
+    const code = lines.join("\n");
+    if (code.trim() !== "") await this.#run(code);
+  }
+
+  /** Runs `code` as one cell (syntax errors are reported without recording anything). */
+  async #run(code: string): Promise<void> {
+    const check = checkCell(code);
+    if (check.kind === "complete") await this.#execute(code);
+    else this.#error(check.kind === "invalid" ? check.error : new Error("the cell is incomplete"));
+  }
+
+  #complete(line: string, done: (error: null, result: [string[], string]) => void): void {
+    // A running cell holds the session (this is an input() answer): nothing to offer.
+    if (this.#running !== undefined) {
+      done(null, [[], line]);
+      return;
+    }
+    const code = this.#buffer === "" ? line : `${this.#buffer}\n${line}`;
+    complete(this.#session, code, code.length).then(
+      (found) => done(null, [found.matches, code.slice(found.start, found.end)]),
+      (error: unknown) => {
+        this.#error(error);
+        done(null, [[], line]);
+      },
+    );
+  }
+
+  #saveHistory(history: string[]): void {
+    try {
+      saveHistory(this.#historyFile, history);
+    } catch (error) {
+      this.#error(error);
+    }
+  }
+
   async #answer(prompt: string, signal: AbortSignal): Promise<string> {
     this.#endLine();
     this.#showPrompt(prompt);
@@ -158,6 +318,10 @@ class Repl {
   #interrupt(): void {
     if (this.#running !== undefined) {
       this.#running.abort();
+      return;
+    }
+    if (this.#editor !== undefined) {
+      this.#editor.abort();
       return;
     }
     this.#write("\n");
@@ -211,4 +375,9 @@ class Repl {
   #write(text: string): void {
     process.stdout.write(text);
   }
+}
+
+/** A dot command, as Node's REPL tells them from code: `.name`, not a number like `.5`. */
+function isCommand(line: string): boolean {
+  return /^\.[A-Za-z]/.test(line.trim());
 }

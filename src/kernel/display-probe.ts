@@ -29,9 +29,12 @@ export function displayProbe(value: unknown): { [mime: string]: unknown } | null
   for (const [mime, data] of Object.entries(bundle)) {
     if (!/^[a-z]+\/[\w.+-]+$/.test(mime)) continue;
     // Binary images travel base64-encoded, as Jupyter expects.
-    if (data instanceof Uint8Array) {
+    // ArrayBuffer.isView, not instanceof: a Buffer comes from another realm than the cell's.
+    if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
       let binary = "";
-      for (const byte of data) binary += String.fromCharCode(byte);
+      for (const byte of new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) {
+        binary += String.fromCharCode(byte);
+      }
       out[mime] = btoa(binary);
     } else if (mime === "application/json" || typeof data === "string") {
       out[mime] = data;

@@ -230,7 +230,12 @@ describe("capsule kernel", () => {
     const { reply, iopub } = await kernel.client.execute(`
       class Chart {
         [Symbol.for("Jupyter.display")]() {
-          return { "text/html": "<b>chart</b>", "image/svg+xml": "<svg/>", "application/json": { points: 3 } };
+          return {
+            "text/html": "<b>chart</b>",
+            "image/svg+xml": "<svg/>",
+            "application/json": { points: 3 },
+            "image/png": Buffer.from([137, 80, 78, 71]),
+          };
         }
       }
       new Chart()`);
@@ -241,6 +246,8 @@ describe("capsule kernel", () => {
       "text/html": "<b>chart</b>",
       "image/svg+xml": "<svg/>",
       "application/json": { points: 3 },
+      // Bytes travel base64-encoded, as Jupyter expects of images.
+      "image/png": Buffer.from([137, 80, 78, 71]).toString("base64"),
     });
     // Reading the bundle left the last result alone.
     const last = await kernel.client.execute("_ instanceof Chart");
