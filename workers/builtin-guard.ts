@@ -52,6 +52,8 @@ const GUARDED_BUILTINS: ReadonlyMap<string, { grant: string; why: string }> = ne
 
 const GUARD_PATH = fileURLToPath(import.meta.url);
 const grants = new Set((process.env[GRANTS_ENV] ?? "").split(",").filter(Boolean));
+// Read once; cells need not see it (threads get it from guardWorkerThreads).
+delete process.env[GRANTS_ENV];
 const netGranted = process.permission?.has("net") ?? true;
 
 /** A Node-style permission error, like the ones the permission model throws. */
@@ -59,12 +61,13 @@ function accessDenied(message: string, permission: string): Error {
   return Object.assign(new Error(message), { code: "ERR_ACCESS_DENIED", permission });
 }
 
+/** Throws unless the built-in at `url` (`node:name`) is allowed in this session. */
 function assertBuiltinAllowed(url: string): void {
-  const guarded = GUARDED_BUILTINS.get(url.startsWith("node:") ? url : `node:${url}`);
+  const guarded = GUARDED_BUILTINS.get(url);
   if (guarded === undefined || grants.has(guarded.grant)) return;
   throw accessDenied(
-    `${url.startsWith("node:") ? url : `node:${url}`} is not available in this session: ` +
-      `${guarded.why}. Grant it with the session option permissions.${guarded.grant}.`,
+    `${url} is not available in this session: ${guarded.why}. ` +
+      `Grant it with the session option permissions.${guarded.grant}.`,
     guarded.grant,
   );
 }
