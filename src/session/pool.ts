@@ -28,6 +28,9 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
+/** Failed warm starts retried in a row before the pool waits for the next release or acquire. */
+const MAX_WARM_START_RETRIES = 3;
+
 interface Waiter {
   resolve(session: Session): void;
   reject(error: Error): void;
@@ -44,6 +47,8 @@ export class SessionPool {
   /** Starts in flight, so `close()` can wait for them. */
   readonly #starts = new Set<Promise<unknown>>();
   readonly #waiters: Waiter[] = [];
+  /** Warm starts that failed in a row (see #fill). */
+  #failedWarmStarts = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -195,8 +200,16 @@ export class SessionPool {
     const wanted = this.#minIdle - this.#idle.length - this.#pending;
     for (let i = 0; i < wanted && this.size < this.#maxSessions; i++) {
       this.#create().then(
-        (session) => this.#offer(session),
-        () => undefined, // a failed warm start is retried by the next fill or acquire
+        (session) => {
+          this.#failedWarmStarts = 0;
+          this.#offer(session);
+        },
+        () => {
+          // Every release retires a worker, so warm starts are what keeps acquire fast:
+          // retry a failed one at once, a few times in a row (a circuit breaker, not a
+          // loop); after that the next release or acquire tries again.
+          if (++this.#failedWarmStarts <= MAX_WARM_START_RETRIES) this.#fill();
+        },
       );
     }
   }
