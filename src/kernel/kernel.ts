@@ -11,7 +11,7 @@ import { checkCell } from "../cli/cell-input.ts";
 import { CancelledError } from "../errors.ts";
 import { Channels } from "./channels.ts";
 import type { ConnectionInfo } from "./connection.ts";
-import { executeRequest } from "./execute.ts";
+import { errorContent, executeRequest } from "./execute.ts";
 import { History } from "./history.ts";
 import { complete, inspect } from "./introspect.ts";
 import { Signer } from "./signing.ts";
@@ -170,6 +170,19 @@ export class Kernel {
           this.#options.log(
             `${message.header.msg_type} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
           );
+          // The frontend waits for a reply: it gets the failure instead of a hang.
+          const type = message.header.msg_type;
+          if (type.endsWith("_request")) {
+            this.#reply(
+              this.#channels.shell,
+              message,
+              `${type.slice(0, -"_request".length)}_reply`,
+              {
+                status: "error",
+                ...errorContent(error),
+              },
+            );
+          }
         }
         this.#publish("status", { execution_state: "idle" }, message);
       }

@@ -3,7 +3,7 @@
  * namespace. It is sent as source (`namespaceProbe.toString()`), so it must be
  * self-contained: no imports, no outer names, only what any realm has. It never runs
  * user code: names are read with `Object.getOwnPropertyNames` and property descriptors,
- * a getter is never called, and inspection formats with `customInspect: false` and
+ * a getter is never called, a proxy is never looked into (its traps are code), and inspection formats with `customInspect: false` and
  * `getters: false`.
  */
 
@@ -27,11 +27,21 @@ export interface ProbeAnswer {
 
 export function namespaceProbe(request: ProbeRequest): ProbeAnswer {
   const none: ProbeAnswer = { matches: [], found: false, text: "" };
+  const util = (globalThis as { require?: (id: string) => unknown }).require?.("node:util") as
+    | {
+        inspect(value: unknown, options: object): string;
+        types: { isProxy(value: unknown): boolean };
+      }
+    | undefined;
+  // A proxy's traps are user code, as a getter is: the probe stops at a proxy. Without
+  // util to tell one, nothing is read.
+  const isProxy = (value: unknown): boolean => util === undefined || util.types.isProxy(value);
   const descriptorOf = (target: unknown, key: string): PropertyDescriptor | undefined => {
     let level: unknown = target;
     if (level === null || level === undefined) return undefined;
     if (typeof level !== "object" && typeof level !== "function") level = Object(level);
     for (let depth = 0; level !== null && depth < 64; depth++) {
+      if (isProxy(level)) return undefined;
       const descriptor = Object.getOwnPropertyDescriptor(level as object, key);
       if (descriptor !== undefined) return descriptor;
       level = Object.getPrototypeOf(level);
@@ -51,6 +61,7 @@ export function namespaceProbe(request: ProbeRequest): ProbeAnswer {
     let level: unknown =
       typeof value === "object" || typeof value === "function" ? value : Object(value);
     for (let depth = 0; level !== null && depth < 64; depth++) {
+      if (isProxy(level)) break;
       for (const name of Object.getOwnPropertyNames(level as object)) {
         if (name.startsWith(request.prefix) && /^[A-Za-z_$][\w$]*$/.test(name)) names.add(name);
       }
@@ -58,9 +69,6 @@ export function namespaceProbe(request: ProbeRequest): ProbeAnswer {
     }
     return { ...none, matches: [...names].sort() };
   }
-  const util = (globalThis as { require?: (id: string) => unknown }).require?.("node:util") as
-    | { inspect(value: unknown, options: object): string }
-    | undefined;
   const shown =
     util?.inspect(value, {
       depth: 2,

@@ -114,7 +114,7 @@ describe("capsule kernel", () => {
     expect(top.content.cursor_start).toBe(0);
   });
 
-  it("never runs a getter to complete or inspect", async () => {
+  it("never runs a getter or a proxy trap to complete or inspect", async () => {
     await kernel.client.execute(
       "globalThis.getterCalls = 0; const lazy = { get costly() { getterCalls++; return { deep: 1 } }, plain: 2 }",
     );
@@ -127,6 +127,15 @@ describe("capsule kernel", () => {
       code: "lazy.costly.",
       cursor_pos: 12,
     });
+    await kernel.client.execute(
+      "const trapped = new Proxy({}, { ownKeys() { getterCalls++; return [] }, getOwnPropertyDescriptor() { getterCalls++ }, getPrototypeOf() { getterCalls++; return null } })",
+    );
+    const behindProxy = await kernel.client.request("shell", "complete_request", {
+      code: "trapped.",
+      cursor_pos: 8,
+    });
+    expect(behindProxy.content.matches).toEqual([]);
+    await kernel.client.request("shell", "inspect_request", { code: "trapped", cursor_pos: 3 });
     await kernel.client.request("shell", "inspect_request", {
       code: "lazy",
       cursor_pos: 2,
