@@ -5,18 +5,24 @@
  * re-runs the unrecorded step, and the SDK's retry limit never sees an attempt that
  * took its process down with it.
  *
- * So every attempt is counted in the store before the cell runs: attempt k of step
- * `S` is a durable promise `S.attempt-k`, created pending when the attempt starts and
- * resolved when it ends in this process (whatever its outcome). A marker still pending
- * when a later attempt starts belongs to an attempt whose process died; once `limit`
- * attempts died so, the step is failed with PoisonCellError instead of run again. The
- * markers live in the store like every other promise of the execution (same origin,
- * so gc removes them with it; remote mode counts in the server), and survive the
- * orchestrator's death by construction.
+ * So before a step's cell runs, this process leaves a marker in the store: promise
+ * `S.attempt-k` for step `S`, tagged with this Capsule's incarnation (a random id per
+ * open, not the SDK pid, which a user may fix). A process that attempted a step and
+ * did not settle it is gone: had its attempt ended (result, user error, crash retries
+ * used up), the step would be recorded and never attempted again. So the markers of
+ * other incarnations count the deaths; once `limit` of them exist, the step is failed
+ * with PoisonCellError instead of run again. In-process retries (a crashed worker)
+ * reuse their incarnation's marker and do not count.
  *
- * An attempt still running when Capsule is closed also leaves its marker pending and
- * counts as a kill: from the store's view the two cannot be told apart.
+ * A marker is created already settled (its deadline is now: the server records it as
+ * timed out at once), so it costs one commit, never holds a lineage pending (gc), and
+ * lives in the store like any promise of the execution: it survives the orchestrator's
+ * death by construction, and remote mode counts in the server.
+ *
+ * An incarnation that closed Capsule while a cell ran, or (remote mode) that lost its
+ * lease while still alive, also counts as a death: from the store, they look the same.
  */
+import { randomUUID } from "node:crypto";
 import type { Network } from "@resonatehq/sdk";
 import type { Resonate } from "@resonatehq/sdk/async";
 import { PoisonCellError } from "../src/errors.ts";
@@ -29,6 +35,7 @@ export const ATTEMPT_KIND = "attempt";
 export const DEFAULT_POISON_AFTER_KILLS = 3;
 
 const SOURCE_PREFIX_CHARS = 80;
+const INCARNATION_TAG = "capsule:incarnation";
 
 /** The step an attempt belongs to. */
 export interface StepAttempt {
@@ -36,8 +43,6 @@ export interface StepAttempt {
   stepId: string;
   /** The execution's origin (its root's id), for the marker's lineage tag. */
   originId: string;
-  /** The step's deadline; markers never outlive it. */
-  timeoutAt: number;
   session: string;
   /** 0-based index of the execute call in its session. */
   index: number;
@@ -67,6 +72,7 @@ export class AttemptLedger {
   readonly #send: Network["send"];
   readonly #promises: Resonate["promises"];
   readonly #limit: number;
+  readonly #incarnation = randomUUID();
 
   constructor(options: AttemptLedgerOptions) {
     this.#limit = poisonLimit(options.poisonAfterKills);
@@ -75,50 +81,39 @@ export class AttemptLedger {
   }
 
   /**
-   * Records the start of an attempt of `step` and returns the function that records its
-   * end. Call it before the cell runs; call the returned function once the attempt is
-   * over in this process, whatever its outcome.
-   * @throws PoisonCellError when earlier attempts of the step killed their process
+   * Records that this process attempts `step`. Call it before the cell runs.
+   * @throws PoisonCellError when other processes' attempts of the step died
    *   `poisonAfterKills` times; nothing is recorded then, the cell must not run.
    */
-  async begin(step: StepAttempt): Promise<() => Promise<void>> {
-    const killed: string[] = [];
+  async begin(step: StepAttempt): Promise<void> {
+    const deaths = new Set<string>();
+    let mine = false;
     let attempt = 1;
     for (; ; attempt++) {
       const marker = await getPromise(this.#send, markerId(step.stepId, attempt));
       if (marker === undefined) break;
-      if (marker.state !== "resolved") killed.push(marker.id);
+      const incarnation = marker.tags[INCARNATION_TAG] ?? marker.id;
+      if (incarnation === this.#incarnation) mine = true;
+      else deaths.add(incarnation);
     }
-    if (killed.length >= this.#limit) {
-      await this.#closeKilled(killed);
+    if (deaths.size >= this.#limit) {
       throw new PoisonCellError({
         session: step.session,
         step: step.index,
         source: step.code.slice(0, SOURCE_PREFIX_CHARS),
-        kills: killed.length,
+        kills: deaths.size,
       });
     }
-    const id = markerId(step.stepId, attempt);
-    await this.#promises.create(id, step.timeoutAt, {
+    if (mine) return;
+    // Settled on creation: a deadline that has passed makes the server record it timed out.
+    await this.#promises.create(markerId(step.stepId, attempt), Date.now(), {
       tags: {
         "resonate:origin": step.originId,
         "resonate:parent": step.stepId,
         "capsule:kind": ATTEMPT_KIND,
+        [INCARNATION_TAG]: this.#incarnation,
       },
     });
-    return async () => {
-      await this.#promises.resolve(id);
-      // The step is settled or about to be: nothing may stay pending in its lineage
-      // (gc keeps a lineage with a pending promise). Rejected = died, for the count.
-      await this.#closeKilled(killed);
-    };
-  }
-
-  async #closeKilled(ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
-      const marker = await getPromise(this.#send, id);
-      if (marker?.state === "pending") await this.#promises.reject(id);
-    }
   }
 }
 

@@ -93,25 +93,14 @@ export class DurableSession {
     );
     // Counted in the store first: a cell that kills this process must not loop for ever.
     const attempt = async (info: Info): Promise<StepRecord> => {
-      const end = await this.#attempts.begin({
+      await this.#attempts.begin({
         stepId: info.id,
         originId: info.originId,
-        timeoutAt: info.timeoutAt,
         session: this.name,
         index,
         code,
       });
-      // A store that cannot record the attempt's end cannot record the step either, so
-      // a failure to end wins over the cell's outcome (the step stays unrecorded).
-      let record: StepRecord;
-      try {
-        record = await run(info.id);
-      } catch (error) {
-        await end();
-        throw error;
-      }
-      await end();
-      return record;
+      return await run(info.id);
     };
     const run = (stepId: string): Promise<StepRecord> => {
       const latest = this.#latest;

@@ -58,7 +58,10 @@ describe("Capsule in real processes", () => {
     expect(cellLog()).toEqual(["1"]);
   });
 
-  it("1,000 sequential executions, then a reopen reads them all back", async () => {
+  // Each execution costs several fsynced commits: generous on a slow, shared disk.
+  it("1,000 sequential executions, then a reopen reads them all back", {
+    timeout: 240_000,
+  }, async () => {
     const many = await runToExit(["many", storeDir, sideDir, "-", "1000"]);
     const written = many.find((r) => r.event === "done");
     expect(written?.sum).toBe(999_000);
