@@ -49,6 +49,7 @@ export interface EmbeddedNetworkOptions {
   leasesOnOpen?: "release" | "keep";
 }
 
+/** What the store holds (on disk: memory holds only the live part and what was read). */
 export interface StoreStats {
   promises: number;
   tasks: number;
@@ -129,7 +130,7 @@ export class EmbeddedNetwork implements Network {
       const server = createProtocolServer();
       let recovered: ReturnType<typeof releaseOrphanedTasks>;
       try {
-        database.load(server);
+        database.loadLive(server);
         recovered = releaseOrphanedTasks(server, (options.now ?? Date.now)(), {
           releaseLeases: options.leasesOnOpen !== "keep",
         });
@@ -219,8 +220,9 @@ export class EmbeddedNetwork implements Network {
   };
 
   private search(request: Request): Response | undefined {
-    if (request.kind === "promise.search") return searchPromises(this.server, request);
-    if (request.kind === "task.search") return searchTasks(this.server, request);
+    // The database, not the server's maps: those hold only what is loaded (stored-map.ts).
+    if (request.kind === "promise.search") return searchPromises(this.database, request);
+    if (request.kind === "task.search") return searchTasks(this.database, request);
     if (request.kind === "schedule.search") return searchSchedules(this.server, request);
     return undefined;
   }
@@ -250,14 +252,9 @@ export class EmbeddedNetwork implements Network {
     return this.unavailable()?.message;
   }
 
-  /** Sizes of the in-memory server state. */
+  /** How many promises, tasks and schedules the store holds, and messages in flight. */
   stats(): StoreStats {
-    return {
-      promises: this.server.promises.size,
-      tasks: this.server.tasks.size,
-      schedules: this.server.schedules.size,
-      outgoing: this.server.outgoing.length,
-    };
+    return { ...this.database.counts(), outgoing: this.server.outgoing.length };
   }
 
   private unavailable(): StoreError | undefined {

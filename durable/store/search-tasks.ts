@@ -1,12 +1,14 @@
 /**
  * `task.search` and `schedule.search` for the embedded store. The SDK's local Server
  * answers both with 501; a Resonate server implements them, so `capsule serve` must too.
- * Reads of the in-memory state, nothing to persist. Filters as Resonate's: a task's
+ * Reads, nothing to persist: tasks from the database (the server's map holds only the
+ * loaded ones), schedules from memory (all of them are loaded). Filters as Resonate's: a task's
  * `state`, a schedule's `tags` (every given tag equal among its promise tags).
  */
 import type { Request, Response, ScheduleRecord, TaskRecord } from "@resonatehq/sdk";
 import { byId, page } from "./paging.ts";
 import type { ProtocolServer, ServerSchedule, ServerTask } from "./sdk.ts";
+import type { StoreDatabase } from "./store-db.ts";
 
 type TaskSearch = Extract<Request, { kind: "task.search" }>;
 type ScheduleSearch = Extract<Request, { kind: "schedule.search" }>;
@@ -16,13 +18,11 @@ const TASK_PAGE = 100;
 const SCHEDULE_PAGE = 10;
 
 export function searchTasks(
-  server: ProtocolServer,
+  database: StoreDatabase,
   req: TaskSearch,
 ): Extract<Response, { kind: "task.search" }> {
   const head = { corrId: req.head.corrId, version: req.head.version };
-  const found = [...server.tasks.values()]
-    .filter((task) => req.data.state === undefined || task.state === req.data.state)
-    .sort(byId);
+  const found = database.tasksWhere(req.data.state).sort(byId);
   const result = page(found, req.data, TASK_PAGE);
   if ("error" in result)
     return { kind: "task.search", head: { ...head, status: 400 }, data: result.error };

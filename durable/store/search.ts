@@ -1,14 +1,17 @@
 /**
  * `promise.search` for the embedded store. The SDK's local Server answers it with 501;
  * Capsule's inspection (list, show, tree) needs it, and a Resonate server implements it,
- * so the store answers it itself: a read of the in-memory state (nothing to persist).
+ * so the store answers it itself: a read of the database (nothing to persist), which holds
+ * every promise, settled ones that were never loaded into the server included; a
+ * `resonate:origin` tag filter uses the database's origin index.
  *
  * Filters: `state` (exact) and `tags` (every given tag equal). Results are ordered by
  * creation time, then id; `cursor` is the opaque offset of the next page.
  */
 import type { PromiseRecord, Request, Response } from "@resonatehq/sdk";
 import { byId, page } from "./paging.ts";
-import type { ProtocolServer, ServerPromise } from "./sdk.ts";
+import type { ServerPromise } from "./sdk.ts";
+import type { StoreDatabase } from "./store-db.ts";
 
 type SearchRequest = Extract<Request, { kind: "promise.search" }>;
 type SearchResponse = Extract<Response, { kind: "promise.search" }>;
@@ -36,9 +39,10 @@ function toRecord(promise: ServerPromise): PromiseRecord {
   };
 }
 
-export function searchPromises(server: ProtocolServer, req: SearchRequest): SearchResponse {
+export function searchPromises(database: StoreDatabase, req: SearchRequest): SearchResponse {
   const head = { corrId: req.head.corrId, version: req.head.version };
-  const found = [...server.promises.values()]
+  const found = database
+    .promisesWhere({ state: req.data.state, origin: req.data.tags?.["resonate:origin"] })
     .filter((promise) => matches(promise, req.data))
     .sort((a, b) => a.createdAt - b.createdAt || byId(a, b));
   const result = page(found, req.data, DEFAULT_LIMIT);

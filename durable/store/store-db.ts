@@ -24,7 +24,13 @@ import {
   encodeSchedule,
   encodeTask,
 } from "./records.ts";
-import { installedSdkVersion, type ProtocolServer } from "./sdk.ts";
+import {
+  installedSdkVersion,
+  type ProtocolServer,
+  type ServerPromise,
+  type ServerTask,
+} from "./sdk.ts";
+import { StoredMap } from "./stored-map.ts";
 import type { TouchedObjects } from "./touched.ts";
 
 export type Durability = "full" | "normal";
@@ -42,7 +48,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS promises (
   id TEXT PRIMARY KEY, origin TEXT NOT NULL, state TEXT NOT NULL, settled_at INTEGER, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS promises_by_origin ON promises (origin);
+CREATE INDEX IF NOT EXISTS promises_by_state ON promises (state);
 CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
 CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS task_timeouts (id TEXT PRIMARY KEY, type INTEGER NOT NULL, timeout INTEGER NOT NULL);
@@ -252,15 +260,31 @@ export class StoreDatabase {
     });
   }
 
-  /** Fills an empty server with everything in the file. */
-  load(server: ProtocolServer): void {
-    for (const row of rows(this.db, "SELECT id, body FROM promises")) {
+  /**
+   * Fills an empty server with what is live: pending promises, unfinished tasks, every
+   * schedule and timeout. Everything else is loaded by id when the server asks for it
+   * (stored-map.ts), so open costs the live work, not the history.
+   */
+  loadLive(server: ProtocolServer): void {
+    const promiseById = this.db.prepare("SELECT body FROM promises WHERE id = ?");
+    const taskById = this.db.prepare("SELECT body FROM tasks WHERE id = ?");
+    const promises = new StoredMap<ServerPromise>((id) => {
+      const row = promiseById.get(id) as Record<string, unknown> | undefined;
+      return row === undefined ? undefined : decodePromise(id, text(row, "body"));
+    });
+    const tasks = new StoredMap<ServerTask>((id) => {
+      const row = taskById.get(id) as Record<string, unknown> | undefined;
+      return row === undefined ? undefined : decodeTask(id, text(row, "body"));
+    });
+    server.promises = promises;
+    server.tasks = tasks;
+    for (const row of rows(this.db, "SELECT id, body FROM promises WHERE state = 'pending'")) {
       const id = text(row, "id");
-      server.promises.set(id, decodePromise(id, text(row, "body")));
+      promises.set(id, decodePromise(id, text(row, "body")));
     }
-    for (const row of rows(this.db, "SELECT id, body FROM tasks")) {
+    for (const row of rows(this.db, "SELECT id, body FROM tasks WHERE state <> 'fulfilled'")) {
       const id = text(row, "id");
-      server.tasks.set(id, decodeTask(id, text(row, "body")));
+      tasks.set(id, decodeTask(id, text(row, "body")));
     }
     for (const row of rows(this.db, "SELECT id, body FROM schedules")) {
       const id = text(row, "id");
@@ -282,7 +306,8 @@ export class StoreDatabase {
   }
 
   // The server throws "invariant violation" on a task without its promise; refuse such a
-  // file at open rather than crash later in the middle of a tick.
+  // file at open rather than crash later in the middle of a tick. (Live tasks only: a
+  // fulfilled task's promise is settled and never looked up by a tick.)
   private checkReferences(server: ProtocolServer): void {
     for (const id of server.tasks.keys()) {
       if (!server.promises.has(id))
@@ -293,6 +318,50 @@ export class StoreDatabase {
         throw new StoreError("STORE_CORRUPT", `task timeout ${timeout.id} has no task`);
       }
     }
+  }
+
+  /**
+   * Every stored promise in `state` (any when undefined) whose origin is `origin` (any
+   * when undefined), for searches: the server's map holds only what is loaded.
+   */
+  promisesWhere(filter: {
+    state?: string | undefined;
+    origin?: string | undefined;
+  }): ServerPromise[] {
+    const clauses: string[] = [];
+    const values: string[] = [];
+    if (filter.state !== undefined) {
+      clauses.push("state = ?");
+      values.push(filter.state);
+    }
+    if (filter.origin !== undefined) {
+      clauses.push("origin = ?");
+      values.push(filter.origin);
+    }
+    const where = clauses.length === 0 ? "" : ` WHERE ${clauses.join(" AND ")}`;
+    return (
+      this.db.prepare(`SELECT id, body FROM promises${where}`).all(...values) as Record<
+        string,
+        unknown
+      >[]
+    ).map((row) => decodePromise(text(row, "id"), text(row, "body")));
+  }
+
+  /** Every stored task in `state` (any when undefined), for searches. */
+  tasksWhere(state: string | undefined): ServerTask[] {
+    const found = (
+      state === undefined
+        ? this.db.prepare("SELECT id, body FROM tasks").all()
+        : this.db.prepare("SELECT id, body FROM tasks WHERE state = ?").all(state)
+    ) as Record<string, unknown>[];
+    return found.map((row) => decodeTask(text(row, "id"), text(row, "body")));
+  }
+
+  /** How many promises, tasks and schedules the file holds. */
+  counts(): { promises: number; tasks: number; schedules: number } {
+    const count = (table: string) =>
+      integer(this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() ?? {}, "n");
+    return { promises: count("promises"), tasks: count("tasks"), schedules: count("schedules") };
   }
 
   /** Ids of settled root promises whose settlement is older than `before` (ms epoch). */
