@@ -61,7 +61,8 @@ const FAULTS: Fault[] = [
   { name: "process.abort", code: "process.abort()", codes: ["WORKER_CRASHED"] },
   {
     name: "descriptor exhaustion",
-    code: "const fds = []; while (true) fds.push(require('node:fs').openSync('/dev/null', 'r'));",
+    // The working directory is the one place a cell may always write.
+    code: "const fds = []; while (true) fds.push(require('node:fs').openSync('held-' + fds.length, 'w'));",
     codes: ["LIMIT_RESOURCE"],
   },
   {
@@ -183,8 +184,9 @@ export async function workerFaults(
 }
 
 async function inject(fault: Fault, keep: number): Promise<string | undefined> {
+  // Room above an idle worker's resident size, small enough that a heap fault lands fast.
   const session = new Session({
-    limits: { memoryMb: 128, maxFds: 64 },
+    limits: { memoryMb: 320, maxFds: 64 },
     heartbeatMs: 200,
     graceMs: 1_000,
   });
