@@ -47,6 +47,11 @@ export class LineQueue {
     return this.#rl;
   }
 
+  /** The terminal's line history, newest first. */
+  get history(): readonly string[] {
+    return this.#history ?? [];
+  }
+
   /**
    * While set, the end of the input on a terminal (Ctrl-D) gives waiters `null` once and
    * the queue goes on reading with a new interface (the REPL's `.editor` ends that way).

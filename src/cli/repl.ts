@@ -7,7 +7,8 @@
  * empty prompt, or Ctrl-D, leaves. Works the same with piped stdin (no line editing).
  *
  * The habits of Node's REPL: on a terminal, line history per session that survives the
- * process (up/down), and Tab completion from the live namespace (the kernel's
+ * process (up/down; Ctrl-R puts the newest line containing what is typed, again for
+ * older ones), and Tab completion from the live namespace (the kernel's
  * `complete`, run as an unrecorded peek); `_` and `_error` are the last result and
  * error; `.help`, `.exit`, `.break`, `.load FILE` (runs the file as one cell), `.save FILE`
  * (writes every recorded cell of the session, also those from before a crash) and
@@ -82,6 +83,8 @@ class Repl {
   readonly #historyFile: string;
   readonly #lines: LineQueue;
   #onReadlineInterrupt: () => void = () => undefined;
+  /** Ctrl-R: what was typed when the search began, and where the next match is looked for. */
+  #historySearch: { query: string; next: number } | undefined;
   /** Aborts a read of `.editor` (Ctrl-C cancels the editor). */
   #editor: AbortController | undefined;
   #buffer = "";
@@ -132,6 +135,9 @@ class Repl {
     // A terminal's Ctrl-C reaches readline; a signal sent to the process (or Ctrl-C with
     // piped input) reaches the process.
     this.#onReadlineInterrupt = onInterrupt;
+    const onKeypress = (_text: unknown, key: { ctrl?: boolean; name?: string } | undefined) =>
+      this.#keypress(key);
+    if (this.#tty) process.stdin.on("keypress", onKeypress);
     process.on("SIGINT", onInterrupt);
     process.on("SIGTERM", onTerminate);
     process.on("SIGHUP", onTerminate);
@@ -159,6 +165,7 @@ class Repl {
       }
       if (this.#tty) this.#write("\n");
     } finally {
+      process.stdin.off("keypress", onKeypress);
       process.off("SIGINT", onInterrupt);
       process.off("SIGTERM", onTerminate);
       process.off("SIGHUP", onTerminate);
@@ -293,6 +300,40 @@ class Repl {
         done(null, [[], line]);
       },
     );
+  }
+
+  #keypress(key: { ctrl?: boolean; name?: string } | undefined): void {
+    if (
+      key?.ctrl === true &&
+      key.name === "r" &&
+      this.#running === undefined &&
+      !this.#lines.closed
+    ) {
+      this.#searchHistory();
+    } else {
+      this.#historySearch = undefined;
+    }
+  }
+
+  /**
+   * Replaces the typed line with the newest history line containing it; each further
+   * Ctrl-R goes to an older one (readline itself has no reverse search).
+   */
+  #searchHistory(): void {
+    const rl = this.#lines.rl;
+    const search = this.#historySearch ?? { query: rl.line, next: 0 };
+    const history = this.#lines.history;
+    for (let i = search.next; i < history.length; i++) {
+      const entry = history[i];
+      if (entry === undefined || !entry.includes(search.query) || entry === rl.line) continue;
+      this.#historySearch = { query: search.query, next: i + 1 };
+      rl.write(null, { ctrl: true, name: "e" });
+      rl.write(null, { ctrl: true, name: "u" });
+      rl.write(entry);
+      return;
+    }
+    // Nothing older matches: the line stays as it is.
+    this.#historySearch = search;
   }
 
   #saveHistory(history: string[]): void {

@@ -117,7 +117,7 @@ describe("capsule repl habits on a terminal", () => {
     expect((await tty.exited).code).toBe(0);
   });
 
-  it("keeps each session's history across processes (up arrow)", async () => {
+  it("keeps each session's history across processes (up arrow, Ctrl-R)", async () => {
     const dir = tempDir();
     const first = terminal(dir, "remember");
     await seen(first, "> ");
@@ -125,13 +125,17 @@ describe("capsule repl habits on a terminal", () => {
     first.write("const remembered = 41\r");
     await seen(first, /\n> $/, mark);
     mark = first.stdout().length;
+    first.write("remembered * 2\r");
+    await seen(first, /^82\r?$/m, mark);
+    await seen(first, "> ", mark);
+    mark = first.stdout().length;
     first.write("remembered + 1\r");
     await seen(first, /^42\r?$/m, mark);
     await seen(first, "> ", mark);
     first.write("\u0004");
     expect((await first.exited).code).toBe(0);
     expect(fs.readFileSync(path.join(dir, "repl-history", "remember"), "utf8")).toBe(
-      "remembered + 1\nconst remembered = 41\n",
+      "remembered + 1\nremembered * 2\nconst remembered = 41\n",
     );
 
     const second = terminal(dir, "remember");
@@ -142,6 +146,13 @@ describe("capsule repl habits on a terminal", () => {
     await seen(second, "remembered + 1", mark);
     second.write("\r");
     await seen(second, /^42\r?$/m, mark);
+    await seen(second, "> ", mark);
+    // Ctrl-R puts the newest line containing what is typed; again, the next older one.
+    mark = second.stdout().length;
+    second.write("remembered\u0012\u0012");
+    await seen(second, "remembered * 2", mark);
+    second.write("\r");
+    await seen(second, /^82\r?$/m, mark);
     await seen(second, "> ", mark);
     second.write("\u0004");
     expect((await second.exited).code).toBe(0);
