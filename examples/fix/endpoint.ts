@@ -141,13 +141,22 @@ async function acceptor(args: string[]): Promise<void> {
   const [dir = "", sender = "", targets = "", fillDelay = "0"] = args;
   const capsule = await Capsule.open({ dir, pool: { minIdle: 0 } });
   const sessions = new Map<string, FixSession>();
+  const opened = new Map<string, { promise: Promise<FixSession>; resolve(s: FixSession): void }>();
+  for (const target of targets.split(",")) {
+    let resolve: (s: FixSession) => void = () => {};
+    const promise = new Promise<FixSession>((r) => {
+      resolve = r;
+    });
+    opened.set(sessionKey(sender, target), { promise, resolve });
+  }
   const delay = Number(fillDelay);
+  // Registered first: a recovered execution may run before its session is open, and waits.
   const execute: RegisteredFunction<[string, Order], Fill> = registerOrderExecution(
     capsule,
     (key) => {
-      const session = sessions.get(key);
-      if (session === undefined) throw new Error(`no session ${key}`);
-      return session;
+      const session = opened.get(key);
+      if (session === undefined) return Promise.reject(new Error(`no session ${key}`));
+      return session.promise;
     },
   );
   for (const target of targets.split(",")) {
@@ -171,6 +180,7 @@ async function acceptor(args: string[]): Promise<void> {
       },
     });
     sessions.set(key, session);
+    opened.get(key)?.resolve(session);
   }
   const fix = new FixAcceptor([...sessions.values()], {
     onRefused: (reason) => emit({ event: "refused", reason }),

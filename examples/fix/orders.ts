@@ -58,11 +58,12 @@ export function orderOf(message: FixMessage): Order | undefined {
 
 /**
  * The acceptor's side. Register it right after `Capsule.open` (recovery of interrupted
- * executions starts then); `sessions` finds the live session by its key when a step runs.
+ * executions starts then, possibly before the sessions are open): `sessions` resolves
+ * to the session of a key once it is open.
  */
 export function registerOrderExecution(
   capsule: Capsule,
-  sessions: (key: string) => FixSession,
+  sessions: (key: string) => Promise<FixSession>,
 ): RegisteredFunction<[string, Order], Fill> {
   return capsule.register("fix.execute-order", async (ctx, key: string, order: Order) => {
     const fill = await ctx.run(async (): Promise<Fill> => {
@@ -72,7 +73,7 @@ export function registerOrderExecution(
     });
     await ctx.run(async () => {
       const qty = String(order.qty);
-      await sessions(key).sendApplication(MsgType.ExecutionReport, [
+      await (await sessions(key)).sendApplication(MsgType.ExecutionReport, [
         [Tag.OrderID, fill.orderId],
         [Tag.ClOrdID, order.clOrdId],
         [Tag.ExecID, fill.execId],

@@ -27,6 +27,8 @@ export interface PeerOptions {
   port?: number;
   heartBtInt: number;
   storeDir: string;
+  /** Answer each NewOrderSingle with a fill (ExecutionReport, a fresh ExecID). */
+  autoFill?: boolean;
 }
 
 /** One message as jspurefix saw it: its direction, type, and fields by tag. */
@@ -114,9 +116,13 @@ export class JspurefixPeer {
 class PeerSession extends AsciiSession {
   readonly #peer: JspurefixPeer;
 
-  constructor(config: IJsFixConfig, peer: JspurefixPeer) {
+  readonly #autoFill: boolean;
+  #fills = 0;
+
+  constructor(config: IJsFixConfig, peer: JspurefixPeer, autoFill: boolean) {
     super(config);
     this.#peer = peer;
+    this.#autoFill = autoFill;
     peer.attach(this);
   }
 
@@ -128,7 +134,25 @@ class PeerSession extends AsciiSession {
     this.done();
   }
 
-  protected override onApplicationMsg(_msgType: string, _view: MsgView): void {}
+  protected override onApplicationMsg(msgType: string, view: MsgView): void {
+    if (!this.#autoFill || msgType !== "D") return;
+    const order = view.toObject() as Record<string, unknown>;
+    const fill = ++this.#fills;
+    this.send("8", {
+      OrderID: `JS-${fill}`,
+      ClOrdID: order.ClOrdID,
+      ExecID: `JSX-${fill}`,
+      ExecTransType: "0",
+      ExecType: "2",
+      OrdStatus: "2",
+      Symbol: order.Symbol,
+      Side: order.Side,
+      OrderQty: order.OrderQty,
+      LeavesQty: 0,
+      CumQty: order.OrderQty,
+      AvgPx: 100,
+    });
+  }
   protected override onReady(_view: MsgView): void {}
   protected override onStopped(_error?: Error): void {}
   protected override onLogon(_view: MsgView, _user: string, _password: string): boolean {
@@ -144,6 +168,7 @@ class PeerSession extends AsciiSession {
 
 class PeerLauncher extends SessionLauncher {
   readonly #peer: JspurefixPeer;
+  readonly #autoFill: boolean;
 
   constructor(options: PeerOptions, peer: JspurefixPeer) {
     const description = {
@@ -173,10 +198,13 @@ class PeerLauncher extends SessionLauncher {
       quiet,
     );
     this.#peer = peer;
+    this.#autoFill = options.autoFill === true;
   }
 
   protected override makeFactory(_config: IJsFixConfig) {
-    return { makeSession: (config: IJsFixConfig) => new PeerSession(config, this.#peer) };
+    return {
+      makeSession: (config: IJsFixConfig) => new PeerSession(config, this.#peer, this.#autoFill),
+    };
   }
 
   #server(): Server | undefined {
