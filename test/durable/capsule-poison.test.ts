@@ -1,6 +1,7 @@
 // A cell that kills its orchestrating process (process.kill(process.ppid, "SIGKILL"),
-// possible wherever the worker is not in its own pid namespace, i.e. under
-// sandbox "permissions-only") must not crash-loop the durable job: after the default
+// possible where the worker has no pid namespace of its own, i.e. sandbox
+// "permissions-only", and child processes are granted) must not crash-loop the durable
+// job: after the default
 // 3 deaths the step is recorded as failed with PoisonCellError, the host survives, and
 // the steps recorded before it are not run again.
 import fs from "node:fs";
