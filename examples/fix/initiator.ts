@@ -31,6 +31,7 @@ export class FixInitiator {
   #stopped = false;
   #wakeUp: (() => void) | undefined;
   #socket: net.Socket | undefined;
+  #resetting: Promise<void> | undefined;
 
   constructor(session: FixSession, options: InitiatorOptions) {
     this.#session = session;
@@ -47,6 +48,7 @@ export class FixInitiator {
     let failures = 0;
     let lastError: Error | undefined;
     while (!this.#stopped) {
+      await this.#resetting;
       try {
         await this.#logOn();
         failures = 0;
@@ -76,6 +78,24 @@ export class FixInitiator {
         };
       });
       this.#wakeUp = undefined;
+    }
+  }
+
+  /**
+   * The daily reset: logs out, starts a new period in the store, and lets `run()` log on
+   * again, with MsgSeqNum 1 and ResetSeqNumFlag=Y.
+   */
+  async resetSequence(): Promise<void> {
+    const work = (async () => {
+      if (this.#session.state === "active") await this.#session.logout("daily sequence reset");
+      else this.#socket?.destroy(); // a logon in progress starts again after the reset
+      await this.#session.reset();
+    })();
+    this.#resetting = work;
+    try {
+      await work;
+    } finally {
+      this.#resetting = undefined;
     }
   }
 

@@ -104,9 +104,15 @@ export class FixSession {
     return this.#heartBtInt;
   }
 
-  get sequence(): { nextIn: number; nextOut: number; epoch: number } {
-    const { nextIn, nextOut, epoch } = this.#store.state;
-    return { nextIn, nextOut, epoch };
+  /** The session's sequence state: next numbers, reset period and when it began. */
+  get sequence(): { nextIn: number; nextOut: number; epoch: number; epochStartedAt: number } {
+    const { nextIn, nextOut, epoch, epochStartedAt } = this.#store.state;
+    return { nextIn, nextOut, epoch, epochStartedAt };
+  }
+
+  /** The session's name in the store and in durable execution ids. */
+  get key(): string {
+    return this.#store.session;
   }
 
   /**

@@ -41,6 +41,8 @@ function isNotFound(error: unknown): boolean {
 export class DurableSessionStore {
   readonly #promises: Promises;
   readonly #prefix: string;
+  /** The session's name, e.g. `FIX.4.2-BUY-SELL`. */
+  readonly session: string;
   #state: SequenceState | undefined;
   /** How many inbound records this period has (the next one is `inRecords + 1`). */
   #inRecords = 0;
@@ -48,6 +50,7 @@ export class DurableSessionStore {
   /** `session` names the session, e.g. `FIX.4.2-BUY-SELL`. */
   constructor(promises: Promises, session: string) {
     this.#promises = promises;
+    this.session = session;
     this.#prefix = `fix/${session}`;
   }
 
