@@ -186,7 +186,7 @@ export async function workerFaults(
 async function inject(fault: Fault, keep: number): Promise<string | undefined> {
   // Room above an idle worker's resident size, small enough that a heap fault lands fast.
   const session = new Session({
-    limits: { memoryMb: 320, maxFds: 64 },
+    limits: { memoryMb: 320, maxFds: 64, outputBytes: 1024 * 1024 },
     heartbeatMs: 200,
     graceMs: 1_000,
   });
