@@ -9,7 +9,11 @@
  * - persists: after every applied request or tick, the full current state of every
  *   promise, task, schedule and timeout it touched is written to `{dir}/store.db`
  *   (SQLite via `node:sqlite`, WAL, `synchronous=FULL` by default) in one transaction
- *   *before* the response is returned; on open the server is rebuilt from the file;
+ *   *before* the response is returned; on open the server is rebuilt from what is live
+ *   (pending promises, unfinished tasks, schedules, timeouts) and loads anything else
+ *   by id on first use (stored-map.ts), so open costs the pending work, not the history;
+ * - refuses a file that lost commits (generation.ts): `store.db` truncated or replaced,
+ *   its WAL deleted or damaged → STORE_CORRUPT, with every file left as it was;
  * - stops on a failed write: `onFatal` (default: stderr + exit 70) with a StoreError
  *   `STORE_WRITE_FAILED`, because memory and disk would otherwise disagree;
  * - is owned by one process (ownership.ts): a second open gets StoreLockedError

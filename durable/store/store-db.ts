@@ -1,6 +1,8 @@
 /**
  * The SQLite file behind the embedded store: schema, the one-transaction write of the
- * objects an apply touched, the rebuild of a server on open, and deletion for gc.
+ * objects an apply touched (each transaction also counted in the generation, see
+ * generation.ts), the rebuild of a server's live state on open, reads by id and by
+ * filter of everything else, and deletion for gc.
  *
  * Durability: WAL journal with `synchronous=FULL` by default, so a commit has been
  * fsynced before the response it backs is returned (a crash of the machine, not just of
