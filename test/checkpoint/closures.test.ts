@@ -5,7 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { scopeReader } from "../../src/checkpoint/closures.ts";
-import { encodeNamespace } from "../../src/checkpoint/index.ts";
+import {
+  applyCheckpoints,
+  encodeNamespace,
+  NamespaceCheckpointer,
+} from "../../src/checkpoint/index.ts";
 import type { Session } from "../../src/session/session.ts";
 import { startSession } from "../session/helpers.ts";
 import { namespaceOf, restoreInto } from "./helpers.ts";
@@ -119,6 +123,35 @@ describe("checkpoint: closures keep their captured variables", () => {
     expect(restored.run("hidden instanceof hidden.constructor && hidden.constructor.name")).toBe(
       "Hidden",
     );
+  });
+
+  it("re-encodes every name of a shared scope in an increment, so it stays one scope", async () => {
+    const source = namespaceOf(`
+      function pair() { let n = 0; return [() => ++n, () => n]; }
+      var both = pair(); var inc = both[0]; var get = both[1];
+    `);
+    const entries = () =>
+      source.entries.map(([name]) => [name, source.run(name)] as [string, unknown]);
+    const checkpointer = new NamespaceCheckpointer();
+    const full = checkpointer.full(entries());
+    source.run("inc(); inc()");
+    // Only \`inc\` is said to have changed; \`get\` (and \`both\`) share its scope.
+    const increment = checkpointer.incremental(entries(), ["inc"], []);
+    expect(increment.widenedBy.sort()).toEqual(["both", "get"]);
+    const { context } = namespaceOf("");
+    const { values, failed } = await applyCheckpoints([full.data, increment.data], context);
+    expect(failed).toEqual([]);
+    const restoredInc = values.get("inc") as () => number;
+    const restoredGet = values.get("get") as () => number;
+    expect([restoredInc(), restoredGet()]).toEqual([3, 3]);
+  });
+
+  it("keeps a loop's per-iteration bindings apart and its enclosing scope shared", async () => {
+    const { restored } = await roundTrip(`
+      function steps() { let total = 0; const out = []; for (let i = 1; i <= 3; i++) out.push(() => (total += i)); return out; }
+      var adders = steps();
+    `);
+    expect(restored.run("[adders[2](), adders[0](), adders[1]()]")).toEqual([3, 4, 6]);
   });
 
   it("takes no heap snapshot when no two captured scopes look alike", async () => {
