@@ -45,6 +45,8 @@ export function exitCodeOf(error: unknown): ExitCode {
     case "INPUT_UNAVAILABLE":
       return EXIT.userError;
     case "DURABLE_INVALID_NAME":
+    case "KERNEL_CONNECTION_INVALID":
+    case "KERNEL_INSTALL_FAILED":
       return EXIT.usage;
     case "STORE_LOCKED":
     case "DURABLE_NOT_FOUND":

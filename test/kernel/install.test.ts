@@ -32,7 +32,7 @@ describe("capsule kernel install", () => {
 
   it("refuses a bad name, two locations, and --sys-prefix outside a Python environment", async () => {
     const bad = await run(["kernel", "install", "--prefix", tempDir(), "--name", "../escape"]);
-    expect(bad.code).not.toBe(0);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('kernel name "../escape" must be');
     const both = await run(["kernel", "install", "--user", "--prefix", tempDir()]);
     expect(both.stderr).toContain("choose one of --user, --sys-prefix and --prefix");
@@ -47,7 +47,7 @@ describe("capsule kernel -f", () => {
   it("fails with a clear error on a missing, malformed or unsupported connection file", async () => {
     const dir = tempDir();
     const missing = await run(["kernel", "-f", path.join(dir, "nope.json"), "--dir", dir]);
-    expect(missing.code).not.toBe(0);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("cannot read connection file");
     const file = path.join(dir, "kernel-x.json");
     fs.writeFileSync(file, JSON.stringify({ ip: "127.0.0.1", shell_port: "nope" }));
