@@ -4,7 +4,8 @@
  *    ping-pong with a child Node process echoing 32 bytes;
  * 2. warm `SessionPool.acquire()`, timed only when the pool holds idle sessions and has no
  *    start or reset in flight;
- * 3. cold `new Session().start()` to READY (and close) against spawning `node -e 0`;
+ * 3. cold `new Session().start()` to READY (and close) against spawning `node -e 0`, in
+ *    the bubblewrap sandbox and with the permission model only, alternating in one run;
  * 4. output latency: worker-stamped lines, delay computed at `onOutput`;
  * 5. 100 sessions started and executing at once: wall times and RSS per idle worker.
  * Targets from the issue are printed, never asserted. Run: `node test/bench/run.ts session`.
@@ -12,6 +13,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { prepareCell } from "../../src/prepare/index.ts";
 import { Session, SessionPool } from "../../src/session/index.ts";
+import { bwrapArgs, probeSandbox } from "../../src/session/sandbox.ts";
 import { consume, type Measurement, measure, printTable } from "./harness.ts";
 import { processExists, rssKiB, spawnAndWait, startEcho } from "./processes.ts";
 
@@ -114,9 +116,10 @@ async function until(ready: () => boolean, what: string, timeoutMs = 30_000): Pr
 /**
  * `minIdle === maxSessions`, so taking a session never starts a background replacement
  * (it would compete for the CPU with the timed acquire). Before each timed acquire the
- * bench waits, untimed, until every session is idle again, i.e. the previous release's
- * namespace reset has completed: the timed acquire is a pure warm hand-out. The wait
- * itself is reported as "release → idle again" (the reset round trip, polled per turn).
+ * bench waits, untimed, until every session is idle again, i.e. the released session was
+ * retired and a never-used one took its place: the timed acquire is a pure warm hand-out.
+ * The wait itself is reported as "release → idle again" (retire + a fresh start, polled
+ * per turn).
  */
 async function warmAcquire(samples: number): Promise<Measurement[]> {
   const size = 2;
@@ -129,7 +132,7 @@ async function warmAcquire(samples: number): Promise<Measurement[]> {
       const start = process.hrtime.bigint();
       const session = await pool.acquire();
       const acquired = process.hrtime.bigint();
-      // A cell dirties the namespace so the reset that follows has real work to do.
+      // A cell, as a user would run one, before the session is retired.
       await session.execute(`var scratch${i % 4} = ${i}`);
       const released = process.hrtime.bigint();
       session.release();
@@ -140,7 +143,7 @@ async function warmAcquire(samples: number): Promise<Measurement[]> {
     }
     return [
       summarize("pool.acquire() (warm, idle session)", acquireNs),
-      summarize("release() → idle again (reset)", releaseNs),
+      summarize("release() → idle again (retire + fresh start)", releaseNs),
     ];
   } finally {
     await pool.close();
@@ -164,15 +167,31 @@ async function coldStart(rounds: number): Promise<Measurement[]> {
   const startNs: number[] = [];
   const closeNs: number[] = [];
   const totalNs: number[] = [];
+  const sandboxed = (await probeSandbox()).available;
+  const sandboxStartNs: number[] = [];
+  const bwrapNs: number[] = [];
+  const sandbox = bwrapArgs({ workdir: "/tmp", readOnly: [], writable: [], net: false });
   for (let round = 0; round < rounds + warmup; round++) {
     const node = await timed(() => spawnAndWait(process.execPath, ["-e", "0"]));
     const shell = await timed(() =>
       spawnAndWait("/bin/sh", ["-c", 'ulimit -n 100 && exec "$0" -e 0', process.execPath]),
     );
-    const session = new Session();
+    const session = new Session({ sandbox: "permissions-only" });
     const start = await timed(() => session.start());
     const close = await timed(() => session.close());
+    let sandboxStart = 0;
+    let bwrap = 0;
+    if (sandboxed) {
+      bwrap = await timed(() => spawnAndWait("bwrap", [...sandbox, process.execPath, "-e", "0"]));
+      const inSandbox = new Session({ sandbox: "namespaces" });
+      sandboxStart = await timed(() => inSandbox.start());
+      await inSandbox.close();
+    }
     if (round < warmup) continue;
+    if (sandboxed) {
+      sandboxStartNs.push(sandboxStart);
+      bwrapNs.push(bwrap);
+    }
     nodeNs.push(node);
     shellNs.push(shell);
     startNs.push(start);
@@ -183,7 +202,14 @@ async function coldStart(rounds: number): Promise<Measurement[]> {
     summarize(SPAWN_BASELINE, nodeNs),
     // The worker is started the same way (`ulimit -n` needs a shell): this isolates that cost.
     summarize("spawn `sh -c 'ulimit -n 100; exec node -e 0'`", shellNs),
-    summarize("new Session().start() → READY", startNs),
+    summarize("new Session().start() → READY (permissions-only)", startNs),
+    ...(sandboxed
+      ? [
+          // bubblewrap's own cost, without Capsule: compare with the first row.
+          summarize("spawn `bwrap (worker's namespaces) node -e 0`", bwrapNs),
+          summarize('new Session().start() → READY (sandbox "namespaces")', sandboxStartNs),
+        ]
+      : []),
     summarize("session.close() → exited", closeNs),
     summarize("start + close", totalNs),
   ];
@@ -350,7 +376,8 @@ export default async function run(): Promise<void> {
   );
   console.log(target("simple expression p50", trips.withCheckpoint.medianUs, 500));
 
-  const [acquire, release] = await warmAcquire(300);
+  // Each sample retires a worker and starts a fresh one (a cold start), hence fewer samples.
+  const [acquire, release] = await warmAcquire(100);
   printTable(
     "Warm acquire from a SessionPool (minIdle 2, maxSessions 2)",
     [pipe, acquire!, release!],
