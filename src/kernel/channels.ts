@@ -9,6 +9,9 @@ import { type ConnectionInfo, endpoint } from "./connection.ts";
 
 type Frames = Buffer[];
 
+/** How long closing sockets may still deliver queued messages to connected peers. */
+const FLUSH_LINGER_MS = 1_000;
+
 class SendQueue {
   readonly #socket: zmq.Router | zmq.Publisher;
   #tail: Promise<void> = Promise.resolve();
@@ -21,6 +24,11 @@ class SendQueue {
     const next = this.#tail.then(() => this.#socket.send(frames));
     this.#tail = next.catch(() => undefined);
     return next;
+  }
+
+  /** Resolves once everything queued so far was handed to ZeroMQ. */
+  drained(): Promise<void> {
+    return this.#tail;
   }
 }
 
@@ -70,6 +78,17 @@ export class Channels {
       for (;;) handle(await socket.receive());
     } catch (error) {
       if (!this.#closed) throw error;
+    }
+  }
+
+  /**
+   * Waits until queued messages were handed to ZeroMQ (a shutdown_reply must leave
+   * before the sockets close), then gives ZeroMQ a short linger to put them on the wire.
+   */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.drained()));
+    for (const socket of [this.shell, this.control, this.stdin, this.iopub]) {
+      socket.linger = FLUSH_LINGER_MS;
     }
   }
 

@@ -81,6 +81,7 @@ export class Kernel {
     ];
     this.#publish("status", { execution_state: "starting" });
     await Promise.race([stopped, ...loops]);
+    await this.#channels.flush();
     this.#channels.close();
     await Promise.allSettled(loops);
   }
