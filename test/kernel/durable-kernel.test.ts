@@ -2,8 +2,8 @@
 // notebook has its namespace back; a restart the user asks for starts clean (unless
 // CAPSULE_KERNEL_RESTART=keep); a plain shutdown keeps the notebook's state for later.
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, tempDir } from "../cli/cli-process.ts";
-import type { JupyterMessage } from "./jupyter-client.ts";
+import { cleanup, LAUNCHER, start, tempDir } from "../cli/cli-process.ts";
+import { JupyterClient, type JupyterMessage, writeConnectionFile } from "./jupyter-client.ts";
 import { type RunningKernel, startKernel } from "./kernel-process.ts";
 
 const resultOf = (iopub: JupyterMessage[]) =>
@@ -106,5 +106,33 @@ describe("a durable kernel", () => {
       "text/plain": "'undefined'",
     });
     expect(resultOf((await one.client.execute("owner")).iopub)).toEqual({ "text/plain": "'one'" });
+  });
+});
+
+describe("a kernel whose frontend dies", () => {
+  it("stops by itself (JPY_PARENT_PID), releasing its store, instead of living on as an orphan", async () => {
+    const dir = tempDir("capsule-kernel-orphan-");
+    const connection = writeConnectionFile(tempDir("capsule-kcf-"));
+    // The shell stands in for the frontend process; the kernel is its child, not ours.
+    const frontend = start(
+      ["-c", `${LAUNCHER} kernel -f ${connection.file} --dir ${dir}/store & wait`],
+      { command: "sh", env: { JPY_PARENT_PID: "set", JPY_SESSION_NAME: `${dir}/orphan.ipynb` } },
+    );
+    const client = new JupyterClient(connection);
+    try {
+      await client.ready();
+      await client.execute("const beforeTheFrontendDied = 1");
+      frontend.child.kill("SIGKILL");
+      // The kernel holds the shell's stderr pipe: it closes when the kernel exits.
+      const end = await frontend.exited;
+      expect(end.stderr).toContain("the frontend process is gone; stopping");
+    } finally {
+      client.close();
+    }
+    // Its store is free again, and the notebook's namespace is in it.
+    const again = await kernelFor(dir, { JPY_SESSION_NAME: `${dir}/orphan.ipynb` });
+    expect(resultOf((await again.client.execute("beforeTheFrontendDied")).iopub)).toEqual({
+      "text/plain": "1",
+    });
   });
 });
