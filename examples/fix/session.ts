@@ -22,6 +22,7 @@ import {
 } from "./codec.ts";
 import { FixError } from "./errors.ts";
 import { FixParser } from "./parser.ts";
+import { gapFillMessage, planResend, possDupCopy } from "./resend.ts";
 import type { DurableSessionStore } from "./store.ts";
 
 /** Where the session writes its bytes; a TCP socket in practice (see transport.ts). */
@@ -365,25 +366,23 @@ export class FixSession {
       const stop = end === 0 || end > last ? last : end;
       const resent: number[] = [];
       const gapFills: string[] = [];
-      let gapStart: number | undefined;
-      const flushGap = (upTo: number) => {
-        if (gapStart === undefined) return;
-        this.#write(this.#gapFill(gapStart, upTo), true);
-        gapFills.push(`${gapStart}→${upTo}`);
-        gapStart = undefined;
-      };
-      for (let n = begin; n <= stop; n++) {
-        const stored = await this.#store.outbound(n);
-        const original = stored === undefined ? undefined : new FixParser().push(stored)[0];
-        if (original?.kind !== "message" || isAdminType(original.message.msgType)) {
-          gapStart ??= n;
-          continue;
+      const now = this.#clock.now();
+      for (const step of await planResend((n) => this.#store.outbound(n), begin, stop)) {
+        if (step.kind === "resend") {
+          const seq = step.original.seqNum ?? 0;
+          this.#write(
+            possDupCopy(step.original, this.#header(step.original.msgType, seq), now),
+            true,
+          );
+          resent.push(seq);
+        } else {
+          this.#write(
+            gapFillMessage(this.#header(MsgType.SequenceReset, step.from), step.to, now),
+            true,
+          );
+          gapFills.push(`${step.from}→${step.to}`);
         }
-        flushGap(n);
-        this.#write(this.#possDup(original.message), true);
-        resent.push(n);
       }
-      flushGap(stop + 1);
       this.options.onEvent?.({ type: "resend-answered", begin, end: stop, resent, gapFills });
     });
   }
@@ -430,28 +429,6 @@ export class FixSession {
       this.options.onEvent?.({ type: "sent", message, resent });
     }
     this.#armSendTimer();
-  }
-
-  #possDup(original: FixMessage): Buffer {
-    const seq = original.seqNum ?? 0;
-    const sendingTime = original.get(Tag.SendingTime) ?? fixTimestamp(this.#clock.now());
-    const skip = new Set<number>([8, 9, 10, 35, 49, 56, 34, 52, 43, 122]);
-    return encodeMessage([
-      ...this.#header(original.msgType, seq),
-      [Tag.PossDupFlag, "Y"],
-      [Tag.OrigSendingTime, sendingTime],
-      ...original.fields.filter(([tag]) => !skip.has(tag)),
-    ]);
-  }
-
-  #gapFill(from: number, to: number): Buffer {
-    return encodeMessage([
-      ...this.#header(MsgType.SequenceReset, from),
-      [Tag.PossDupFlag, "Y"],
-      [Tag.OrigSendingTime, fixTimestamp(this.#clock.now())],
-      [Tag.GapFillFlag, "Y"],
-      [Tag.NewSeqNo, String(to)],
-    ]);
   }
 
   async #reject(refSeqNum: number, refTag: number, reason: string, text: string): Promise<void> {
