@@ -24,7 +24,7 @@ afterEach(async () => {
 
 async function acceptorFor(
   targets: string[],
-): Promise<{ port: number; sessions: FixSession[]; logs: EventLog[] }> {
+): Promise<{ port: number; sessions: FixSession[]; logs: EventLog[]; refused: Promise<string> }> {
   const dir = tempDir("acceptor");
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const capsule = await openCapsule(dir);
@@ -41,10 +41,14 @@ async function acceptorFor(
       }),
     ),
   );
-  const acceptor = new FixAcceptor(sessions);
+  let onRefused: (reason: string) => void = () => {};
+  const refused = new Promise<string>((resolve) => {
+    onRefused = resolve;
+  });
+  const acceptor = new FixAcceptor(sessions, { onRefused });
   const port = await acceptor.listen();
   cleanups.push(() => acceptor.close());
-  return { port, sessions, logs };
+  return { port, sessions, logs, refused };
 }
 
 /** A hand-driven counterparty: a raw socket and our own codec. */
@@ -91,7 +95,7 @@ async function rawClient(port: number) {
 
 describe("FIX acceptor", () => {
   it("serves several counterparties (CompIDs) at once, each with its own sequence numbers", async () => {
-    const { port, sessions } = await acceptorFor(["BUY", "BUY2"]);
+    const { port, sessions, refused } = await acceptorFor(["BUY", "BUY2"]);
     const peers = await Promise.all(
       ["BUY", "BUY2"].map(async (id) => {
         const peer = await startPeer({
@@ -122,6 +126,7 @@ describe("FIX acceptor", () => {
     });
     cleanups.push(() => stranger.stop());
     await stranger.next((m) => m.direction === "out" && m.msgType === "A");
+    expect(await refused).toBe("no session NOBODY->SELL");
     expect(stranger.messages.some((m) => m.direction === "in")).toBe(false);
   });
 

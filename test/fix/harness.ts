@@ -16,7 +16,9 @@ export async function openCapsule(dir: string): Promise<Capsule> {
 }
 
 export function startPeer(options: Omit<PeerOptions, "storeDir"> & { storeDir?: string }) {
-  return JspurefixPeer.start({ storeDir: tempDir("peer"), ...options });
+  if (options.storeDir !== undefined)
+    return JspurefixPeer.start({ ...options, storeDir: options.storeDir });
+  return JspurefixPeer.start({ ...options, storeDir: tempDir("peer"), removeStoreOnStop: true });
 }
 
 /** Records a session's events and lets a test wait for one. */

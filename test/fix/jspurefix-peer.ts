@@ -7,6 +7,7 @@
  * as a real counterparty does. Everything it encodes or decodes is recorded (with `|`
  * for SOH) so tests wait for the exact messages they expect instead of sleeping.
  */
+import fs from "node:fs";
 import type { AddressInfo, Server } from "node:net";
 import "reflect-metadata";
 import {
@@ -29,6 +30,8 @@ export interface PeerOptions {
   storeDir: string;
   /** Answer each NewOrderSingle with a fill (ExecutionReport, a fresh ExecID). */
   autoFill?: boolean;
+  /** Remove `storeDir` when the peer stops (it was made for this peer alone). */
+  removeStoreOnStop?: boolean;
 }
 
 /** One message as jspurefix saw it: its direction, type, and fields by tag. */
@@ -58,8 +61,10 @@ export class JspurefixPeer {
   readonly #launcher: PeerLauncher;
   #session: PeerSession | undefined;
   readonly #done: Promise<boolean>;
+  readonly #options: PeerOptions;
 
   private constructor(options: PeerOptions) {
+    this.#options = options;
     this.#launcher = new PeerLauncher(options, this);
     this.#done = this.#launcher.run().catch(() => false);
   }
@@ -110,6 +115,9 @@ export class JspurefixPeer {
     this.#launcher.stop();
     this.#session?.end();
     await this.#done;
+    if (this.#options.removeStoreOnStop === true) {
+      fs.rmSync(this.#options.storeDir, { recursive: true, force: true });
+    }
   }
 }
 
