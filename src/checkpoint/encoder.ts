@@ -43,6 +43,8 @@ export class Encoder implements NodeSink {
   private readonly index = new Map<WeakKey, number>();
   /** Closure scopes; created on the first function with a captured scope. */
   private scopeTable: ScopeTable | undefined;
+  /** Whether this encode asked the inspector anything (and must release it). */
+  private usedInspector = false;
   private pending: Pending[] = [];
   private current = "";
   readonly isResolvable: (name: string) => boolean;
@@ -162,6 +164,7 @@ export class Encoder implements NodeSink {
 
   /** The captured scopes of `fn`; none, with the reason, when the inspector is unavailable. */
   scopesOf(fn: (...args: never[]) => unknown): { chain: CapturedScope[]; unavailable?: string } {
+    this.usedInspector = true;
     const reader = scopeReader();
     if ("unavailable" in reader) return { chain: [], unavailable: reader.unavailable };
     return { chain: this.scopeTable?.readAlready(fn) ?? reader.scopesOf(fn) };
@@ -196,6 +199,7 @@ export class Encoder implements NodeSink {
 
   /** Ends the encode: lets go of what the inspector holds for it. */
   finish(): void {
+    if (!this.usedInspector) return;
     const reader = scopeReader();
     if (!("unavailable" in reader)) reader.release();
   }

@@ -7,6 +7,7 @@ import { types } from "node:util";
 import {
   BUILTIN_ERROR_NAMES,
   constructorOfPrototype,
+  isIntrinsicPrototype,
   isNativeFunction,
   rejectOpaque,
   rejectWeakHolder,
@@ -144,7 +145,16 @@ export function buildNode(sink: NodeSink, value: object, path: Path): unknown[] 
     // The value *is* `C.prototype` of a namespace class: restored as the new class's.
     return [NodeKind.functionPrototype, sink.nodeIndex(ctor, link(path, "constructor"))];
   }
-  rejectWeakHolder(value);
+  // The WeakRef/FinalizationRegistry probe throws for everything else, which is not free:
+  // it is skipped for the common record (own keys, the plain Object prototype). A weak
+  // holder is never one, unless its prototype was replaced *and* keys were added to it.
+  if (
+    proto === null ||
+    Reflect.ownKeys(value).length === 0 ||
+    !isIntrinsicPrototype(proto, "Object")
+  ) {
+    rejectWeakHolder(value);
+  }
   return [NodeKind.object, sink.proto(proto, "Object"), sink.props(value, path)];
 }
 
