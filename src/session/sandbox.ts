@@ -50,9 +50,12 @@ export function bwrapArgs(mounts: SandboxMounts): string[] {
   // host interrupts a cell by signalling that group.
   for (const dir of SYSTEM_DIRS) args.push(...systemMount(dir));
   for (const file of SYSTEM_FILES) args.push("--ro-bind-try", file, file);
+  const readOnly = byDepth(mounts.readOnly);
+  // A grant of "/" goes under the private /proc, /dev and /tmp, never over them.
+  if (readOnly[0] === "/") args.push("--ro-bind", "/", "/");
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
   // Shorter paths first, so a path inside another is mounted on top of it, not hidden by it.
-  for (const entry of byDepth(mounts.readOnly)) args.push("--ro-bind-try", entry, entry);
+  for (const entry of readOnly) if (entry !== "/") args.push("--ro-bind-try", entry, entry);
   for (const entry of byDepth([mounts.workdir, ...mounts.writable])) {
     args.push("--bind-try", entry, entry);
   }

@@ -170,7 +170,12 @@ async function coldStart(rounds: number): Promise<Measurement[]> {
   const sandboxed = (await probeSandbox()).available;
   const sandboxStartNs: number[] = [];
   const bwrapNs: number[] = [];
-  const sandbox = bwrapArgs({ workdir: "/tmp", readOnly: [], writable: [], net: false });
+  const sandbox = bwrapArgs({
+    workdir: "/tmp",
+    readOnly: [process.execPath],
+    writable: [],
+    net: false,
+  });
   for (let round = 0; round < rounds + warmup; round++) {
     const node = await timed(() => spawnAndWait(process.execPath, ["-e", "0"]));
     const shell = await timed(() =>
