@@ -6,12 +6,12 @@
  * | simple_sync     | plain synchronous code                    | the worker's main thread        |
  * | async_def       | its value is a promise                    | the worker's event loop         |
  * | top_level_await | `await` / `for await` at the top level    | the worker's event loop         |
- * | blocking_sync   | `*Sync` calls, `Atomics.wait`, `input()`, | a worker thread, so the session |
- * |                 | unbounded loops                           | process stays responsive        |
+ * | blocking_sync   | `*Sync` calls, `Atomics.wait`, `input()`, | the main thread, watched by the |
+ * |                 | unbounded loops                           | worker's service thread         |
  *
- * Then a blocking cell is cancelled: its thread is terminated, the worker process lives on
- * (same pid), and the namespace is exactly as before the cell (a threaded cell works on a
- * copy that is merged back only when it finishes).
+ * Then a blocking cell is cancelled: the worker's service thread interrupts it in place,
+ * the worker process lives on (same pid), and the namespace keeps what the cell did
+ * before it was stopped, as in a notebook (every cell runs in the session's one realm).
  */
 import { CancelledError, detectMode, SessionPool } from "../src/index.ts";
 
@@ -46,7 +46,7 @@ try {
     const controller = new AbortController();
     const blocking = session.execute(
       `counter = 1000;
-console.log("looping forever on a worker thread");
+console.log("looping forever on the worker's main thread");
 while (true) {}`,
       {
         signal: controller.signal,
@@ -67,11 +67,11 @@ while (true) {}`,
     const after = await session.execute("({ counter, samePid: process.pid === before })");
     console.log(`   next cell at once, same session: ${after.display}`);
     const { counter, samePid } = after.value as { counter: number; samePid: boolean };
-    if (counter !== 0 || !samePid) {
-      throw new Error("the cancelled cell changed the namespace or restarted the worker");
+    if (counter !== 1000 || !samePid) {
+      throw new Error("the cancelled cell lost what it did or restarted the worker");
     }
     console.log(
-      "   same worker process, and counter is still 0: the cancelled cell changed nothing",
+      "   same worker process, and counter is 1000: what the cell did before the cancel stays",
     );
   } finally {
     session.release();

@@ -40,8 +40,13 @@ export function runCell(
     let forced: CapsuleError | undefined;
     let backstop: ReturnType<typeof setTimeout> | undefined;
     let cancelRequested = false;
-    // Heartbeats stay on whatever the cell does: the worker's service thread sends them.
+    // The mode decides how a cell is watched. A blocking cell keeps the liveness watch (the
+    // worker's service thread heartbeats while it blocks); an event-loop cell is guarded
+    // by its deadline alone, as a starved worker's heartbeats are late, not missing.
+    const onEventLoop = prepared.mode !== "blocking_sync";
+    if (onEventLoop) worker.watchLiveness(false);
     const settle = (outcome: { result: ExecutionResult } | { error: CapsuleError }) => {
+      if (onEventLoop) worker.watchLiveness(true);
       clearTimeout(backstop);
       clearTimeout(deadline);
       options.signal?.removeEventListener("abort", onAbort);

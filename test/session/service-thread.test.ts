@@ -121,11 +121,12 @@ describe("service thread: timeout of a blocking cell", () => {
 
 describe("service thread: the wire while the main thread is blocked", () => {
   it("keeps heartbeating, so a long blocking cell is not taken for a dead worker", async () => {
-    // 50 ms heartbeats with 50 ms of grace: a silent worker would be dead within 150 ms.
-    const session = await startSession({ heartbeatMs: 50, graceMs: 50 });
+    // A worker silent for 100 ms + 2 × 1000 ms of grace is declared dead; this cell holds
+    // the main thread for 3 s, so only the service thread's heartbeats keep it alive.
+    const session = await startSession({ heartbeatMs: 100, graceMs: 1000 });
     const respawns = countRespawns(session);
     const r = await session.execute(
-      "const until = Date.now() + 1000; while (Date.now() < until) {} 'done'",
+      "const until = Date.now() + 3000; while (Date.now() < until) {} 'done'",
       { mode: "blocking_sync" },
     );
     expect(r.value).toBe("done");
