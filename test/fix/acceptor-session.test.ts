@@ -1,8 +1,7 @@
 // Our acceptor with several CompIDs against jspurefix initiators; session-level
 // refusals (Reject, MsgSeqNum too low) over a raw socket; bounded logon attempts.
-import fs from "node:fs";
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FixAcceptor } from "../../examples/fix/acceptor.ts";
 import {
   encodeMessage,
@@ -15,9 +14,17 @@ import { FixInitiator } from "../../examples/fix/initiator.ts";
 import { openSession } from "../../examples/fix/open-session.ts";
 import { FixParser } from "../../examples/fix/parser.ts";
 import type { FixSession } from "../../examples/fix/session.ts";
-import { EventLog, openCapsule, startPeer, tempDir } from "./harness.ts";
+import {
+  EventLog,
+  openCapsule,
+  removeDir,
+  removePeerStores,
+  startPeer,
+  tempDir,
+} from "./harness.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(removePeerStores);
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -26,7 +33,7 @@ async function acceptorFor(
   targets: string[],
 ): Promise<{ port: number; sessions: FixSession[]; logs: EventLog[]; refused: Promise<string> }> {
   const dir = tempDir("acceptor");
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => removeDir(dir));
   const capsule = await openCapsule(dir);
   cleanups.push(() => capsule.close());
   const logs = targets.map(() => new EventLog());
@@ -179,7 +186,7 @@ describe("FIX initiator connection management", () => {
     );
     await new Promise((resolve) => server.close(resolve));
     const dir = tempDir("exhausted");
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => removeDir(dir));
     const capsule = await openCapsule(dir);
     cleanups.push(() => capsule.close());
     const session = await openSession(capsule, {

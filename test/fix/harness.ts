@@ -11,6 +11,21 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `capsule-fix-${prefix}-`));
 }
 
+/**
+ * Removes a directory a test made. jspurefix finishes its file-store writes after it
+ * says it stopped, so a removal can meet a file written meanwhile: retry (Node's own).
+ */
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+}
+
+const peerStores: string[] = [];
+
+/** Removes the stores made for peers by `startPeer` (for afterAll, when they are long stopped). */
+export function removePeerStores(): void {
+  for (const dir of peerStores.splice(0)) removeDir(dir);
+}
+
 export async function openCapsule(dir: string): Promise<Capsule> {
   return Capsule.open({ dir, pool: { minIdle: 0 } });
 }
@@ -18,7 +33,9 @@ export async function openCapsule(dir: string): Promise<Capsule> {
 export function startPeer(options: Omit<PeerOptions, "storeDir"> & { storeDir?: string }) {
   if (options.storeDir !== undefined)
     return JspurefixPeer.start({ ...options, storeDir: options.storeDir });
-  return JspurefixPeer.start({ ...options, storeDir: tempDir("peer"), removeStoreOnStop: true });
+  const storeDir = tempDir("peer");
+  peerStores.push(storeDir);
+  return JspurefixPeer.start({ ...options, storeDir });
 }
 
 /** Records a session's events and lets a test wait for one. */

@@ -1,6 +1,5 @@
 // Our session as the initiator, jspurefix as the acceptor on 127.0.0.1 port 0.
-import fs from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Capsule } from "../../durable/index.ts";
 import { MsgType, Tag } from "../../examples/fix/codec.ts";
 import { FixInitiator } from "../../examples/fix/initiator.ts";
@@ -11,6 +10,8 @@ import {
   isReceived,
   isSent,
   openCapsule,
+  removeDir,
+  removePeerStores,
   sendOrder,
   startPeer,
   tempDir,
@@ -18,6 +19,7 @@ import {
 import type { JspurefixPeer } from "./jspurefix-peer.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(removePeerStores);
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -40,7 +42,7 @@ async function setup(faults: Faults = {}, heartBtInt = 1): Promise<Setup> {
   });
   cleanups.push(() => peer.stop());
   const dir = tempDir("initiator");
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => removeDir(dir));
   const capsule = await openCapsule(dir);
   cleanups.push(() => capsule.close());
   const log = new EventLog();

@@ -1,16 +1,15 @@
 // kill -9 of our side mid-flow, against jspurefix: sequence numbers continue after the
 // restart, jspurefix accepts them, and no order is lost or filled twice.
-import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Tag } from "../../examples/fix/codec.ts";
 import {
   killHard,
   killJsonLinesChildren,
   startJsonLinesChild,
 } from "../support/json-lines-child.ts";
-import { startPeer, tempDir } from "./harness.ts";
+import { removeDir, removePeerStores, startPeer, tempDir } from "./harness.ts";
 import type { JspurefixPeer, PeerMessage } from "./jspurefix-peer.ts";
 
 const ENDPOINT = path.resolve(
@@ -20,6 +19,7 @@ const ENDPOINT = path.resolve(
 const ORDERS = 10;
 
 const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(removePeerStores);
 afterEach(async () => {
   await killJsonLinesChildren();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -27,7 +27,7 @@ afterEach(async () => {
 
 function dir(prefix: string): string {
   const made = tempDir(prefix);
-  cleanups.push(() => fs.rmSync(made, { recursive: true, force: true }));
+  cleanups.push(() => removeDir(made));
   return made;
 }
 

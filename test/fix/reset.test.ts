@@ -1,6 +1,5 @@
 // The daily sequence reset (a durable timer) and the missed-reset catch-up at start.
-import fs from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Capsule } from "../../durable/index.ts";
 import { Tag } from "../../examples/fix/codec.ts";
 import { FixInitiator } from "../../examples/fix/initiator.ts";
@@ -12,16 +11,25 @@ import {
   parseResetTime,
   registerResetTimer,
 } from "../../examples/fix/reset.ts";
-import { EventLog, openCapsule, sendOrder, startPeer, tempDir } from "./harness.ts";
+import {
+  EventLog,
+  openCapsule,
+  removeDir,
+  removePeerStores,
+  sendOrder,
+  startPeer,
+  tempDir,
+} from "./harness.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(removePeerStores);
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 function storeDir(): string {
   const dir = tempDir("reset");
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => removeDir(dir));
   return dir;
 }
 
