@@ -34,6 +34,12 @@ export type ErrorCode =
   | "LIMIT_RESOURCE"
   | "LIMIT_CELL_SIZE"
   | "INPUT_UNAVAILABLE"
+  // capabilities and durable human input
+  | "CAPABILITY_INVALID_NAME"
+  | "CAPABILITY_DIVERGED"
+  | "INPUT_TIMEOUT"
+  | "INPUT_NOT_PENDING"
+  | "INPUT_ALREADY_ANSWERED"
   // checkpoints
   | "CHECKPOINT_TOO_LARGE"
   | "CHECKPOINT_VERSION"
@@ -193,6 +199,23 @@ export class CheckpointError extends CapsuleError {
 /** The embedded durable store failed or is owned by another process. */
 export class StoreError extends CapsuleError {
   override name = "StoreError";
+}
+
+/**
+ * A capability that cannot be granted (a bad or protected name), or a durable cell that
+ * diverged from its record: on a re-run it called another capability at the same index.
+ */
+export class CapabilityError extends CapsuleError {
+  override name = "CapabilityError";
+}
+
+/**
+ * Durable human input: a question that timed out (`INPUT_TIMEOUT`), an answer to an id
+ * that is no pending question (`INPUT_NOT_PENDING`), or a second answer
+ * (`INPUT_ALREADY_ANSWERED`: the first one stands).
+ */
+export class InputError extends CapsuleError {
+  override name = "InputError";
 }
 
 /** The Jupyter kernel cannot start (a bad connection file) or its kernelspec cannot be written. */

@@ -32,6 +32,12 @@ export interface SessionContext {
   recordResult(value: unknown): void;
   /** Sets `_error` to what a cell threw, unless the user took `_error` over. */
   recordError(error: unknown): void;
+  /**
+   * Defines a Capsule-provided name (a capability) like the protected names: reserved,
+   * not writable, not configurable. False when user code holds the name or it cannot be
+   * redefined (a non-configurable builtin); nothing changes then.
+   */
+  protect(name: string, value: unknown): boolean;
 }
 
 /** Names Capsule defines in every context and user code cannot replace. */
@@ -106,6 +112,21 @@ export function createSessionContext(options: {
     modules,
     recordResult,
     recordError,
+    protect: (name, value) => {
+      if (Object.hasOwn(target, name) && !reserved.has(name)) return false;
+      try {
+        Object.defineProperty(target, name, {
+          value,
+          writable: false,
+          enumerable: false,
+          configurable: false,
+        });
+      } catch {
+        return false; // a non-configurable builtin: the host is told the grant failed
+      }
+      reserved.add(name);
+      return true;
+    },
     userNames: () => Object.getOwnPropertyNames(target).filter((name) => !reserved.has(name)),
   };
 }

@@ -7,6 +7,7 @@
 import path from "node:path";
 import { CapsuleError } from "../src/errors.ts";
 import type { HostMessage, MessageOf } from "../src/protocol/messages.ts";
+import { CapabilityCalls } from "./capabilities.ts";
 import { Checkpointing } from "./checkpointing.ts";
 import { createSessionContext, type SessionContext } from "./context.ts";
 import { CellInterrupt, describeThrown, type WireErrorFields } from "./errors.ts";
@@ -29,6 +30,8 @@ interface Running {
   token: number;
   /** A blocking cell's `input()` blocks and returns the answer; others get a promise. */
   blocking: boolean;
+  /** The capabilities the host granted this cell. */
+  capabilities: ReadonlySet<string>;
 }
 
 export class WorkerRuntime {
@@ -37,6 +40,7 @@ export class WorkerRuntime {
   readonly #service: CellService;
   readonly #output: OutputBudget;
   readonly #checkpoints: Checkpointing;
+  readonly #capabilities: CapabilityCalls;
   readonly #inputs = new Map<
     string,
     { resolve(value: string): void; reject(error: Error): void }
@@ -59,6 +63,10 @@ export class WorkerRuntime {
         ...(truncated ? { truncated } : {}),
       });
     }, options.outputLimitBytes);
+    this.#capabilities = new CapabilityCalls({
+      send: (message) => this.#service.send(message),
+      running: () => this.#running,
+    });
     this.#session = this.#createContext();
     this.#checkpoints = new Checkpointing({
       session: this.#session,
@@ -96,6 +104,9 @@ export class WorkerRuntime {
       case "input_response":
         this.#answerInput(message);
         return;
+      case "capability_result":
+        this.#capabilities.answer(message);
+        return;
       case "checkpoint_request":
         this.#sendCheckpoint(message.id);
         return;
@@ -114,6 +125,7 @@ export class WorkerRuntime {
   /** Wakes whatever the running cell waits for; the process is about to exit. */
   close(): void {
     this.#rejectInputs("input cancelled: the worker is shutting down");
+    this.#capabilities.rejectFor(undefined, "CAPABILITY_CANCELLED", "the worker is shutting down");
   }
 
   #execute(message: MessageOf<"execute">, token: number | undefined): void {
@@ -139,10 +151,21 @@ export class WorkerRuntime {
       imports: message.imports ?? [],
       bounded: message.bounded ?? false,
     };
-    const running: Running = { id: message.id, token, blocking: plan.mode === "blocking_sync" };
+    const running: Running = {
+      id: message.id,
+      token,
+      blocking: plan.mode === "blocking_sync",
+      capabilities: new Set(message.capabilities ?? []),
+    };
     this.#running = running;
     this.#lastExecutionId = message.id;
     this.#output.reset();
+    for (const name of this.#capabilities.define(this.#session, running.capabilities)) {
+      this.#output.write(
+        "stderr",
+        `[capsule: capability ${name} is hidden by a variable of that name]\n`,
+      );
+    }
     const filename = path.join(this.#options.moduleRoot, `cell-${++this.#cellCount}.js`);
     const started = performance.now();
     // Runs the synchronous part now; an interrupt may unwind it, and then the cell still
@@ -227,8 +250,13 @@ export class WorkerRuntime {
     if (this.#running === running) this.#running = undefined;
     this.#service.setNamespaceSize(this.#session.userNames().length);
     this.#service.cellDone(running.token);
-    // A cancelled or finished cell wakes any `input()` it left waiting.
+    // A cancelled or finished cell wakes any `input()` or capability call it left waiting.
     this.#rejectInputs("input cancelled: the cell ended");
+    this.#capabilities.rejectFor(
+      running.id,
+      "CAPABILITY_CANCELLED",
+      "capability call abandoned: the cell ended (cancelled, timed out or finished)",
+    );
   }
 
   #rejectInputs(reason: string): void {

@@ -44,6 +44,8 @@ export const ExecuteSchema = z.object({
     .array(z.object({ name: z.string(), specifier: z.string(), imported: z.string() }))
     .optional(),
   timeout_ms: z.number().int().positive().optional(),
+  /** Capability names granted to this cell; each is an async function in the namespace. */
+  capabilities: z.array(z.string().min(1).max(256)).max(1024).optional(),
   /** Emit a `checkpoint` after the cell succeeds (default true). */
   checkpoint: z.boolean().optional(),
 });
@@ -75,6 +77,29 @@ export const InputResponseSchema = z.object({
   input_id: id,
   value: z.string(),
   cancelled: z.boolean().optional(),
+});
+
+/**
+ * Worker → host: the running cell called capability `name`. `args` are MessagePack data
+ * (the worker refuses functions and class instances before sending); the host answers
+ * with a `capability_result` whose `call_id` is this `id`.
+ */
+export const CapabilityCallSchema = z.object({
+  type: z.literal("capability_call"),
+  seq,
+  id,
+  execution_id: id,
+  name: z.string().min(1).max(256),
+  args: z.array(z.unknown()),
+});
+
+/** Host → worker: what a capability call returned (`value`) or why it failed (`error`). */
+export const CapabilityResultSchema = z.object({
+  type: z.literal("capability_result"),
+  seq,
+  call_id: id,
+  value: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
 export const UncapturedSchema = z.object({ name: z.string(), reason: z.string() });
@@ -224,6 +249,8 @@ export const MessageSchema = z.discriminatedUnion("type", [
   OutputSchema,
   InputSchema,
   InputResponseSchema,
+  CapabilityCallSchema,
+  CapabilityResultSchema,
   ResultSchema,
   ErrorSchema,
   CheckpointSchema,
@@ -247,6 +274,8 @@ export type Execute = MessageOf<"execute">;
 export type Output = MessageOf<"output">;
 export type Input = MessageOf<"input">;
 export type InputResponse = MessageOf<"input_response">;
+export type CapabilityCall = MessageOf<"capability_call">;
+export type CapabilityResult = MessageOf<"capability_result">;
 export type Result = MessageOf<"result">;
 export type ErrorMessage = MessageOf<"error">;
 export type Checkpoint = MessageOf<"checkpoint">;
@@ -257,6 +286,7 @@ export type Heartbeat = MessageOf<"heartbeat">;
 export type HostMessage = MessageOf<
   | "execute"
   | "input_response"
+  | "capability_result"
   | "checkpoint_request"
   | "restore"
   | "reset"
@@ -272,6 +302,7 @@ export type HostMessage = MessageOf<
 export type WorkerMessage = MessageOf<
   | "output"
   | "input"
+  | "capability_call"
   | "result"
   | "error"
   | "checkpoint"
@@ -285,6 +316,7 @@ export type WorkerMessage = MessageOf<
 const HOST_KINDS: ReadonlySet<MessageType> = new Set<HostMessage["type"]>([
   "execute",
   "input_response",
+  "capability_result",
   "checkpoint_request",
   "restore",
   "reset",
@@ -299,6 +331,7 @@ const HOST_KINDS: ReadonlySet<MessageType> = new Set<HostMessage["type"]>([
 const WORKER_KINDS: ReadonlySet<MessageType> = new Set<WorkerMessage["type"]>([
   "output",
   "input",
+  "capability_call",
   "result",
   "error",
   "checkpoint",

@@ -10,6 +10,7 @@
 import { CancelledError, type CapsuleError, TimeoutError } from "../errors.ts";
 import type { PreparedCell } from "../prepare/index.ts";
 import type { CheckpointPayload } from "../protocol/messages.ts";
+import { type Capabilities, runCapabilityCall } from "./capabilities.ts";
 import type { ExecuteOptions, ExecutionResult, OutputChunk } from "./options.ts";
 import { errorFromWire } from "./wire-errors.ts";
 import type { WorkerProcess } from "./worker-process.ts";
@@ -22,6 +23,8 @@ export interface CellSettings {
   timeoutMs: number;
   /** Ask the worker for the checkpoint after a successful cell (it rides on the result). */
   checkpoint: boolean;
+  /** What this cell may call on the host (the session's, with the execute's over them). */
+  capabilities: Capabilities;
   onCheckpoint(checkpoint: CheckpointPayload): void;
   onStrayOutput(chunk: OutputChunk): void;
   /** The worker is alive but cannot go on (out of file descriptors): replace it. */
@@ -98,6 +101,7 @@ export function runCell(
         bounded: prepared.bounded,
         timeout_ms: timeoutMs,
         checkpoint: settings.checkpoint,
+        capabilities: Object.keys(settings.capabilities),
       },
       {
         onMessage: (message) => {
@@ -111,6 +115,11 @@ export function runCell(
               return false;
             case "input":
               void answerInput(worker, message.id, message.prompt, options);
+              return false;
+            case "capability_call":
+              void runCapabilityCall(message, settings.capabilities).then((reply) =>
+                worker.send({ type: "capability_result", call_id: message.id, ...reply }),
+              );
               return false;
             case "result":
               if (message.checkpoint !== undefined) settings.onCheckpoint(message.checkpoint);

@@ -10,6 +10,7 @@
  * await pool.close();
  * ```
  */
+export type { Capabilities, Capability } from "./capabilities.ts";
 export type { RestoreReport, SessionCheckpoint } from "./checkpoint-chain.ts";
 export type {
   ExecuteOptions,

@@ -2,6 +2,7 @@
  * Options of sessions and pools, with their defaults. Every limit is per session.
  */
 import type { ExecutionMode } from "../protocol/messages.ts";
+import type { Capabilities } from "./capabilities.ts";
 
 export interface Limits {
   /** V8 heap limit and RSS watch of the worker, in MiB. Default 512. */
@@ -41,6 +42,11 @@ export interface SessionOptions {
   /** Emit a checkpoint after every successful cell. Default true. */
   checkpoint?: boolean;
   /**
+   * Host functions cells may call as `await name(...args)` (see capabilities.ts). Their
+   * names are protected in cells like `input`.
+   */
+  capabilities?: Capabilities;
+  /**
    * Liveness of an idle worker: heartbeat interval and grace, in ms. Defaults 1000 and
    * 10 000: a worker silent for interval + grace gets a test request and is replaced if
    * it does not answer within another grace. Generous because a worker starved of CPU
@@ -64,6 +70,8 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** Forces an execution mode instead of detecting it. */
   mode?: ExecutionMode;
+  /** Capabilities of this execution, over the session's (a name here replaces the session's). */
+  capabilities?: Capabilities;
 }
 
 export interface OutputChunk {
@@ -96,6 +104,7 @@ export interface ResolvedSessionOptions {
   env: Record<string, string>;
   moduleRoot: string;
   checkpoint: boolean;
+  capabilities: Capabilities;
   heartbeatMs: number;
   graceMs: number;
   maxRespawns: number;
@@ -119,6 +128,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
     env: options.env ?? {},
     moduleRoot: options.moduleRoot ?? process.cwd(),
     checkpoint: options.checkpoint ?? true,
+    capabilities: options.capabilities ?? {},
     heartbeatMs: options.heartbeatMs ?? 1000,
     graceMs: options.graceMs ?? 10_000,
     maxRespawns: options.maxRespawns ?? 3,

@@ -8,6 +8,7 @@
  * behind, and a new pool removes the working directories dead hosts left behind.
  */
 import { CapsuleError, SessionStateError } from "../errors.ts";
+import { checkCapabilities } from "./capabilities.ts";
 import type { SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { SessionOptions } from "./options.ts";
 import { Session } from "./session.ts";
@@ -53,6 +54,7 @@ export class SessionPool {
   #closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions = {}) {
+    checkCapabilities(options.capabilities);
     this.#options = options;
     this.#minIdle = options.minIdle ?? 1;
     this.#maxSessions = Math.max(1, options.maxSessions ?? 16);

@@ -10,8 +10,10 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { CapsuleError, SessionStateError } from "../errors.ts";
+import { DEFAULT_PROTECTED_NAMES } from "../prepare/index.ts";
 import { prepareCellOffLoop } from "../prepare/off-loop.ts";
 import type { WorkerMessage } from "../protocol/messages.ts";
+import { checkCapabilities } from "./capabilities.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
 import { runCell } from "./execution.ts";
@@ -54,6 +56,11 @@ export class Session extends EventEmitter<SessionEvents> {
   #crashes: number[] = [];
   #terminalError: CapsuleError | undefined;
   readonly #checkpoints = new CheckpointChain();
+  /**
+   * Every capability name granted to a cell of this session: the worker keeps each
+   * defined for good, so each stays a protected name in later cells too.
+   */
+  readonly #grantedNames = new Set<string>();
 
   readonly #hooks: SessionHooks;
 
@@ -61,6 +68,7 @@ export class Session extends EventEmitter<SessionEvents> {
     super();
     this.id = id;
     this.options = resolveSessionOptions(options);
+    checkCapabilities(this.options.capabilities);
     this.#hooks = hooks;
   }
 
@@ -93,6 +101,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Runs one cell. Rejects with `ExecutionError`, a limit error, or `WorkerCrashedError`. */
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    checkCapabilities(options.capabilities);
+    const capabilities = { ...this.options.capabilities, ...options.capabilities };
     let worker = await this.#readyWorker("execute");
     // BUSY while the cell is prepared too: a second execute meanwhile is refused as during
     // the run, and cannot overtake this one.
@@ -103,7 +113,13 @@ export class Session extends EventEmitter<SessionEvents> {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         maxBytes: this.options.cellBytes,
         timeoutMs: options.timeoutMs ?? this.options.timeoutMs,
+        protectedNames: [
+          ...DEFAULT_PROTECTED_NAMES,
+          ...this.#grantedNames,
+          ...Object.keys(capabilities),
+        ],
       });
+      for (const name of Object.keys(capabilities)) this.#grantedNames.add(name);
       // The worker may have died while a large cell was prepared: use its replacement.
       if (this.#state !== "BUSY") {
         worker = await this.#readyWorker("execute");
@@ -113,6 +129,7 @@ export class Session extends EventEmitter<SessionEvents> {
       return await runCell(worker, `${this.id}:${this.#executions}`, prepared, options, {
         timeoutMs: this.options.timeoutMs,
         checkpoint: this.options.checkpoint,
+        capabilities,
         onCheckpoint: (message) => this.#checkpoints.apply(message),
         onStrayOutput: (chunk) => this.emit("output", chunk),
         onUnfitWorker: () => this.#retire(worker),

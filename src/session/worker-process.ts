@@ -213,6 +213,7 @@ function correlationOf(message: WorkerMessage): string | undefined {
       return "ready";
     case "output":
     case "input":
+    case "capability_call":
     case "result":
     case "checkpoint":
       return message.execution_id;

@@ -17,6 +17,14 @@ export const SAMPLES: { readonly [K in MessageType]: MessageOf<K> } = {
   output: { type: "output", execution_id: "exec-1", stream: "stdout", data: "hello ✓\n" },
   input: { type: "input", id: "in-1", execution_id: "exec-1", prompt: "name? " },
   input_response: { type: "input_response", input_id: "in-1", value: "Ada" },
+  capability_call: {
+    type: "capability_call",
+    id: "cap-1",
+    execution_id: "exec-1",
+    name: "notify",
+    args: ["ops", { level: 2, tags: ["a"] }],
+  },
+  capability_result: { type: "capability_result", call_id: "cap-1", value: { sent: true } },
   result: {
     type: "result",
     execution_id: "exec-1",

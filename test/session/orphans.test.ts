@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionPool } from "../../src/session/pool.ts";
 import { removeOrphanedWorkdirs } from "../../src/session/workdirs.ts";
 import {
@@ -45,8 +47,30 @@ interface HostReport {
   workdirs: string[];
 }
 
+/**
+ * The hosts and the pool under test use a temporary directory of this test's own, so a
+ * pool that another test (or engineer) starts meanwhile cannot sweep the directories first.
+ */
+let tmpdir: string;
+beforeEach(() => {
+  tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-orphans-"));
+});
+afterEach(() => fs.rmSync(tmpdir, { recursive: true, force: true }));
+
+/** Starts a pool the way a restarted host would, with this test's temporary directory. */
+function startPoolIn(directory: string): SessionPool {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = directory; // os.tmpdir() reads it on every call
+  try {
+    return new SessionPool({ minIdle: 0 });
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
 async function startHost(sandbox: string): Promise<{ child: JsonLinesChild } & HostReport> {
-  const child = startJsonLinesChild(WORKDIR_HOST, [sandbox]);
+  const child = startJsonLinesChild(WORKDIR_HOST, [sandbox], { ...process.env, TMPDIR: tmpdir });
   const report = (await child.next("ready")) as unknown as HostReport;
   return { child, workers: report.workers, workdirs: report.workdirs };
 }
@@ -61,7 +85,8 @@ for (const { sandbox, skip } of SANDBOX_MODES) {
       // Nobody was left to remove them.
       expect(dead.workdirs.filter((dir) => fs.existsSync(dir))).toEqual(dead.workdirs);
 
-      const pool = new SessionPool({ minIdle: 0 });
+      expect(dead.workdirs.every((dir) => dir.startsWith(tmpdir))).toBe(true);
+      const pool = startPoolIn(tmpdir);
       await pool.close();
       expect(dead.workdirs.filter((dir) => fs.existsSync(dir))).toEqual([]);
       expect(live.workdirs.filter((dir) => fs.existsSync(dir))).toEqual(live.workdirs);
@@ -69,7 +94,7 @@ for (const { sandbox, skip } of SANDBOX_MODES) {
 
       await killHard(live.child);
       expect(await waitForPidsGone(live.workers, 30_000)).toEqual([]);
-      expect(removeOrphanedWorkdirs()).toEqual(expect.arrayContaining(live.workdirs));
+      expect(removeOrphanedWorkdirs(tmpdir).sort()).toEqual([...live.workdirs].sort());
     });
   });
 }
