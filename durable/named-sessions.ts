@@ -51,6 +51,8 @@ export function validateSessionName(name: string): void {
 /** A named durable session; see the module comment. */
 export interface NamedSession {
   readonly name: string;
+  /** Pid (as the host sees it) of the worker behind the session, while one is live. */
+  readonly workerPid: number | undefined;
   /** Runs `code` as the session's next durable cell. */
   execute(code: string, options?: DurableExecuteOptions): Promise<DurableExecutionResult>;
   /**
@@ -96,8 +98,12 @@ export class NamedSessions {
 
   session(name: string): NamedSession {
     validateSessionName(name);
+    const sessions = this.#sessions;
     return {
       name,
+      get workerPid() {
+        return sessions.slot(name).pid;
+      },
       execute: (code, options = {}) =>
         this.#enqueue(name, () => this.#execute(name, code, options)),
       peek: (code, options = {}) => this.#enqueue(name, () => this.#peek(name, code, options)),

@@ -174,7 +174,9 @@ describe("a named session whose process is killed inside a cell", () => {
       x + 1`;
     const killed = startCapsuleChild(["exec", storeDir, sideDir, hangOnce]);
     const inside = await killed.next("output");
-    const workerPid = Number(String(inside.data).split(" ")[1]);
+    // The host's view of the worker's pid (a sandboxed cell sees its own pid namespace).
+    const workerPid = Number(inside.workerPid);
+    expect(workerPid).toBeGreaterThan(0);
     await killHard(killed);
     expect(await waitForPidsGone([workerPid])).toEqual([]);
 
