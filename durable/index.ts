@@ -31,6 +31,13 @@
  * - A step's record holds only the checkpoint links its cell added (a small increment,
  *   or a full checkpoint when the session's chain is rebased), so the store grows with
  *   what cells change; `EmbeddedNetwork.gc` removes finished executions.
+ * - `handle.result()` rejects with the Capsule error class and `code` the execution ended
+ *   with (ExecutionError, TimeoutError, CheckpointError, PoisonCellError, …), also when
+ *   read back from the store by a later process (carried-error.ts).
+ * - Poison cells: a step whose attempts killed the orchestrating process
+ *   `poisonAfterKills` times (default 3) is recorded as failed with PoisonCellError
+ *   (`POISON_CELL`, naming session, step index and the start of the source) instead of
+ *   being run again on every restart (attempt-ledger.ts; one extra commit per step).
  * - Recovery: executions interrupted by a crash resume on their own once a function is
  *   registered (or on `capsule.recover()`); the embedded store releases the dead
  *   process's leases at open, so this takes well under a second.
@@ -45,6 +52,7 @@
  */
 
 export { Constant, Exponential, Linear, Never, type RetryPolicy } from "@resonatehq/sdk/async";
+export { capabilityCallId } from "./capability-steps.ts";
 export {
   Capsule,
   type CapsuleOptions,
@@ -56,6 +64,7 @@ export type { DurableContext } from "./context.ts";
 export type { DurableFunction } from "./durable-function.ts";
 export type { DurableSession } from "./durable-session.ts";
 export type { DurableExecutionResult } from "./execution-result.ts";
+export { INPUT_KIND, inputPromiseId, type PendingInput } from "./human-input.ts";
 export type {
   CellView,
   ExecutionSummary,
