@@ -452,7 +452,10 @@ export class FixSession {
     this.#cancelSendTimer?.();
     if (this.#heartBtInt <= 0 || this.#state === "disconnected") return;
     this.#cancelSendTimer = this.#clock.after(this.#heartBtInt * 1000, () => {
-      if (this.#state === "active") void this.#sendNew(MsgType.Heartbeat, []).catch(() => {});
+      // During the logon exchange a heartbeat is not allowed yet: wait another interval.
+      if (this.#state !== "active") return this.#armSendTimer();
+      // A failed send ends the connection through the send path's own error handling.
+      void this.#sendNew(MsgType.Heartbeat, []).catch(() => {});
     });
   }
 
