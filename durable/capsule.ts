@@ -12,6 +12,7 @@ import { AttemptLedger, poisonLimit } from "./attempt-ledger.ts";
 import { uncarryError } from "./carried-error.ts";
 import { type DurableFunction, wrapDurableFunction } from "./durable-function.ts";
 import { GatedNetwork } from "./gated-network.ts";
+import { HumanInputs, type PendingInput } from "./human-input.ts";
 import {
   EXECUTION_KIND,
   type Listing,
@@ -102,6 +103,7 @@ export class Capsule {
   readonly #scopes: SessionScopes;
   readonly #named: NamedSessions;
   readonly #attempts: AttemptLedger;
+  readonly #inputs: HumanInputs;
   #closing: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -134,6 +136,7 @@ export class Capsule {
         ? {}
         : { poisonAfterKills: parts.options.poisonAfterKills }),
     });
+    this.#inputs = new HumanInputs({ send: this.#gate.send, promises: this.#resonate.promises });
     this.#named = new NamedSessions({
       resonate: this.#resonate,
       send: this.#gate.send,
@@ -207,7 +210,10 @@ export class Capsule {
     name: string,
     func: DurableFunction<Args, R>,
   ): RegisteredFunction<Args, R> {
-    this.#resonate.register(name, wrapDurableFunction(func, this.#scopes, this.#attempts));
+    this.#resonate.register(
+      name,
+      wrapDurableFunction(func, this.#scopes, this.#attempts, this.#inputs),
+    );
     if (!this.#gate.isOpen) setImmediate(() => this.recover());
     return {
       name,
@@ -236,6 +242,21 @@ export class Capsule {
   /** Resolve, reject or read durable promises, e.g. one a function waits on with `ctx.promise()`. */
   get promises(): Resonate["promises"] {
     return this.#resonate.promises;
+  }
+
+  /** Questions (`input()` in durable cells) waiting for an answer, oldest first. */
+  inputs(): Promise<PendingInput[]> {
+    return this.#inputs.list();
+  }
+
+  /**
+   * Answers the question `id` (from `inputs()`); the cell waiting on it goes on, here or
+   * in whichever process runs it after a restart.
+   * @throws InputError INPUT_NOT_PENDING (no such question, or it timed out) or
+   *   INPUT_ALREADY_ANSWERED (the first answer stands).
+   */
+  answer(id: string, value: string): Promise<void> {
+    return this.#inputs.answer(id, value);
   }
 
   /** The named durable session `name`, usable outside a durable function. */

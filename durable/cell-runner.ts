@@ -16,8 +16,13 @@ import {
 /** Per-cell options of a durable execute. Limits and permissions are the pool's. */
 export type DurableExecuteOptions = Pick<
   ExecuteOptions,
-  "onInput" | "signal" | "timeoutMs" | "mode"
+  "onInput" | "signal" | "timeoutMs" | "mode" | "capabilities"
 > & {
+  /**
+   * A question (`input()`) of this cell not answered within this many ms fails with
+   * INPUT_TIMEOUT. Default: it waits for ever, across restarts (see human-input.ts).
+   */
+  inputTimeoutMs?: number;
   /**
    * Called for each piece of output, in order. For a cell recorded before a resume,
    * its recorded output is replayed once with `replayed: true`.
@@ -36,7 +41,7 @@ export async function runCell(
   options: DurableExecuteOptions,
 ): Promise<StepRecord> {
   const output: OutputChunk[] = [];
-  const { onOutput, ...rest } = options;
+  const { onOutput, inputTimeoutMs: _answeredByTheCaller, ...rest } = options;
   const executeOptions: ExecuteOptions = {
     ...rest,
     onOutput: (chunk) => {

@@ -9,6 +9,7 @@
 import type { Context } from "@resonatehq/sdk/async";
 import type { AttemptLedger } from "./attempt-ledger.ts";
 import { DurableSession } from "./durable-session.ts";
+import type { HumanInputs } from "./human-input.ts";
 import type { SessionScope } from "./session-scope.ts";
 
 export interface DurableContext extends Context {
@@ -24,12 +25,13 @@ export function createDurableContext(
   ctx: Context,
   scope: SessionScope,
   attempts: AttemptLedger,
+  inputs: HumanInputs,
 ): DurableContext {
   const handles = new Map<string, DurableSession>();
   const session = (name: string): DurableSession => {
     let handle = handles.get(name);
     if (handle === undefined) {
-      handle = new DurableSession(name, ctx, scope.slot(name), attempts);
+      handle = new DurableSession(name, ctx, scope.slot(name), attempts, inputs);
       handles.set(name, handle);
     }
     return handle;

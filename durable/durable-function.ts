@@ -6,6 +6,7 @@ import type { Context } from "@resonatehq/sdk/async";
 import type { AttemptLedger } from "./attempt-ledger.ts";
 import { carryError } from "./carried-error.ts";
 import { createDurableContext, type DurableContext } from "./context.ts";
+import type { HumanInputs } from "./human-input.ts";
 import type { SessionScopes } from "./session-scope.ts";
 
 export type DurableFunction<Args extends unknown[], R> = (
@@ -23,6 +24,7 @@ export function wrapDurableFunction<Args extends unknown[], R>(
   func: DurableFunction<Args, R>,
   scopes: SessionScopes,
   attempts: AttemptLedger,
+  inputs: HumanInputs,
 ): (ctx: Context, ...args: Args) => Promise<R> {
   return async (ctx: Context, ...args: Args): Promise<R> => {
     const scope = scopes.open(ctx.id);
@@ -30,7 +32,7 @@ export function wrapDurableFunction<Args extends unknown[], R>(
     // when it suspends rather than holding workers through a long sleep.
     void suspendSignalOf(ctx)?.then(() => scope.releaseWhenIdle());
     try {
-      return await func(createDurableContext(ctx, scope, attempts), ...args);
+      return await func(createDurableContext(ctx, scope, attempts, inputs), ...args);
     } catch (error) {
       // Recorded as the execution's rejection: keep its code for handle.result().
       throw carryError(error);

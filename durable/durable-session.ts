@@ -19,9 +19,11 @@ import {
 } from "../src/errors.ts";
 import type { SessionCheckpoint } from "../src/session/index.ts";
 import type { AttemptLedger } from "./attempt-ledger.ts";
+import { durableCapabilities } from "./capability-steps.ts";
 import { CarriedCapsuleError, carryError, rebuildStepRejection } from "./carried-error.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
+import type { HumanInputs } from "./human-input.ts";
 import type { SessionSlot } from "./session-slot.ts";
 import { applyDelta, isStepRecord, type StepRecord } from "./step-record.ts";
 
@@ -45,6 +47,7 @@ export class DurableSession {
   readonly #ctx: Context;
   readonly #slot: SessionSlot;
   readonly #attempts: AttemptLedger;
+  readonly #inputs: HumanInputs;
   /** The latest recorded step seen in this pass, and its checkpoint. */
   #latest: { index: number; stepId: string; checkpoint: SessionCheckpoint | undefined } = {
     index: -1,
@@ -55,8 +58,15 @@ export class DurableSession {
   /** Steps whose cell ran in this process during this pass (their output streamed live). */
   readonly #ranNow = new Set<string>();
 
-  constructor(name: string, ctx: Context, slot: SessionSlot, attempts: AttemptLedger) {
+  constructor(
+    name: string,
+    ctx: Context,
+    slot: SessionSlot,
+    attempts: AttemptLedger,
+    inputs: HumanInputs,
+  ) {
     this.name = name;
+    this.#inputs = inputs;
     this.#ctx = ctx;
     this.#slot = slot;
     this.#attempts = attempts;
@@ -100,15 +110,33 @@ export class DurableSession {
         index,
         code,
       });
-      return await run(info.id);
+      return await run({ stepId: info.id, originId: info.originId });
     };
-    const run = (stepId: string): Promise<StepRecord> => {
+    const run = (step: { stepId: string; originId: string }): Promise<StepRecord> => {
       const latest = this.#latest;
       const loadCheckpoint = async () => latest.checkpoint;
       return this.#slot.run(latest.stepId, loadCheckpoint, async (session) => {
-        const record = await runCell(session, code, options);
-        this.#ranNow.add(stepId);
-        return { value: record, at: stepId };
+        // Each attempt counts its capability calls and questions from 0, so a re-run cell
+        // meets its recorded ones in the same order.
+        const attemptEnded = new AbortController();
+        const granted = { ...session.options.capabilities, ...options.capabilities };
+        try {
+          const record = await runCell(session, code, {
+            ...options,
+            capabilities: durableCapabilities(granted, this.#inputs.store, step),
+            onInput: this.#inputs.asker({
+              ...step,
+              session: this.name,
+              onInput: options.onInput,
+              timeoutMs: options.inputTimeoutMs,
+              signal: attemptEnded.signal,
+            }),
+          });
+          this.#ranNow.add(step.stepId);
+          return { value: record, at: step.stepId };
+        } finally {
+          attemptEnded.abort();
+        }
       });
     };
     const settled = step.then(

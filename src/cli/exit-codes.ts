@@ -6,7 +6,7 @@
  * | 0 | success |
  * | 1 | the user's code failed (runtime error or syntax error in the cell) |
  * | 2 | usage error (unknown command or option, missing argument, invalid session name) |
- * | 3 | store unavailable: locked by another process, or the id/session is not in it |
+ * | 3 | store unavailable: locked by another process, or the id/session is not in it (or is no pending input) |
  * | 4 | a limit was hit (time, memory, other resource) |
  * | 5 | Capsule itself failed (worker crashed, protocol or store failure) |
  * | 130 | interrupted (Ctrl-C cancelled the running cell) |
@@ -50,6 +50,8 @@ export function exitCodeOf(error: unknown): ExitCode {
       return EXIT.usage;
     case "STORE_LOCKED":
     case "DURABLE_NOT_FOUND":
+    case "INPUT_NOT_PENDING":
+    case "INPUT_ALREADY_ANSWERED":
       return EXIT.store;
     case "LIMIT_TIMEOUT":
     case "LIMIT_MEMORY":

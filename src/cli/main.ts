@@ -9,6 +9,7 @@ import { installKernel } from "../kernel/install.ts";
 import { execCommand, readCell } from "./exec.ts";
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
 import { errorText } from "./format.ts";
+import { answerCommand, inputsCommand } from "./inputs.ts";
 import { listCommand, showCommand, treeCommand } from "./inspect-commands.ts";
 import { replCommand } from "./repl.ts";
 import { serveCommand } from "./serve.ts";
@@ -127,6 +128,24 @@ common(
     .argument("<id>", "execution id (e.g. job-1, or session/<name>/<n> for one session cell)"),
   true,
 ).action(action((id: string, options: CommonOptions) => treeCommand(id, options)));
+
+common(
+  program
+    .command("inputs")
+    .description("questions (input() in durable cells) waiting for an answer"),
+  true,
+).action(action((options: CommonOptions) => inputsCommand(options)));
+
+common(
+  program
+    .command("answer")
+    .description("answer a waiting question; the first answer wins")
+    .argument("<id>", "the question's id, as `capsule inputs` lists it")
+    .argument("<value>", "the answer (a string)"),
+  false,
+).action(
+  action((id: string, value: string, options: CommonOptions) => answerCommand(id, value, options)),
+);
 
 function port(value: string): number {
   const number = Number(value);
