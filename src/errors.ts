@@ -12,6 +12,7 @@ export type ErrorCode =
   | "PROTOCOL_RESEND_UNAVAILABLE"
   | "PROTOCOL_PEER_DEAD"
   | "PROTOCOL_CLOSED"
+  | "PROTOCOL_VIOLATION"
   // the FIX 4.2 example (examples/fix)
   | "FIX_INVALID_FIELD"
   | "FIX_LOGON_ATTEMPTS_EXHAUSTED"
@@ -75,7 +76,13 @@ export class CapsuleError extends Error {
   }
 }
 
-/** A frame or message that does not follow the wire protocol, or a dead peer. */
+/**
+ * A frame or message that does not follow the wire protocol, or a dead peer.
+ * `PROTOCOL_VIOLATION` is a peer that broke the protocol (a corrupt stream, a sequence
+ * number that cannot be, a reply nobody asked for); its `cause` is the precise finding
+ * (the decoder's own `PROTOCOL_MALFORMED_FRAME`, `PROTOCOL_FRAME_TOO_LARGE`, ...). Not
+ * retryable: the same cell would break it the same way.
+ */
 export class ProtocolError extends CapsuleError {
   override name = "ProtocolError";
 }

@@ -20,15 +20,19 @@
  * not sequence) is delivered as it arrives.
  *
  * A corrupt incoming stream (see `frame.ts`) is fatal: `error` with the decoder's
- * `ProtocolError`, then the channel closes. Like any Node emitter, the channel throws
- * an `error` that has no listener, so attach one.
+ * `ProtocolError`, then the channel closes. So is a peer that breaks the session layer
+ * (`PROTOCOL_VIOLATION`): a sequence number further ahead than any gap could honestly be,
+ * a resend request for frames never sent, an answer to a test request never sent, and, on
+ * an `orderedTransport` (a pipe, which neither loses nor reorders), any frame out of
+ * sequence and bytes that keep arriving without ever completing a frame. Like any Node
+ * emitter, the channel throws an `error` that has no listener, so attach one.
  */
 import { EventEmitter } from "node:events";
 import { ProtocolError } from "../errors.ts";
 import type { ByteStream } from "./byte-stream.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from "./frame.ts";
-import { Liveness } from "./liveness.ts";
+import { Liveness, StallWatch } from "./liveness.ts";
 import type { Heartbeat, Message } from "./messages.ts";
 import { type HeartbeatFields, processStatsSampler } from "./process-stats.ts";
 import { ReceiveWindow } from "./receive-window.ts";
@@ -50,6 +54,19 @@ export interface ChannelOptions {
   maxHeldFrames?: number;
   /** Largest frame payload sent or accepted (default 64 MiB). */
   maxFrameBytes?: number;
+  /**
+   * A frame more than this far ahead of the next expected one is a violation, not a gap:
+   * no peer keeps that much for resend (default 65536, 64 times the default resend buffer).
+   */
+  maxGapFrames?: number;
+  /**
+   * The byte stream neither loses, duplicates nor reorders (a pipe to a child process):
+   * every frame must carry the next sequence number, and anything else (a gap, a
+   * duplicate, an unsequenced frame) is a violation, since only a third party writing
+   * into the stream can cause it; so is an unfinished frame that swallows the answer to a
+   * test request (see `StallWatch`). Default false (gaps are repaired by resend).
+   */
+  orderedTransport?: boolean;
   /** The fields of outgoing heartbeats (default: this process's RSS and CPU, namespace size 0). */
   heartbeatFields?: () => HeartbeatFields;
   /** Time source (default the real clock); tests inject a fake one. */
@@ -59,7 +76,11 @@ export interface ChannelOptions {
 export interface ChannelEvents {
   /** An application message, in sequence order. */
   message: [message: Message];
-  /** A protocol problem: a corrupt stream (then `close`), a resend that cannot be served. */
+  /**
+   * A protocol problem. Fatal (then `close`, see `isFatalProtocolError`): a corrupt
+   * stream, with the decoder's code, or a `PROTOCOL_VIOLATION`. Not fatal: a resend that
+   * cannot be served, frames reported lost.
+   */
   error: [error: ProtocolError];
   /** The peer did not answer a test request in time (`PROTOCOL_PEER_DEAD`). */
   dead: [error: ProtocolError];
@@ -86,9 +107,12 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   readonly #decoder: FrameDecoder;
   readonly #maxFrameBytes: number;
   readonly #maxHeldFrames: number;
+  readonly #maxGapFrames: number;
+  readonly #ordered: boolean;
   readonly #sent: ResendBuffer;
   readonly #window = new ReceiveWindow<Message>();
   readonly #liveness: Liveness | undefined;
+  readonly #stall: StallWatch | undefined;
   readonly #heartbeatFields: () => HeartbeatFields;
   readonly #clock: Clock;
   readonly #resendRetryMs: number;
@@ -96,6 +120,8 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   #gapRequestedAt = 0;
   #nextSeq = 1;
   #nextTestId = 1;
+  /** When the peer's latest bytes arrived. */
+  #lastDataAt = Number.NEGATIVE_INFINITY;
   #closed = false;
   #lastPeerHeartbeat: Heartbeat | undefined;
   /** Messages ready for delivery; a queue so that re-entrant arrivals keep order. */
@@ -120,6 +146,8 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
       options.resendBufferBytes ?? 64 * 1024 * 1024,
     );
     this.#maxHeldFrames = options.maxHeldFrames ?? 4096;
+    this.#maxGapFrames = options.maxGapFrames ?? 65_536;
+    this.#ordered = options.orderedTransport ?? false;
     this.#heartbeatFields = options.heartbeatFields ?? processStatsSampler();
     this.#clock = options.clock ?? systemClock;
     this.#resendRetryMs = options.graceMs ?? 3000;
@@ -127,8 +155,7 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
     if (interval > 0) {
       this.#liveness = new Liveness(this.#clock, interval, this.#resendRetryMs, {
         sendHeartbeat: () => this.send({ type: "heartbeat", ...this.#heartbeatFields() }),
-        sendTestRequest: () =>
-          this.send({ type: "test_request", test_id: String(this.#nextTestId++) }),
+        sendTestRequest: () => this.#sendTestRequest(),
         declareDead: (silentForMs) =>
           this.emit(
             "dead",
@@ -139,6 +166,25 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
             ),
           ),
       });
+    }
+    // Only where the transport is a pipe: there, bytes that complete no frame can only be
+    // a forged length; elsewhere a slow link could look the same.
+    if (interval > 0 && this.#ordered) {
+      this.#stall = new StallWatch(
+        this.#clock,
+        interval + this.#resendRetryMs,
+        this.#resendRetryMs,
+        {
+          partialBytes: () => this.#decoder.bufferedBytes,
+          framesReceived: () => this.#counters.framesReceived,
+          lastDataAt: () => this.#lastDataAt,
+          sendTestRequest: () => this.#sendTestRequest(),
+          declareStalled: (partial, forMs) =>
+            this.#violation(
+              `peer kept sending for ${Math.round(forMs)} ms without completing a frame (${partial} bytes of an unfinished frame held)`,
+            ),
+        },
+      );
     }
     stream.on("data", this.#onData);
     stream.on("close", this.#onStreamClose);
@@ -189,6 +235,7 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#liveness?.stop();
+    this.#stall?.stop();
     this.#stream.off("data", this.#onData);
     this.#stream.off("close", this.#onStreamClose);
     this.#stream.off("error", this.#onStreamError);
@@ -198,20 +245,35 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
 
   readonly #onData = (chunk: Uint8Array): void => {
     if (this.#closed) return;
+    this.#lastDataAt = this.#clock.now();
     try {
       this.#decoder.feed(chunk, this.#onFrame);
+      this.#stall?.noteData();
     } catch (error) {
       if (error instanceof ProtocolError && error === this.#decoder.failure) {
-        try {
-          this.emit("error", error);
-        } finally {
-          this.close();
-        }
+        this.#fail(error);
         return;
       }
       throw error;
     }
   };
+
+  /** A fatal problem with what the peer sent: report it, then close. */
+  #fail(error: ProtocolError): void {
+    try {
+      this.emit("error", error);
+    } finally {
+      this.close();
+    }
+  }
+
+  #violation(message: string): void {
+    this.#fail(new ProtocolError("PROTOCOL_VIOLATION", message));
+  }
+
+  #sendTestRequest(): void {
+    if (!this.#closed) this.send({ type: "test_request", test_id: String(this.#nextTestId++) });
+  }
 
   readonly #onStreamClose = (): void => this.close();
 
@@ -227,9 +289,16 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   };
 
   readonly #onFrame = (message: Message): void => {
+    // A violation closes the channel while the rest of the chunk is still being decoded.
+    if (this.#closed) return;
     this.#counters.framesReceived++;
     this.#liveness?.noteReceived();
     const sessionLayer = isSessionLayer(message);
+    const outOfSequence = this.#sequenceViolation(message.seq);
+    if (outOfSequence !== undefined) {
+      this.#violation(`"${message.type}" frame ${outOfSequence}`);
+      return;
+    }
     if (message.seq === undefined) {
       if (sessionLayer) this.#handleSessionMessage(message);
       else this.#deliver([message]);
@@ -256,6 +325,21 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
     }
   };
 
+  /** Why a frame's sequence number cannot come from an honest peer, if it cannot. */
+  #sequenceViolation(seq: number | undefined): string | undefined {
+    const expected = this.#window.expected;
+    if (this.#ordered) {
+      if (seq === undefined) return `without a sequence number (expected ${expected})`;
+      if (seq !== expected)
+        return `with sequence number ${seq} on an ordered stream (expected ${expected})`;
+      return undefined;
+    }
+    if (seq !== undefined && seq - expected > this.#maxGapFrames) {
+      return `with sequence number ${seq}, ${seq - expected} ahead of the next expected ${expected} (at most ${this.#maxGapFrames} could be resent)`;
+    }
+    return undefined;
+  }
+
   #requestResend(range: { from: number; to: number }): void {
     this.#counters.resendRequestsSent++;
     this.#gapRequestedAt = this.#clock.now();
@@ -265,6 +349,12 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   #handleSessionMessage(message: Message): void {
     switch (message.type) {
       case "heartbeat":
+        if (message.test_id !== undefined && !this.#sentTestRequest(message.test_id)) {
+          this.#violation(
+            `heartbeat answers test request "${message.test_id.slice(0, 64)}", never sent`,
+          );
+          return;
+        }
         this.#lastPeerHeartbeat = message;
         this.emit("heartbeat", message);
         return;
@@ -284,8 +374,19 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
     }
   }
 
+  #sentTestRequest(testId: string): boolean {
+    const id = Number(testId);
+    return Number.isSafeInteger(id) && id >= 1 && id < this.#nextTestId && String(id) === testId;
+  }
+
   #resend(from: number, to: number): void {
     if (this.#closed) return;
+    if (from < 1 || from > to || to >= this.#nextSeq) {
+      this.#violation(
+        `peer asked to resend frames ${from}..${to}; frames sent so far are 1..${this.#nextSeq - 1}`,
+      );
+      return;
+    }
     const frames = this.#sent.get(from, to);
     if (frames === undefined) {
       const kept =
@@ -338,6 +439,19 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
       this.#inbox = this.#inbox.slice(index);
       this.#delivering = false;
     }
+  }
+}
+
+/** True for the errors after which the channel closes: the peer's stream cannot be trusted. */
+export function isFatalProtocolError(error: ProtocolError): boolean {
+  switch (error.code) {
+    case "PROTOCOL_MALFORMED_FRAME":
+    case "PROTOCOL_FRAME_TOO_LARGE":
+    case "PROTOCOL_INVALID_MESSAGE":
+    case "PROTOCOL_VIOLATION":
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -133,3 +133,96 @@ export class Liveness {
     if (this.#running) this.#armReceive(this.#graceMs);
   }
 }
+
+export interface StallHooks {
+  /** Bytes of an unfinished frame held by the decoder. */
+  partialBytes(): number;
+  /** Frames completed so far (any progress resets the watch). */
+  framesReceived(): number;
+  /** When the peer's latest bytes arrived. */
+  lastDataAt(): number;
+  sendTestRequest(): void;
+  /** The peer kept sending after a test request, and still no frame completed. */
+  declareStalled(partialBytes: number, stalledForMs: number): void;
+}
+
+/**
+ * Watches for a frame that never ends: a forged length swallows every later frame, so the
+ * peer looks silent while its bytes keep arriving. Independent of `Liveness.watchPeer`,
+ * which a host pauses while the peer runs a cell: this is a broken stream, not a busy peer.
+ *
+ * An unfinished frame that makes no progress for `stallMs` gets a test request. An honest
+ * peer answers after the frame it is writing, which completes it; a peer whose answer
+ * arrives and still completes no frame within `graceMs` is declared stalled. A peer that
+ * sends nothing at all is left to `Liveness` (it may be stopped mid-write).
+ */
+export class StallWatch {
+  readonly #clock: Clock;
+  readonly #stallMs: number;
+  readonly #graceMs: number;
+  readonly #hooks: StallHooks;
+  #timer: TimerHandle | undefined;
+  #framesAtArm = 0;
+  #testSentAt: number | undefined;
+  #stopped = false;
+
+  constructor(clock: Clock, stallMs: number, graceMs: number, hooks: StallHooks) {
+    this.#clock = clock;
+    this.#stallMs = stallMs;
+    this.#graceMs = graceMs;
+    this.#hooks = hooks;
+  }
+
+  /** Called after each received chunk was decoded. */
+  noteData(): void {
+    if (this.#stopped || this.#timer !== undefined || this.#hooks.partialBytes() === 0) return;
+    this.#arm(this.#stallMs);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#disarm();
+  }
+
+  #arm(delayMs: number): void {
+    if (this.#testSentAt === undefined) this.#framesAtArm = this.#hooks.framesReceived();
+    this.#timer = this.#clock.setTimeout(() => this.#onTimer(), Math.max(0, delayMs));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#testSentAt = undefined;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    const partial = this.#hooks.partialBytes();
+    if (partial === 0 || this.#hooks.framesReceived() !== this.#framesAtArm) {
+      this.#testSentAt = undefined;
+      if (partial > 0) this.#arm(this.#stallMs);
+      return;
+    }
+    const now = this.#clock.now();
+    if (this.#testSentAt === undefined) {
+      this.#testSentAt = now;
+      this.#hooks.sendTestRequest();
+      if (!this.#stopped) this.#arm(this.#graceMs);
+      return;
+    }
+    if (now - this.#testSentAt < this.#graceMs) {
+      this.#arm(this.#graceMs - (now - this.#testSentAt));
+      return;
+    }
+    // Bytes that arrived after the request, whatever they were, completed no frame.
+    if (this.#hooks.lastDataAt() >= this.#testSentAt) {
+      this.stop();
+      this.#hooks.declareStalled(partial, now - this.#testSentAt + this.#stallMs);
+      return;
+    }
+    // Silent, not stalled: watch the frame afresh.
+    this.#testSentAt = undefined;
+    this.#arm(this.#stallMs);
+  }
+}
