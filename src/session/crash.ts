@@ -1,9 +1,14 @@
 /**
- * Why a worker process ended, as an error a user can act on: the memory limit (V8's heap
- * limit or the RSS watchdog), a signal (kill -9, a native crash), or an exit (user code
- * called `process.exit()`).
+ * Why a worker process ended, as an error a user can act on: a protocol violation the
+ * host ended it for, the memory limit (V8's heap limit or the RSS watchdog), a signal
+ * (kill -9, a native crash), or an exit (user code called `process.exit()`).
  */
-import { type CapsuleError, MemoryLimitError, WorkerCrashedError } from "../errors.ts";
+import {
+  type CapsuleError,
+  MemoryLimitError,
+  type ProtocolError,
+  WorkerCrashedError,
+} from "../errors.ts";
 
 export interface ExitInfo {
   exitCode: number | null;
@@ -21,12 +26,18 @@ const HEAP_MARKERS = [
   "Allocation failed - process out of memory",
 ];
 
+/**
+ * `violation`: the host ended the worker because it broke the wire protocol; that, not
+ * the SIGKILL that followed, is why it ended.
+ */
 export function classifyExit(
   exitCode: number | null,
   signal: NodeJS.Signals | null,
   stderrTail: string,
+  violation?: ProtocolError,
 ): ExitInfo {
   const fields = { exitCode, signal };
+  if (violation !== undefined) return { ...fields, cause: violation.message, error: violation };
   const rss = RSS_MARKER.exec(stderrTail);
   if (rss !== null) {
     const mib = Math.round(Number(rss[1]) / (1024 * 1024));

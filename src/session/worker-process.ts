@@ -2,11 +2,24 @@
  * The host-side adapter of one worker process: starts it, speaks the protocol with it,
  * routes replies to the request that caused them, and when the process exits rejects
  * every pending request with the reason it died (Temporal-style pending map).
+ *
+ * The worker runs user code, and a cell can write anything to the frame pipe, so every
+ * frame is judged as hostile: a corrupt stream, a frame out of sequence, a second
+ * `ready`, a reply to an id nobody asked, an impossible heartbeat is a
+ * `PROTOCOL_VIOLATION`. The worker is ended at once and that violation, not "exited" or
+ * "killed", is the reason its pending requests fail with (the session then replaces it
+ * from its checkpoint, as after any crash).
  */
 
-import { CapsuleError, WorkerCrashedError } from "../errors.ts";
-import { ProtocolChannel } from "../protocol/channel.ts";
-import { type HostMessage, isWorkerMessage, type WorkerMessage } from "../protocol/messages.ts";
+import { totalmem } from "node:os";
+import { CapsuleError, ProtocolError, WorkerCrashedError } from "../errors.ts";
+import { isFatalProtocolError, ProtocolChannel } from "../protocol/channel.ts";
+import {
+  type Heartbeat,
+  type HostMessage,
+  isWorkerMessage,
+  type WorkerMessage,
+} from "../protocol/messages.ts";
 import { classifyExit, type ExitInfo } from "./crash.ts";
 import type { ResolvedSessionOptions } from "./options.ts";
 import { removeWorkdir, type SpawnedWorker, spawnWorker } from "./spawn.ts";
@@ -33,6 +46,8 @@ export class WorkerProcess {
   #pending = new Map<string, PendingRequest>();
   #stderrTail = "";
   #exitInfo: ExitInfo | undefined;
+  /** The first protocol violation seen: the reason the worker was ended. */
+  #violation: ProtocolError | undefined;
   #lastRss = 0;
   /** Output of the worker's raw stdout/stderr (native writes), attributed by the session. */
   onRawOutput: (stream: "stdout" | "stderr", data: string) => void = () => {};
@@ -52,18 +67,24 @@ export class WorkerProcess {
       heartbeatIntervalMs: options.heartbeatMs,
       graceMs: options.graceMs,
       heartbeatFields: () => ({ memory_usage: 0, cpu_percent: 0, namespace_size: 0 }),
+      // A pipe: only a cell writing into it can put a frame out of sequence.
+      orderedTransport: true,
     });
     // A starting worker is silent until it has loaded; watch it from its `ready` on.
     this.#channel.watchPeer(false);
     this.#channel.on("message", (message) => {
       if (isWorkerMessage(message)) this.#route(message);
-      else this.#stderrTail += `\n[capsule protocol] unexpected "${message.type}" from the worker`;
+      else this.#violate(`the worker sent "${message.type}", a message only a host sends`);
     });
     this.#channel.on("heartbeat", (heartbeat) => {
-      this.#lastRss = heartbeat.memory_usage;
+      const impossible = impossibleHeartbeat(heartbeat);
+      if (impossible === undefined) this.#lastRss = heartbeat.memory_usage;
+      else this.#violate(`the worker sent a heartbeat with ${impossible}`);
     });
     this.#channel.on("error", (error) => {
-      this.#stderrTail += `\n[capsule protocol] ${error.message}`;
+      if (isFatalProtocolError(error))
+        this.#violate(`the worker's frame stream is corrupt: ${error.message}`, error);
+      else this.#stderrTail += `\n[capsule protocol] ${error.message}`;
     });
     this.#channel.on("dead", (error) => {
       this.#stderrTail += `\n[capsule] ${error.message}; ending the worker`;
@@ -81,7 +102,7 @@ export class WorkerProcess {
         // stderr may still hold the last words (an OOM report); wait for it to close.
         const finish = () => {
           const status = spawned.exitStatus(code, signal);
-          const info = classifyExit(status.code, status.signal, this.#stderrTail);
+          const info = classifyExit(status.code, status.signal, this.#stderrTail, this.#violation);
           this.#exitInfo = info;
           this.#channel.close();
           removeWorkdir(this.workdir);
@@ -196,15 +217,68 @@ export class WorkerProcess {
     return this.exited;
   }
 
+  /**
+   * Ends a worker that broke the protocol. The first violation is the reason every
+   * pending request fails with; nothing it sends afterwards is routed.
+   */
+  #violate(message: string, cause?: ProtocolError): void {
+    if (this.#violation !== undefined || !this.alive) return;
+    this.#violation = new ProtocolError(
+      "PROTOCOL_VIOLATION",
+      `${message}; the worker was ended`,
+      cause === undefined ? {} : { cause },
+    );
+    this.#stderrTail += `\n[capsule protocol] ${this.#violation.message}`;
+    this.kill("SIGKILL");
+  }
+
   #route(message: WorkerMessage): void {
+    if (this.#violation !== undefined) return;
     const key = correlationOf(message);
     const pending = key === undefined ? undefined : this.#pending.get(key);
     if (pending === undefined) {
+      // Output or an `input()` from a timer a finished cell left behind is the session's
+      // to handle; an answer to a request nobody made can only be forged.
+      if (key !== undefined && isReply(message)) {
+        this.#violate(
+          message.type === "ready"
+            ? "the worker sent a second `ready`"
+            : `the worker sent a "${message.type}" for ${JSON.stringify(key.slice(0, 80))}, which no request is waiting for`,
+        );
+        return;
+      }
       this.onUnclaimed(message);
       return;
     }
     if (pending.onMessage(message) && key !== undefined) this.#pending.delete(key);
   }
+}
+
+/** The kinds that answer a host request: they exist only for a pending one. */
+function isReply(message: WorkerMessage): boolean {
+  switch (message.type) {
+    case "ready":
+    case "result":
+    case "checkpoint":
+    case "restored":
+      return true;
+    case "error":
+      return message.execution_id !== undefined;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Why a heartbeat's fields cannot be true, if they cannot: resident memory is a whole
+ * number of bytes no larger than the machine's memory (the pool recycles sessions by it,
+ * so a forged figure must not steer that).
+ */
+function impossibleHeartbeat(heartbeat: Heartbeat): string | undefined {
+  const rss = heartbeat.memory_usage;
+  if (!Number.isSafeInteger(rss)) return `memory_usage ${rss}, not a whole number of bytes`;
+  if (rss > totalmem()) return `memory_usage ${rss}, more than the machine's ${totalmem()} bytes`;
+  return undefined;
 }
 
 function correlationOf(message: WorkerMessage): string | undefined {
