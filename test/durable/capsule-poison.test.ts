@@ -33,7 +33,10 @@ function lines(file: string): string[] {
 }
 
 describe("a poison cell", () => {
-  it("is failed with PoisonCellError after killing its orchestrator 3 times", async () => {
+  // Five orchestrator processes, one after the other, each starting a worker.
+  it("is failed with PoisonCellError after killing its orchestrator 3 times", {
+    timeout: 180_000,
+  }, async () => {
     for (let kill = 1; kill <= 3; kill++) {
       const child = startCapsuleChild(["poison", storeDir, sideDir]);
       const exit = await child.exited;
