@@ -119,7 +119,7 @@ export class DurableSession {
         // Each attempt counts its capability calls and questions from 0, so a re-run cell
         // meets its recorded ones in the same order.
         const attemptEnded = new AbortController();
-        const granted = { ...session.options.capabilities, ...options.capabilities };
+        const granted = { ...session.capabilities, ...options.capabilities };
         try {
           const record = await runCell(session, code, {
             ...options,

@@ -9,6 +9,7 @@
 import vm from "node:vm";
 import type { MessageOf } from "../src/protocol/messages.ts";
 import { plainDataProblem } from "../src/protocol/plain-data.ts";
+import { fetchThroughHost } from "./fetch-capability.ts";
 
 /** The constructors of one `vm` context, to build what a cell receives in its own realm. */
 interface Realm {
@@ -68,7 +69,10 @@ export class CapabilityCalls {
     const realm = realmOf(target.context);
     for (const name of names) {
       if (defined.has(name)) continue;
-      const call = (...args: unknown[]) => this.#call(realm, name, args);
+      const call =
+        name === "fetch"
+          ? fetchThroughHost((args) => this.#call(realm, name, args))
+          : (...args: unknown[]) => this.#call(realm, name, args);
       Object.defineProperty(call, "name", { value: name });
       if (target.protect(name, call)) defined.add(name);
       else taken.push(name);

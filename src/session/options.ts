@@ -30,11 +30,35 @@ export interface Permissions {
   fsWrite?: string[];
   /** Allow `child_process`. Default false. */
   childProcess?: boolean;
+  /**
+   * Network access (`fetch`, `net`, `http`, `tls`, `dgram`, `dns`). Default false: the
+   * worker starts without Node's `--allow-net` and, in the OS sandbox, in a network
+   * namespace of its own with no interfaces but loopback. `true` grants it.
+   * `{ allow: ["api.example.com", "127.0.0.1:8080"] }` keeps the worker without network
+   * and makes `fetch` in cells the host's, for those hosts only (see net-allow.ts).
+   */
+  net?: boolean | { allow: readonly string[] };
+  /**
+   * Allow `node:sqlite` in cells. Default false: SQLite opens files itself, outside the
+   * permission model's file checks, so it would read and write any database the host
+   * user can reach.
+   */
+  sqlite?: boolean;
 }
+
+/**
+ * The OS sandbox around each worker. `namespaces`: bubblewrap with its own user, mount,
+ * pid, IPC, UTS and network namespaces (fails to start where bubblewrap does not work);
+ * `permissions-only`: a plain subprocess under Node's permission model; `auto` (default):
+ * namespaces where bubblewrap works, else permissions-only with one warning per process.
+ */
+export type SandboxMode = "auto" | "namespaces" | "permissions-only";
 
 export interface SessionOptions {
   limits?: Limits;
   permissions?: Permissions;
+  /** The OS sandbox around the worker. Default `auto`. */
+  sandbox?: SandboxMode;
   /** Environment variables the worker sees, on top of a scrubbed minimal set. */
   env?: Record<string, string>;
   /** Where `import` and `require` in cells resolve packages from. Default `process.cwd()`. */
@@ -100,7 +124,11 @@ export interface ResolvedSessionOptions {
   outputBytes: number;
   checkpointBytes: number;
   cellBytes: number;
-  permissions: Required<Permissions>;
+  /** `net` is true only for full network; an allow-list is `netAllow`. */
+  permissions: Required<Omit<Permissions, "net">> & { net: boolean };
+  /** Hosts the host's `fetch` capability may reach (`permissions.net.allow`), if granted so. */
+  netAllow: readonly string[] | undefined;
+  sandbox: SandboxMode;
   env: Record<string, string>;
   moduleRoot: string;
   checkpoint: boolean;
@@ -124,11 +152,16 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
       fsRead: options.permissions?.fsRead ?? [],
       fsWrite: options.permissions?.fsWrite ?? [],
       childProcess: options.permissions?.childProcess ?? false,
+      net: options.permissions?.net === true,
+      sqlite: options.permissions?.sqlite ?? false,
     },
+    sandbox: options.sandbox ?? "auto",
     env: options.env ?? {},
     moduleRoot: options.moduleRoot ?? process.cwd(),
     checkpoint: options.checkpoint ?? true,
     capabilities: options.capabilities ?? {},
+    netAllow:
+      typeof options.permissions?.net === "object" ? options.permissions.net.allow : undefined,
     heartbeatMs: options.heartbeatMs ?? 1000,
     graceMs: options.graceMs ?? 10_000,
     maxRespawns: options.maxRespawns ?? 3,

@@ -13,10 +13,11 @@ import { CapsuleError, SessionStateError } from "../errors.ts";
 import { DEFAULT_PROTECTED_NAMES } from "../prepare/index.ts";
 import { prepareCellOffLoop } from "../prepare/off-loop.ts";
 import type { WorkerMessage } from "../protocol/messages.ts";
-import { checkCapabilities } from "./capabilities.ts";
+import { type Capabilities, checkCapabilities } from "./capabilities.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
 import { runCell } from "./execution.ts";
+import { allowListFetch } from "./net-allow.ts";
 import {
   type ExecuteOptions,
   type ExecutionResult,
@@ -61,6 +62,8 @@ export class Session extends EventEmitter<SessionEvents> {
    * defined for good, so each stays a protected name in later cells too.
    */
   readonly #grantedNames = new Set<string>();
+  /** The session's capabilities, with the allow-list `fetch` when `permissions.net` is one. */
+  readonly #baseCapabilities: Capabilities;
 
   readonly #hooks: SessionHooks;
 
@@ -69,11 +72,21 @@ export class Session extends EventEmitter<SessionEvents> {
     this.id = id;
     this.options = resolveSessionOptions(options);
     checkCapabilities(this.options.capabilities);
+    // Network by allow-list: `fetch` is the host's, unless the session grants its own.
+    this.#baseCapabilities =
+      this.options.netAllow === undefined
+        ? this.options.capabilities
+        : { fetch: allowListFetch(this.options.netAllow), ...this.options.capabilities };
     this.#hooks = hooks;
   }
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** What cells of this session may call on the host (before any per-execute override). */
+  get capabilities(): Capabilities {
+    return this.#baseCapabilities;
   }
 
   /** Pid of the current worker process (it changes when a crashed worker is replaced). */
@@ -102,7 +115,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Runs one cell. Rejects with `ExecutionError`, a limit error, or `WorkerCrashedError`. */
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     checkCapabilities(options.capabilities);
-    const capabilities = { ...this.options.capabilities, ...options.capabilities };
+    const capabilities = { ...this.#baseCapabilities, ...options.capabilities };
     let worker = await this.#readyWorker("execute");
     // BUSY while the cell is prepared too: a second execute meanwhile is refused as during
     // the run, and cannot overtake this one.
