@@ -52,7 +52,9 @@ function requestOf(init: unknown): Record<string, unknown> {
   if (method !== undefined) request.method = String(method);
   const headers: unknown = Reflect.get(init, "headers");
   if (headers !== undefined) {
-    request.headers = Object.fromEntries(new Headers(headers as ConstructorParameters<typeof Headers>[0]));
+    request.headers = Object.fromEntries(
+      new Headers(headers as ConstructorParameters<typeof Headers>[0]),
+    );
   }
   const body: unknown = Reflect.get(init, "body");
   if (typeof body === "string") request.body = body;
