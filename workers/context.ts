@@ -95,8 +95,11 @@ export function createSessionContext(options: {
     });
     reserved.add(name);
   }
-  const recordResult = defineLastValue(target, "_", reserved, options.io);
-  const recordError = defineLastValue(target, "_error", reserved, options.io);
+  // Capsule's until the user takes them over; never in `reserved`, so a user's `_` (say
+  // `const _ = require("lodash")`) restores from a checkpoint like any other name.
+  const lastValues = [defineLastValue(target, "_"), defineLastValue(target, "_error")];
+  const [lastResult, lastError] = lastValues as [LastValue, LastValue];
+  const capsuleOwned = (name: string) => lastValues.some((last) => last.owns(name));
   Object.defineProperty(target, "global", {
     value: target,
     writable: true,
@@ -110,8 +113,8 @@ export function createSessionContext(options: {
     global: target,
     reserved,
     modules,
-    recordResult,
-    recordError,
+    recordResult: lastResult.record,
+    recordError: lastError.record,
     protect: (name, value) => {
       if (Object.hasOwn(target, name) && !reserved.has(name)) return false;
       try {
@@ -127,43 +130,49 @@ export function createSessionContext(options: {
       reserved.add(name);
       return true;
     },
-    userNames: () => Object.getOwnPropertyNames(target).filter((name) => !reserved.has(name)),
+    userNames: () =>
+      Object.getOwnPropertyNames(target).filter(
+        (name) => !reserved.has(name) && !capsuleOwned(name),
+      ),
   };
 }
 
+interface LastValue {
+  /** Sets the value, while Capsule owns the name. */
+  record(value: unknown): void;
+  /** Whether `name` is this one and still Capsule's. */
+  owns(name: string): boolean;
+}
+
 /**
- * `_` and `_error` as in Node's REPL: Capsule's (not the user's, so not checkpointed)
- * until a cell assigns one, which takes it over for good — the assignment replaces the
- * accessor with an ordinary user variable, and Capsule says so as the REPL does. The
- * returned function records the next value while Capsule still owns the name.
+ * `_` and `_error` as in Node's REPL: an accessor of Capsule's (not a user name, not
+ * checkpointed) until a cell assigns the name, which takes it over for good — the
+ * assignment replaces the accessor with an ordinary user variable, as does a restore
+ * of a user's `_`. Whether Capsule still owns the name is read from the property itself.
+ * Unlike the REPL, Capsule says nothing on a take-over: `const _ = require("lodash")` is
+ * common in notebooks.
  */
-function defineLastValue(
-  target: Record<string, unknown>,
-  name: "_" | "_error",
-  reserved: Set<string>,
-  io: ContextIo,
-): (value: unknown) => void {
+function defineLastValue(target: Record<string, unknown>, name: "_" | "_error"): LastValue {
   let last: unknown;
-  let owned = true;
+  const get = () => last;
   Object.defineProperty(target, name, {
-    get: () => last,
-    set: (value: unknown) => {
-      owned = false;
-      reserved.delete(name);
+    get,
+    set: (value: unknown) =>
       Object.defineProperty(target, name, {
         value,
         writable: true,
         enumerable: true,
         configurable: true,
-      });
-      io.write("stdout", `Expression assignment to ${name} now disabled.\n`);
-    },
+      }),
     enumerable: false,
     configurable: true,
   });
-  reserved.add(name);
-  return (value) => {
-    if (owned) last = value;
+  const owned = () => Object.getOwnPropertyDescriptor(target, name)?.get === get;
+  return {
+    record: (value) => {
+      if (owned()) last = value;
+    },
+    owns: (candidate) => candidate === name && owned(),
   };
 }
 

@@ -3,6 +3,7 @@
  * and changes exactly the objects an event-loop cell does. Each case runs twice, with
  * the cell under test on the event loop and forced to `blocking_sync`.
  */
+import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import type { ExecutionMode } from "../../src/protocol/messages.ts";
 import { startSession } from "./helpers.ts";
@@ -86,6 +87,11 @@ describe.each(PATHS)("one realm: cells on the $path path", ({ mode }) => {
     const taken = await session.execute("_ = 'mine'", options);
     expect(taken.value).toBe("mine");
     await session.execute("1 + 1", options);
+    expect((await session.execute("_", options)).value).toBe("mine");
+    // The user's `_` is an ordinary name: checkpointed, and back after a worker kill -9.
+    const exited = once(session, "worker-exit");
+    process.kill(session.pid!, "SIGKILL");
+    await exited;
     expect((await session.execute("_", options)).value).toBe("mine");
   });
 });
