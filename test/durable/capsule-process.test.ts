@@ -58,19 +58,21 @@ describe("Capsule in real processes", () => {
     expect(cellLog()).toEqual(["1"]);
   });
 
-  // Each execution costs several fsynced commits: generous on a slow, shared disk.
-  it("1,000 sequential executions, then a reopen reads them all back", {
+  // Each execution costs several fsynced commits and, since a released session is retired
+  // (a worker never serves two executions), a fresh worker: generous on a slow machine.
+  // The store side of "many" is covered at 10,000 and 20,000 by the store tests.
+  it("200 sequential executions, then a reopen reads them all back", {
     timeout: 240_000,
   }, async () => {
-    const many = await runToExit(["many", storeDir, sideDir, "-", "1000"]);
+    const many = await runToExit(["many", storeDir, sideDir, "-", "200"]);
     const written = many.find((r) => r.event === "done");
-    expect(written?.sum).toBe(999_000);
-    const reopened = await runToExit(["reopen", storeDir, sideDir, "-", "1000"]);
+    expect(written?.sum).toBe(39_800);
+    const reopened = await runToExit(["reopen", storeDir, sideDir, "-", "200"]);
     const read = reopened.find((r) => r.event === "done");
-    expect(read?.sum).toBe(999_000);
+    expect(read?.sum).toBe(39_800);
     // Timing is printed, not asserted (machines differ).
     console.log(
-      `1000 executions: ${Math.round(Number(written?.elapsedMs))} ms; reopen ${Math.round(Number(read?.openMs))} ms, read back ${Math.round(Number(read?.elapsedMs))} ms`,
+      `200 executions: ${Math.round(Number(written?.elapsedMs))} ms; reopen ${Math.round(Number(read?.openMs))} ms, read back ${Math.round(Number(read?.elapsedMs))} ms`,
     );
   });
 
