@@ -55,7 +55,12 @@ async function oneRound(
   fs.mkdirSync(tmp);
   // The child's os.tmpdir() is the round's own, so directories it leaves are countable.
   const env = { ...process.env, TMPDIR: tmp };
-  const start = () => startJsonLinesChild(CHILD, [dir, side, String(options.executions)], env);
+  const pids: number[] = [];
+  const start = () => {
+    const child = startJsonLinesChild(CHILD, [dir, side, String(options.executions)], env);
+    if (child.process.pid !== undefined) pids.push(child.process.pid);
+    return child;
+  };
   const where = `round ${round}`;
   try {
     let finished: JsonLinesChild | undefined;
@@ -106,7 +111,11 @@ async function oneRound(
     checkResults(where, done.results, options.executions, figures);
     checkEffects(where, fs.readFileSync(path.join(side, "effects.log"), "utf8"), figures);
     await checkStore(where, dir, figures);
-    await checkLeftovers(where, tmp, figures);
+    await checkLeftovers(
+      `${where} (orchestrators ${pids.join(", ")}, the last ran to the end)`,
+      tmp,
+      figures,
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
