@@ -44,6 +44,8 @@ export async function runCell(
   const { onOutput, inputTimeoutMs: _answeredByTheCaller, ...rest } = options;
   const executeOptions: ExecuteOptions = {
     ...rest,
+    // A durable question may wait for days: the cell's limit is its own time.
+    inputPausesLimit: true,
     onOutput: (chunk) => {
       output.push(chunk);
       onOutput?.(chunk);

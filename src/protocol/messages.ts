@@ -44,6 +44,8 @@ export const ExecuteSchema = z.object({
     .array(z.object({ name: z.string(), specifier: z.string(), imported: z.string() }))
     .optional(),
   timeout_ms: z.number().int().positive().optional(),
+  /** Time waiting for `input()` answers does not count against `timeout_ms` (durable questions). */
+  input_pauses_limit: z.boolean().optional(),
   /** Capability names granted to this cell; each is an async function in the namespace. */
   capabilities: z.array(z.string().min(1).max(256)).max(1024).optional(),
   /** Emit a `checkpoint` after the cell succeeds (default true). */

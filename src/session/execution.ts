@@ -10,6 +10,7 @@
 import { CancelledError, type CapsuleError, TimeoutError } from "../errors.ts";
 import type { PreparedCell } from "../prepare/index.ts";
 import type { CheckpointPayload } from "../protocol/messages.ts";
+import { PausableDeadline } from "../protocol/pausable-deadline.ts";
 import { type Capabilities, runCapabilityCall } from "./capabilities.ts";
 import type { ExecuteOptions, ExecutionResult, OutputChunk } from "./options.ts";
 import { errorFromWire } from "./wire-errors.ts";
@@ -51,7 +52,7 @@ export function runCell(
     const settle = (outcome: { result: ExecutionResult } | { error: CapsuleError }) => {
       if (onEventLoop) worker.watchLiveness(true);
       clearTimeout(backstop);
-      clearTimeout(deadline);
+      deadline.clear();
       options.signal?.removeEventListener("abort", onAbort);
       if ("result" in outcome) resolve(outcome.result);
       else reject(outcome.error);
@@ -62,12 +63,12 @@ export function runCell(
       forced = error;
       worker.kill("SIGKILL");
     };
-    const deadline = setTimeout(
-      () =>
-        killFor(
-          new TimeoutError(`execution timed out after ${timeoutMs} ms; the worker was restarted`),
-        ),
-      timeoutMs + BACKSTOP_GRACE_MS,
+    // With `inputPausesLimit`, waiting for an `input()` answer does not count, as in the
+    // worker (see PausableDeadline).
+    const deadline = new PausableDeadline(timeoutMs + BACKSTOP_GRACE_MS, () =>
+      killFor(
+        new TimeoutError(`execution timed out after ${timeoutMs} ms; the worker was restarted`),
+      ),
     );
     const onAbort = () => {
       worker.send({ type: "cancel", execution_id: id });
@@ -102,6 +103,7 @@ export function runCell(
         timeout_ms: timeoutMs,
         checkpoint: settings.checkpoint,
         capabilities: Object.keys(settings.capabilities),
+        ...(options.inputPausesLimit === true ? { input_pauses_limit: true } : {}),
       },
       {
         onMessage: (message) => {
@@ -114,7 +116,10 @@ export function runCell(
               });
               return false;
             case "input":
-              void answerInput(worker, message.id, message.prompt, options);
+              if (options.inputPausesLimit === true) deadline.pause(message.id);
+              void answerInput(worker, message.id, message.prompt, options).finally(() =>
+                deadline.resume(message.id),
+              );
               return false;
             case "capability_call":
               void runCapabilityCall(message, settings.capabilities).then((reply) =>

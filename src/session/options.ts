@@ -96,6 +96,12 @@ export interface ExecuteOptions {
   mode?: ExecutionMode;
   /** Capabilities of this execution, over the session's (a name here replaces the session's). */
   capabilities?: Capabilities;
+  /**
+   * Time waiting for `input()` answers does not count against `timeoutMs`: the limit is
+   * the cell's own time. Default false; durable executes set it (a question to a human may
+   * wait for days).
+   */
+  inputPausesLimit?: boolean;
 }
 
 export interface OutputChunk {

@@ -20,6 +20,7 @@ import { Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { ProtocolChannel } from "../../src/protocol/channel.ts";
 import { type HostMessage, isHostMessage } from "../../src/protocol/messages.ts";
+import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
 import {
   CELL_IDLE,
@@ -49,7 +50,10 @@ const post = (message: FromService) => port.postMessage(message);
 interface CurrentCell {
   token: number;
   executionId: string;
-  deadline: ReturnType<typeof setTimeout>;
+  /** Stopped while the cell waits for an `input()` answer (a human's time is not the cell's). */
+  deadline: PausableDeadline;
+  /** Whether `input()` waits stop the deadline (`execute.input_pauses_limit`). */
+  inputPausesLimit: boolean;
   stopped: boolean;
 }
 let current: CurrentCell | undefined;
@@ -84,10 +88,12 @@ channel.on("close", () => leave());
 port.on("message", (message: ToService) => {
   switch (message.type) {
     case "send":
+      if (message.message.type === "input") pauseForInput(message.message.id);
       if (!channel.closed) channel.send(message.message);
       return;
     case "input":
       waitingInput = message.message.id;
+      pauseForInput(message.message.id);
       // A cell stopped while it was not interruptible (awaiting) must not sleep on input.
       if (current?.stopped === true)
         answerInput({ input_id: message.message.id, value: "input cancelled", cancelled: true });
@@ -95,7 +101,7 @@ port.on("message", (message: ToService) => {
       return;
     case "cell_done":
       if (current?.token === message.token) {
-        clearTimeout(current.deadline);
+        current.deadline.clear();
         current = undefined;
       }
       return;
@@ -118,7 +124,8 @@ function fromHost(message: HostMessage): void {
         token,
         executionId: message.id,
         stopped: false,
-        deadline: setTimeout(() => stop(cell, "timeout"), timeoutMs),
+        deadline: new PausableDeadline(timeoutMs, () => stop(cell, "timeout")),
+        inputPausesLimit: message.input_pauses_limit === true,
       };
       current = cell;
       post({ type: "host", message, token });
@@ -129,6 +136,7 @@ function fromHost(message: HostMessage): void {
         stop(current, "cancel");
       return;
     case "input_response":
+      current?.deadline.resume(message.input_id);
       if (message.input_id === waitingInput) {
         answerInput({
           input_id: message.input_id,
@@ -152,7 +160,7 @@ function fromHost(message: HostMessage): void {
 function stop(cell: CurrentCell, reason: StopReason): void {
   if (cell.stopped) return;
   cell.stopped = true;
-  clearTimeout(cell.deadline);
+  cell.deadline.clear();
   for (;;) {
     const seen = Atomics.compareExchange(shared, Slot.CELL, cell.token, CELL_TERMINATING);
     if (seen === cell.token) {
@@ -194,6 +202,11 @@ function terminateMainThread(): void {
     if (error !== null)
       post({ type: "diagnostic", text: `[capsule] interrupt failed: ${error.message}\n` });
   });
+}
+
+/** A cell whose limit excludes human time (a durable question) stops its clock. */
+function pauseForInput(inputId: string): void {
+  if (current?.inputPausesLimit === true) current.deadline.pause(inputId);
 }
 
 function answerInput(answer: InputAnswer): void {
