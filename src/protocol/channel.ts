@@ -107,10 +107,9 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   readonly #decoder: FrameDecoder;
   readonly #maxFrameBytes: number;
   readonly #maxHeldFrames: number;
-  readonly #maxGapFrames: number;
   readonly #ordered: boolean;
   readonly #sent: ResendBuffer;
-  readonly #window = new ReceiveWindow<Message>();
+  readonly #window: ReceiveWindow<Message>;
   readonly #liveness: Liveness | undefined;
   readonly #stall: StallWatch | undefined;
   readonly #heartbeatFields: () => HeartbeatFields;
@@ -120,8 +119,9 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   #gapRequestedAt = 0;
   #nextSeq = 1;
   #nextTestId = 1;
-  /** When the peer's latest bytes arrived. */
+  /** When the peer's latest bytes arrived, and when our latest test request went out. */
   #lastDataAt = Number.NEGATIVE_INFINITY;
+  #testRequestedAt = Number.POSITIVE_INFINITY;
   #closed = false;
   #lastPeerHeartbeat: Heartbeat | undefined;
   /** Messages ready for delivery; a queue so that re-entrant arrivals keep order. */
@@ -146,8 +146,11 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
       options.resendBufferBytes ?? 64 * 1024 * 1024,
     );
     this.#maxHeldFrames = options.maxHeldFrames ?? 4096;
-    this.#maxGapFrames = options.maxGapFrames ?? 65_536;
     this.#ordered = options.orderedTransport ?? false;
+    this.#window = new ReceiveWindow({
+      ordered: this.#ordered,
+      maxGapFrames: options.maxGapFrames ?? 65_536,
+    });
     this.#heartbeatFields = options.heartbeatFields ?? processStatsSampler();
     this.#clock = options.clock ?? systemClock;
     this.#resendRetryMs = options.graceMs ?? 3000;
@@ -156,15 +159,7 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
       this.#liveness = new Liveness(this.#clock, interval, this.#resendRetryMs, {
         sendHeartbeat: () => this.send({ type: "heartbeat", ...this.#heartbeatFields() }),
         sendTestRequest: () => this.#sendTestRequest(),
-        declareDead: (silentForMs) =>
-          this.emit(
-            "dead",
-            new ProtocolError(
-              "PROTOCOL_PEER_DEAD",
-              `peer silent for ${Math.round(silentForMs)} ms and did not answer a test request`,
-              { retryable: true },
-            ),
-          ),
+        declareDead: (silentForMs) => this.#declareDead(silentForMs),
       });
     }
     // Only where the transport is a pipe: there, bytes that complete no frame can only be
@@ -179,10 +174,7 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
           framesReceived: () => this.#counters.framesReceived,
           lastDataAt: () => this.#lastDataAt,
           sendTestRequest: () => this.#sendTestRequest(),
-          declareStalled: (partial, forMs) =>
-            this.#violation(
-              `peer kept sending for ${Math.round(forMs)} ms without completing a frame (${partial} bytes of an unfinished frame held)`,
-            ),
+          declareStalled: (partial, forMs) => this.#stalled(partial, forMs),
         },
       );
     }
@@ -272,7 +264,36 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   }
 
   #sendTestRequest(): void {
-    if (!this.#closed) this.send({ type: "test_request", test_id: String(this.#nextTestId++) });
+    if (this.#closed) return;
+    this.#testRequestedAt = this.#clock.now();
+    this.send({ type: "test_request", test_id: String(this.#nextTestId++) });
+  }
+
+  /**
+   * No frame answered a test request. On a pipe, a peer whose bytes still arrived after
+   * it is not dead but writing into a frame that never ends (the same finding as the
+   * `StallWatch`, which may simply not have fired yet).
+   */
+  #declareDead(silentForMs: number): void {
+    const partial = this.#decoder.bufferedBytes;
+    if (this.#ordered && partial > 0 && this.#lastDataAt >= this.#testRequestedAt) {
+      this.#stalled(partial, silentForMs);
+      return;
+    }
+    this.emit(
+      "dead",
+      new ProtocolError(
+        "PROTOCOL_PEER_DEAD",
+        `peer silent for ${Math.round(silentForMs)} ms and did not answer a test request`,
+        { retryable: true },
+      ),
+    );
+  }
+
+  #stalled(partialBytes: number, forMs: number): void {
+    this.#violation(
+      `peer kept sending for ${Math.round(forMs)} ms without completing a frame (${partialBytes} bytes of an unfinished frame held)`,
+    );
   }
 
   readonly #onStreamClose = (): void => this.close();
@@ -294,7 +315,7 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
     this.#counters.framesReceived++;
     this.#liveness?.noteReceived();
     const sessionLayer = isSessionLayer(message);
-    const outOfSequence = this.#sequenceViolation(message.seq);
+    const outOfSequence = this.#window.impossible(message.seq);
     if (outOfSequence !== undefined) {
       this.#violation(`"${message.type}" frame ${outOfSequence}`);
       return;
@@ -324,21 +345,6 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
       this.#giveUpOnGap(`more than ${this.#maxHeldFrames} frames held after a gap`);
     }
   };
-
-  /** Why a frame's sequence number cannot come from an honest peer, if it cannot. */
-  #sequenceViolation(seq: number | undefined): string | undefined {
-    const expected = this.#window.expected;
-    if (this.#ordered) {
-      if (seq === undefined) return `without a sequence number (expected ${expected})`;
-      if (seq !== expected)
-        return `with sequence number ${seq} on an ordered stream (expected ${expected})`;
-      return undefined;
-    }
-    if (seq !== undefined && seq - expected > this.#maxGapFrames) {
-      return `with sequence number ${seq}, ${seq - expected} ahead of the next expected ${expected} (at most ${this.#maxGapFrames} could be resent)`;
-    }
-    return undefined;
-  }
 
   #requestResend(range: { from: number; to: number }): void {
     this.#counters.resendRequestsSent++;

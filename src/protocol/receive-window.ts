@@ -17,7 +17,16 @@ export interface Arrival<T> {
 /** Marks a sequence number that arrived and was already handled (session-layer frames). */
 const HANDLED = Symbol("handled");
 
+export interface ReceiveWindowOptions {
+  /** The transport neither loses nor reorders: only the next sequence number can come. */
+  ordered?: boolean;
+  /** A sequence number further ahead than this is no gap but a forgery (default: no bound). */
+  maxGapFrames?: number;
+}
+
 export class ReceiveWindow<T> {
+  readonly #ordered: boolean;
+  readonly #maxGapFrames: number;
   /** Next sequence number to deliver. */
   #expected = 1;
   /** Items that arrived after a gap, by sequence number. */
@@ -25,8 +34,31 @@ export class ReceiveWindow<T> {
   /** Highest sequence number already asked for, so a gap is requested once. */
   #requestedUpTo = 0;
 
+  constructor(options: ReceiveWindowOptions = {}) {
+    this.#ordered = options.ordered ?? false;
+    this.#maxGapFrames = options.maxGapFrames ?? Number.POSITIVE_INFINITY;
+  }
+
   get expected(): number {
     return this.#expected;
+  }
+
+  /**
+   * Why a frame with `seq` (undefined: unsequenced) cannot come from an honest sender, if
+   * it cannot; then it must not be `accept`ed.
+   */
+  impossible(seq: number | undefined): string | undefined {
+    const expected = this.#expected;
+    if (this.#ordered) {
+      if (seq === undefined) return `without a sequence number (expected ${expected})`;
+      if (seq !== expected)
+        return `with sequence number ${seq} on an ordered stream (expected ${expected})`;
+      return undefined;
+    }
+    if (seq !== undefined && seq - expected > this.#maxGapFrames) {
+      return `with sequence number ${seq}, ${seq - expected} ahead of the next expected ${expected} (at most ${this.#maxGapFrames} could be resent)`;
+    }
+    return undefined;
   }
 
   /** Items waiting for a gap before them to be filled. */

@@ -114,6 +114,24 @@ describe("violations on an ordered transport (a pipe)", () => {
     expect(peer.events.dead).toEqual([]);
   });
 
+  it("the same finding when the peer watch, not the stall watch, runs out first", () => {
+    const peer = receiver({ ...ordered, heartbeatIntervalMs: 100, graceMs: 50 });
+    peer.receiveBytes(new Uint8Array([0, 0x10, 0, 0, 0x81]));
+    peer.clock.advance(150); // both watches send a test request
+    peer.receiveBytes(encodeFrame({ type: "heartbeat", seq: 1, ...HEARTBEAT, test_id: "1" }));
+    peer.clock.advance(50);
+    expect(peer.codes()).toEqual(["PROTOCOL_VIOLATION"]);
+    expect(peer.events.dead).toEqual([]);
+  });
+
+  it("a silent peer on a pipe is still dead, not a violation", () => {
+    const peer = receiver({ ...ordered, heartbeatIntervalMs: 100, graceMs: 50 });
+    peer.receiveBytes(new Uint8Array([0, 0x10, 0, 0, 0x81])); // then nothing
+    peer.clock.advance(200);
+    expect(peer.codes()).toEqual([]);
+    expect(peer.events.dead.map((error) => error.code)).toEqual(["PROTOCOL_PEER_DEAD"]);
+  });
+
   it("does not call a big frame that is still arriving, or a silent peer, a violation", () => {
     const peer = receiver({ ...ordered, heartbeatIntervalMs: 100, graceMs: 50 });
     peer.channel.watchPeer(false);
