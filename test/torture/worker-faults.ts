@@ -26,12 +26,9 @@ interface Fault {
 
 const bytes = (data: Uint8Array) => `Buffer.from([${[...data].join(",")}])`;
 const writeFd3 = (data: string) => `require("node:fs").writeSync(3, ${data}); "written"`;
-const PROTOCOL = [
-  "PROTOCOL_VIOLATION",
-  "PROTOCOL_MALFORMED_FRAME",
-  "PROTOCOL_FRAME_TOO_LARGE",
-  "PROTOCOL_INVALID_MESSAGE",
-];
+// The host ends a worker that breaks the protocol and fails its cell with this one code;
+// the decoder's finding (PROTOCOL_MALFORMED_FRAME, ...) is its cause.
+const PROTOCOL = ["PROTOCOL_VIOLATION"];
 
 const FAULTS: Fault[] = [
   {
@@ -118,6 +115,12 @@ const FAULTS: Fault[] = [
     codes: PROTOCOL,
   },
   {
+    name: "never-ending frame",
+    // Announces 1 MiB: every later frame of the worker vanishes into it.
+    code: writeFd3(bytes(new Uint8Array([0, 0x10, 0, 0, 0x81]))),
+    codes: PROTOCOL,
+  },
+  {
     name: "out-of-sequence frame",
     code: writeFd3(
       bytes(
@@ -135,6 +138,13 @@ const FAULTS: Fault[] = [
   {
     name: "forged ready frame",
     code: writeFd3(bytes(encodeFrame({ type: "ready", seq: 2, pid: 1, protocol_version: 1 }))),
+    codes: PROTOCOL,
+  },
+  {
+    name: "unsequenced frame",
+    code: writeFd3(
+      bytes(encodeFrame({ type: "output", execution_id: "x", stream: "stdout", data: "forged" })),
+    ),
     codes: PROTOCOL,
   },
 ];
