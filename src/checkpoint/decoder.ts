@@ -60,9 +60,12 @@ export class Decoder {
   }
 
   private forKinds(kinds: readonly string[], action: (node: unknown[], index: number) => void) {
-    this.nodes.forEach((node, i) => {
-      if (kinds.includes(node[0] as string) && !this.done[i]) action(node, i);
-    });
+    const wanted = new Set(kinds);
+    const { nodes, done } = this;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      if (wanted.has(node[0] as string) && !done[i]) action(node, i);
+    }
   }
 
   private async importsAndGlobals(): Promise<void> {
@@ -385,4 +388,5 @@ const SHELL_KINDS: readonly string[] = [
   NodeKind.dataView,
   NodeKind.boxed,
   NodeKind.error,
+  NodeKind.plain,
 ];

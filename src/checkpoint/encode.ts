@@ -95,6 +95,7 @@ export function runEncode(plan: EncodePlan, options: EncodeOptions = {}): Encode
         captured.push(name);
       } else uncaptured.push({ name, reason: outcome.reason });
     }
+    encoder.writeTrees();
   } finally {
     encoder.finish();
   }
@@ -107,9 +108,15 @@ export function runEncode(plan: EncodePlan, options: EncodeOptions = {}): Encode
   });
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (data.byteLength > maxBytes) throw tooLarge(data.byteLength, maxBytes, encoder);
-  const owners: Array<[WeakKey, OwnerGroup]> = plan.trackOwners
-    ? encoder.objects.map((object, i) => [object, encoder.groups.groupOf(encoder.ownerNames[i]!)])
-    : [];
+  const owners: Array<[WeakKey, OwnerGroup]> = [];
+  if (plan.trackOwners) {
+    encoder.objects.forEach((object, i) => {
+      owners.push([object, encoder.groups.groupOf(encoder.ownerNames[i]!)]);
+    });
+    for (const [member, owner] of encoder.treeMembers()) {
+      owners.push([member, encoder.groups.groupOf(owner)]);
+    }
+  }
   return { data, names: captured, uncaptured, bytes: data.byteLength, owners };
 }
 

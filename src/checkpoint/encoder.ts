@@ -23,11 +23,22 @@ import { moduleNode } from "./module-node.ts";
 import { isNamespaceAccessor, type NamespaceAccessor } from "./namespace.ts";
 import { buildNode, type NodeSink } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
+import { PlainTrees } from "./plain-trees.ts";
 import { ScopeTable } from "./scope-table.ts";
 
 interface Pending {
   value: object;
   index: number;
+  path: Path;
+  /** Build node by node even if plain: a tree exploded because a member is shared. */
+  general?: boolean;
+}
+
+/** A plain tree encoded as one node; its JSON is written when the encode ends. */
+interface PlainTree {
+  root: object;
+  /** Every object of the tree but the root (which has the node's index). */
+  members: object[];
   path: Path;
 }
 
@@ -46,6 +57,12 @@ export class Encoder implements NodeSink {
   /** Whether this encode asked the inspector anything (and must release it). */
   private usedInspector = false;
   private pending: Pending[] = [];
+  /** Plain trees by node index, and the tree each non-root member belongs to. */
+  private readonly trees = new Map<number, PlainTree>();
+  private readonly treeOf = new Map<object, number>();
+  /** Trees of earlier names exploded while encoding the current one (undone on rollback). */
+  private exploded: Array<[number, PlainTree]> = [];
+  private readonly plain: PlainTrees;
   private current = "";
   readonly isResolvable: (name: string) => boolean;
   private readonly namespaceClasses: Set<unknown>;
@@ -69,6 +86,14 @@ export class Encoder implements NodeSink {
         (value) => typeof value === "function" && options.moduleOf?.(value) === undefined,
       ),
     );
+    this.plain = new PlainTrees({
+      isIntrinsic: (proto, builtin) => this.isIntrinsic(proto, builtin),
+      isTaken: (value) =>
+        this.index.has(value) ||
+        this.treeOf.has(value) ||
+        this.options.moduleOf?.(value) !== undefined ||
+        builtinGlobalName(value, this.options.contextGlobals) !== undefined,
+    });
   }
 
   isNamespaceClass(fn: unknown): boolean {
@@ -79,6 +104,7 @@ export class Encoder implements NodeSink {
   encodeName(name: string, value: unknown): { slot: Slot } | { reason: string } {
     const mark = this.nodes.length;
     this.current = name;
+    this.exploded = [];
     this.groups.add(name);
     try {
       const slot = isNamespaceAccessor(value)
@@ -94,6 +120,7 @@ export class Encoder implements NodeSink {
       if (!(error instanceof Uncapturable)) throw error;
       const where = error.path ?? name;
       for (let i = mark; i < this.objects.length; i++) this.index.delete(this.objects[i]!);
+      this.rollbackTrees(mark);
       this.scopeTable?.rollback(mark);
       this.nodes.length = mark;
       this.objects.length = mark;
@@ -210,6 +237,8 @@ export class Encoder implements NodeSink {
       this.groups.union(this.current, this.ownerNames[known]!);
       return known;
     }
+    const tree = this.treeOf.get(value);
+    if (tree !== undefined) this.explode(tree);
     const index = this.addNode(value);
     const binding = this.options.moduleOf?.(value);
     if (binding !== undefined) {
@@ -225,12 +254,85 @@ export class Encoder implements NodeSink {
     return index;
   }
 
-  private build({ value, index, path }: Pending): void {
+  private build({ value, index, path, general }: Pending): void {
+    if (general !== true && typeof value === "object") {
+      const members = this.plain.membersOf(value);
+      if (members !== undefined) {
+        this.addTree(index, { root: value, members: members.slice(1), path });
+        return;
+      }
+    }
     try {
       this.nodes[index] = buildNode(this, value, path);
     } catch (error) {
       if (error instanceof Uncapturable) error.path ??= renderPath(path);
       throw error;
+    }
+  }
+
+  private addTree(index: number, tree: PlainTree): void {
+    this.trees.set(index, tree);
+    // The JSON is written at the end: the tree may yet be exploded.
+    this.nodes[index] = [NodeKind.plain, null];
+    for (const member of tree.members) {
+      this.treeOf.set(member, index);
+      this.onPreviousOwner(member);
+    }
+  }
+
+  /**
+   * A member of the tree at `index` is reached from elsewhere: JSON cannot keep that
+   * identity, so the tree's root is built node by node (its unshared parts may become
+   * smaller trees), and the two names now share objects.
+   */
+  private explode(index: number): void {
+    const tree = this.trees.get(index)!;
+    this.trees.delete(index);
+    for (const member of tree.members) this.treeOf.delete(member);
+    this.exploded.push([index, tree]);
+    this.groups.union(this.current, this.ownerNames[index]!);
+    this.nodes[index] = [];
+    this.pending.push({ value: tree.root, index, path: tree.path, general: true });
+  }
+
+  /** Undoes the current name's trees and explosions (its nodes from `mark` are dropped). */
+  private rollbackTrees(mark: number): void {
+    for (const [index, tree] of this.trees) {
+      if (index < mark) continue;
+      this.trees.delete(index);
+      for (const member of tree.members) this.treeOf.delete(member);
+    }
+    for (const [index, tree] of this.exploded) {
+      if (index >= mark) continue;
+      this.trees.set(index, tree);
+      this.nodes[index] = [NodeKind.plain, null];
+      for (const member of tree.members) this.treeOf.set(member, index);
+    }
+    this.exploded = [];
+  }
+
+  /**
+   * Writes every plain tree's JSON. Called once all names are encoded, with no user code
+   * run since the trees were checked, so `JSON.stringify` reads exactly what was checked.
+   */
+  writeTrees(): void {
+    for (const [index, tree] of this.trees) {
+      // UTF-8 bytes (a MessagePack `bin`): encoded natively, not character by character
+      // as MessagePack would a string. `JSON.stringify` escapes lone surrogates, so the
+      // bytes are always valid UTF-8 and decode to the same text.
+      const json = JSON.stringify(tree.root);
+      const bytes = Buffer.from(json, "utf8");
+      this.nodes[index] = [
+        NodeKind.plain,
+        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      ];
+    }
+  }
+
+  /** Each plain tree member (not its root, which is in `objects`) with its owner name. */
+  *treeMembers(): Iterable<[object, string]> {
+    for (const [index, tree] of this.trees) {
+      for (const member of tree.members) yield [member, this.ownerNames[index]!];
     }
   }
 
@@ -274,7 +376,7 @@ export class Encoder implements NodeSink {
   private readonly intrinsic = new Map<object, string | false>();
 
   /** `isIntrinsicPrototype`, remembered per prototype: most objects share a handful. */
-  private isIntrinsic(proto: object, builtin: string): boolean {
+  isIntrinsic(proto: object, builtin: string): boolean {
     let known = this.intrinsic.get(proto);
     if (known === undefined) {
       const ctor = constructorOfPrototype(proto);

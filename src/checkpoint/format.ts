@@ -62,6 +62,11 @@ export const NodeKind = {
    * Functions created in it name it as their scope (see `closures.ts`).
    */
   scope: "C",
+  /**
+   * A plain tree of data (see `plain-trees.ts`): `["J", json]` (UTF-8 bytes), parsed by the target
+   * context's `JSON.parse`. It refers to no other node; only its root can be referenced.
+   */
+  plain: "J",
 } as const;
 
 /** Property attribute bits in a props list `[key, slot, flags, …]`. */

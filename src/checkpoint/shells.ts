@@ -3,6 +3,9 @@ import { invalidCheckpoint, NodeKind } from "./format.ts";
 import type { Realm } from "./realm.ts";
 import { asNumber, asString, expect } from "./validate.ts";
 
+/** Fatal: bytes that are not UTF-8 are a malformed checkpoint, not replacement characters. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** A new ArrayBuffer (or SharedArrayBuffer) of the target holding the node's bytes. */
 export function createBuffer(node: unknown[], realm: Realm): ArrayBuffer {
   const bytes = node[1];
@@ -70,6 +73,13 @@ export function createShell(
       return (realm.constructorOf("Object") as unknown as (v: unknown) => object)(resolve(node[1]));
     case NodeKind.error:
       return createError(node, realm);
+    case NodeKind.plain: {
+      const bytes = node[1];
+      expect(bytes instanceof Uint8Array, "a plain tree is not binary");
+      const tree = realm.parseJSON(utf8.decode(bytes));
+      expect(typeof tree === "object" && tree !== null, "a plain tree is not an object");
+      return tree;
+    }
     default:
       throw invalidCheckpoint(`unknown node kind ${JSON.stringify(node[0])}`);
   }

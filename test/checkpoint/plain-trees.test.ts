@@ -1,0 +1,252 @@
+/**
+ * Plain trees (`src/checkpoint/plain-trees.ts`): plain data travels as one JSON node and
+ * is parsed by the target context. These tests pin the edges where JSON would be wrong —
+ * identity across names, values JSON cannot express, realms, getters — and check that
+ * the fast path is actually taken where it should be (by looking at the node table).
+ */
+import { decode } from "@msgpack/msgpack";
+import { describe, expect, it } from "vitest";
+import {
+  applyCheckpoints,
+  encodeNamespace,
+  NamespaceCheckpointer,
+} from "../../src/checkpoint/index.ts";
+import { namespaceOf, restoreInto } from "./helpers.ts";
+
+/** Node kinds of a checkpoint's table, read from its MessagePack payload. */
+function nodeKinds(data: Uint8Array): string[] {
+  const payload = decode(data.subarray(10)) as { nodes: unknown[][] };
+  return payload.nodes.map((node) => node[0] as string);
+}
+
+async function roundTrip(code: string) {
+  const source = namespaceOf(code);
+  const encoded = encodeNamespace(source.entries);
+  expect(encoded.uncaptured).toEqual([]);
+  return { source, encoded, restored: await restoreInto(encoded.data) };
+}
+
+describe("plain trees: plain data as one JSON node", () => {
+  it("encodes a tree of records as one node and restores it whole", async () => {
+    const { encoded, restored } = await roundTrip(`
+      var rows = Array.from({ length: 500 }, (_, i) => ({ id: i, name: "r" + i, ok: i % 2 === 0,
+        score: i / 3, tags: ["a", "b"], meta: { nested: { deep: [1, [2, [3]]] }, note: null } }));
+      var text = "\\ud800 lone surrogate, é, 😀";
+    `);
+    expect(nodeKinds(encoded.data)).toEqual(["J"]);
+    const r = restored.run;
+    expect(r("rows.length")).toBe(500);
+    expect(r("rows[499].score")).toBe(499 / 3);
+    expect(r("JSON.stringify(rows[7])")).toBe(
+      JSON.stringify({
+        id: 7,
+        name: "r7",
+        ok: false,
+        score: 7 / 3,
+        tags: ["a", "b"],
+        meta: { nested: { deep: [1, [2, [3]]] }, note: null },
+      }),
+    );
+    expect(r("text")).toBe("\ud800 lone surrogate, é, 😀");
+    expect(r("rows[0] !== rows[1] && rows[0].tags !== rows[1].tags")).toBe(true);
+  });
+
+  it("makes objects of the target context, nested ones too", async () => {
+    const { restored } = await roundTrip(`var data = { list: [{ a: 1 }, [2]], inner: { x: {} } };`);
+    const r = restored.run;
+    expect(r("Object.getPrototypeOf(data) === Object.prototype")).toBe(true);
+    expect(r("Object.getPrototypeOf(data.list) === Array.prototype")).toBe(true);
+    expect(r("Array.isArray(data.list) && data.list instanceof Array")).toBe(true);
+    expect(r("Object.getPrototypeOf(data.list[0]) === Object.prototype")).toBe(true);
+    expect(r("data.list[1] instanceof Array && data.inner.x instanceof Object")).toBe(true);
+    // The host realm's prototypes are not the context's.
+    expect(Object.getPrototypeOf(restored.values.get("data")) === Object.prototype).toBe(false);
+  });
+
+  it("keeps identity when a plain array is also reached from another name (either order)", async () => {
+    const { restored } = await roundTrip(`
+      var holder = { list: [1, 2, 3], other: { n: 1 } };
+      var alias = holder.list;
+      var first = [4, 5];
+      var later = { ref: first, more: [first] };
+    `);
+    const r = restored.run;
+    expect(r("alias === holder.list")).toBe(true);
+    expect(r("alias.push(9); holder.list.length")).toBe(4);
+    expect(r("later.ref === first && later.more[0] === first")).toBe(true);
+    expect(r("holder.other.n")).toBe(1);
+  });
+
+  it("keeps identity of a member shared inside one name (not a tree: sharing survives)", async () => {
+    const { encoded, restored } = await roundTrip(`
+      var shared = { tag: "red" };
+      var rows = [{ t: shared }, { t: shared }, { own: { tag: "blue" } }];
+      var cycle = { name: "c" }; cycle.self = cycle;
+    `);
+    expect(encoded.uncaptured).toEqual([]);
+    const r = restored.run;
+    expect(r("rows[0].t === rows[1].t && rows[0].t === shared")).toBe(true);
+    expect(r("rows[2].own.tag")).toBe("blue");
+    expect(r("cycle.self === cycle")).toBe(true);
+  });
+
+  it("keeps typed arrays sharing a buffer, next to plain data", async () => {
+    const { restored } = await roundTrip(`
+      var buffer = new ArrayBuffer(16);
+      var views = { bytes: new Uint8Array(buffer), floats: new Float32Array(buffer, 4, 2),
+        plain: { label: "v", sizes: [16, 8] } };
+      views.floats[0] = 1.5;
+    `);
+    const r = restored.run;
+    expect(r("views.bytes.buffer === views.floats.buffer && views.bytes.buffer === buffer")).toBe(
+      true,
+    );
+    expect(r("views.floats[0]")).toBe(1.5);
+    expect(r("views.bytes[7]")).toBe(new Uint8Array(new Float32Array([1.5]).buffer)[3]);
+    expect(r("views.floats instanceof Float32Array")).toBe(true);
+    expect(r("JSON.stringify(views.plain)")).toBe('{"label":"v","sizes":[16,8]}');
+  });
+
+  it("keeps what JSON cannot express: -0, NaN, ±Infinity, undefined, holes, named array keys, null prototypes", async () => {
+    const { restored } = await roundTrip(`
+      var numbers = { zero: -0, nan: NaN, inf: Infinity, ninf: -Infinity, u: undefined, big: 10n };
+      var sparse = [1, , 3];
+      var named = Object.assign([1, 2], { extra: "x" });
+      var hidden = [1, 2]; Object.defineProperty(hidden, "secret", { value: 7, enumerable: false });
+      var frozenItem = [1, 2]; Object.defineProperty(frozenItem, 0, { value: 1, writable: false });
+      var bare = Object.create(null); bare.k = "v"; bare.inner = { ok: true };
+      var wrapper = { list: [0, -0], ok: [1, 2] };
+    `);
+    const r = restored.run;
+    expect(r("Object.is(numbers.zero, -0) && Number.isNaN(numbers.nan)")).toBe(true);
+    expect(r("numbers.inf === Infinity && numbers.ninf === -Infinity")).toBe(true);
+    expect(r("'u' in numbers && numbers.u === undefined && numbers.big === 10n")).toBe(true);
+    expect(r("sparse.length === 3 && !(1 in sparse) && sparse[2] === 3")).toBe(true);
+    expect(r("named.extra === 'x' && named.length === 2")).toBe(true);
+    expect(r("hidden.secret === 7 && Object.keys(hidden).join()")).toBe("0,1");
+    expect(r("Object.getOwnPropertyDescriptor(frozenItem, 0).writable")).toBe(false);
+    expect(r("Object.getPrototypeOf(bare) === null && bare.k === 'v' && bare.inner.ok")).toBe(true);
+    expect(r("Object.getPrototypeOf(bare.inner) === Object.prototype")).toBe(true);
+    expect(r("Object.is(wrapper.list[1], -0) && wrapper.ok[1] === 2")).toBe(true);
+  });
+
+  it("never runs getters or toJSON: such data takes the node-by-node path", async () => {
+    const source = namespaceOf(`
+      var calls = 0;
+      var withGetter = [1, 2, 3];
+      Object.defineProperty(withGetter, 1, { get() { calls++; return 2; }, enumerable: true, configurable: true });
+      var objGetter = { a: 1, get b() { calls++; return 2; } };
+    `);
+    const encoded = encodeNamespace(source.entries);
+    expect(source.run("calls")).toBe(0);
+    const restored = await restoreInto(encoded.data);
+    expect(restored.run("calls")).toBe(0);
+    expect(restored.run("typeof Object.getOwnPropertyDescriptor(withGetter, 1).get")).toBe(
+      "function",
+    );
+    expect(restored.run("withGetter[1] + objGetter.b")).toBe(4);
+    expect(restored.run("calls")).toBe(2);
+  });
+
+  it("does not use JSON when the source realm defines toJSON on a prototype it would consult", async () => {
+    for (const where of ["Object.prototype", "Array.prototype"]) {
+      const source = namespaceOf(`
+        var calls = 0;
+        Object.defineProperty(${where}, "toJSON", { get() { calls++; return undefined; }, configurable: true });
+        var data = { list: [1, 2], inner: { x: 1 } };
+      `);
+      const encoded = encodeNamespace(source.entries.filter(([name]) => name === "data"));
+      expect(source.run("calls")).toBe(0);
+      // Objects consult Object.prototype; arrays consult both.
+      const kinds = nodeKinds(encoded.data);
+      if (where === "Object.prototype") expect(kinds).not.toContain("J");
+      else expect(kinds).toEqual(["O", "A", "J"]);
+      const restored = await restoreInto(encoded.data);
+      expect(restored.run("JSON.stringify(data)")).toBe('{"list":[1,2],"inner":{"x":1}}');
+    }
+  });
+
+  it("keeps builtins with a replaced prototype out of JSON (never an empty {})", async () => {
+    const source = namespaceOf(`
+      var dated = { when: Object.setPrototypeOf(new Date(5), Object.prototype) };
+      var mapped = { m: Object.setPrototypeOf(new Map([[1, 2]]), Object.prototype) };
+      var boxed = { n: Object.setPrototypeOf(new Number(3), Object.prototype) };
+      var weak = { r: Object.setPrototypeOf(new WeakRef({}), Object.prototype) };
+    `);
+    const encoded = encodeNamespace(source.entries);
+    // The general path reports what it cannot re-create instead of losing the state.
+    expect(encoded.uncaptured.map((u) => u.name)).toEqual(["dated", "mapped", "weak"]);
+    const restored = await restoreInto(encoded.data);
+    expect(restored.run("Number.prototype.valueOf.call(boxed.n)")).toBe(3);
+  });
+
+  it("rolls back a name that fails after exploding an earlier name's tree", async () => {
+    const source = namespaceOf(`
+      var a = { data: { x: 1 }, list: [1, 2] };
+      var bad = { ref: a.data, weak: new WeakMap() };
+      var c = { again: a.data };
+    `);
+    const encoded = encodeNamespace(source.entries);
+    expect(encoded.uncaptured.map((u) => u.name)).toEqual(["bad"]);
+    const restored = await restoreInto(encoded.data);
+    expect(restored.run("c.again === a.data && a.data.x === 1 && a.list[1] === 2")).toBe(true);
+
+    // Without a later name reaching it, the rolled-back explosion leaves `a` one JSON node.
+    const alone = namespaceOf(`
+      var a = { data: { x: 1 } };
+      var bad = { ref: a.data, weak: new WeakSet() };
+    `);
+    const once = encodeNamespace(alone.entries);
+    expect(once.uncaptured.map((u) => u.name)).toEqual(["bad"]);
+    expect(nodeKinds(once.data)).toEqual(["J"]);
+    expect((await restoreInto(once.data)).run("a.data.x")).toBe(1);
+  });
+
+  it("widens an increment to the name whose tree holds a newly shared member", async () => {
+    const source = namespaceOf(`var a = { inner: { x: 1 } };`);
+    const checkpointer = new NamespaceCheckpointer();
+    const full = checkpointer.full(source.entries);
+    source.run(`var b = a.inner;`);
+    const global = source.run("globalThis") as Record<string, unknown>;
+    const increment = checkpointer.incremental(
+      [
+        ["a", global.a],
+        ["b", global.b],
+      ],
+      ["b"],
+      [],
+    );
+    expect(increment.widenedBy).toEqual(["a"]);
+    const target = namespaceOf("").context;
+    const { values } = await applyCheckpoints([full.data, increment.data], target);
+    const a = values.get("a") as { inner: unknown };
+    expect(values.get("b")).toBe(a.inner);
+  });
+
+  it("restores a deep chain of plain objects (deeper than a tree may be) without recursion", async () => {
+    const { restored } = await roundTrip(`
+      var head = {}; var node = head;
+      for (let i = 0; i < 5000; i++) { node.next = { i }; node = node.next; }
+    `);
+    expect(
+      restored.run("let n = head, k = 0; while (n.next) { n = n.next; k++; } k + ':' + n.i"),
+    ).toBe("5000:4999");
+  });
+
+  it("rejects a plain node whose JSON is damaged as CHECKPOINT_INVALID", async () => {
+    const { encodeNamespace: encode } = await import("../../src/checkpoint/index.ts");
+    const { sealCheckpoint } = await import("../../src/checkpoint/format.ts");
+    const { encode: msgpack } = await import("@msgpack/msgpack");
+    const body = msgpack({
+      kind: "full",
+      names: ["x", [0, 0]],
+      nodes: [["J", new TextEncoder().encode('{"a":')]],
+      removed: [],
+      uncaptured: [],
+    });
+    expect(encode([]).uncaptured).toEqual([]);
+    await expect(restoreInto(sealCheckpoint(body))).rejects.toMatchObject({
+      code: "CHECKPOINT_INVALID",
+    });
+  });
+});
