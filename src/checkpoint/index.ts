@@ -32,6 +32,10 @@
  * inside its value is uncapturable, the name is uncaptured and the reason says where
  * (`config.socket: instance of Socket, …`). A partial value would be a silent lie.
  *
+ * Plain data is fast: a subgraph of ordinary objects and arrays holding only JSON-safe
+ * primitives, nothing in it shared with the rest, is one node of JSON parsed by the
+ * target context itself (`plain-trees.ts`); everything else goes node by node.
+ *
  * A function whose free name is not yet defined (a forward reference) is reported as
  * closing over it; the incremental checkpointer retries it later.
  *

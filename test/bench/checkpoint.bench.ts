@@ -1,21 +1,45 @@
 /**
  * Checkpoint codec cost: `encodeNamespace` (checkpoint) and `decodeNamespace` (restore
- * into a fresh vm context) for mixed namespaces of about 1 KiB, 1 MiB and 50 MiB
- * (records, arrays of numbers, strings, a Float64Array), against `v8.serialize` /
- * `v8.deserialize` of the same values measured in the same run. Sizes are printed too.
+ * into a fresh vm context) for namespaces of about 1 KiB, 1 MiB and 50 MiB, against
+ * `v8.serialize` / `v8.deserialize` of the same values measured in the same run:
+ * *plain* (records, arrays of numbers and strings, nothing shared: the JSON fast path)
+ * and *mixed* (records sharing tag objects, a Float64Array, a Date, a Map: node by
+ * node where sharing or builtins require it). Sizes are printed too.
  *
  * Closures: a namespace of 1,000 closures each with its own scope, and of 1,000 closures
  * in 10 shared scopes, against 1,000 top-level functions (same count, no captured scope)
  * as the baseline. The shared case needs one heap snapshot the first time (which closures
  * share a scope); later checkpoints of the same functions reuse the cached answer, so
  * the first checkpoint is timed on its own, on freshly created closures each time.
- * Run: `node test/bench/run.ts checkpoint`.
+ * Run: `node test/bench/run.ts checkpoint` (`CHECKPOINT_BENCH=data` for the data tables only).
  */
 import v8 from "node:v8";
 import vm from "node:vm";
 import { scopeReader } from "../../src/checkpoint/closures.ts";
 import { decodeNamespace, encodeNamespace, readNamespace } from "../../src/checkpoint/index.ts";
 import { consume, type Measurement, printTable } from "./harness.ts";
+
+/**
+ * Plain data: records (each with its own nested object), arrays of numbers and of
+ * strings, a nested settings object — nothing shared, no builtins but Object and Array,
+ * so every name is a plain tree (one JSON node, see src/checkpoint/plain-trees.ts).
+ */
+function plainNamespace(targetBytes: number): Array<[string, unknown]> {
+  const context = vm.createContext({ third: Math.max(64, Math.floor(targetBytes / 3)) });
+  vm.runInContext(
+    `
+    var records = Array.from({ length: Math.ceil(third / 70) }, (_, i) => ({
+      id: i, name: "user" + i, score: i * 0.5, active: i % 2 === 0, tag: { tag: "red" },
+    }));
+    var numbers = Array.from({ length: Math.ceil(third / 9) }, (_, i) => i * 1.25);
+    var strings = Array.from({ length: Math.ceil(third / 24) }, (_, i) => "line " + i + " of some text");
+    var settings = { name: "bench", limits: { rows: 10, depth: [1, 2, 3] } };
+    `,
+    context,
+  );
+  const global = context as Record<string, unknown>;
+  return ["records", "numbers", "strings", "settings"].map((name) => [name, global[name]]);
+}
 
 /** Builds the namespace inside a vm context, as user code in a session would. */
 function mixedNamespace(targetBytes: number): Array<[string, unknown]> {
@@ -161,43 +185,55 @@ async function closureTables(): Promise<void> {
 }
 
 export default async function run(): Promise<void> {
-  await closureTables();
+  // CHECKPOINT_BENCH=data skips the closure tables (minutes on a loaded machine).
+  if (process.env.CHECKPOINT_BENCH !== "data") await closureTables();
   const sizes = [
     { label: "1 KiB", bytes: 1024, samples: 200, batch: 20 },
     { label: "1 MiB", bytes: 1024 * 1024, samples: 30, batch: 1 },
     { label: "50 MiB", bytes: 50 * 1024 * 1024, samples: 5, batch: 1 },
   ];
-  for (const size of sizes) {
-    const entries = mixedNamespace(size.bytes);
-    const asObject = Object.fromEntries(entries);
-    const maxBytes = 256 * 1024 * 1024;
-    const encoded = encodeNamespace(entries, { maxBytes });
-    const serialized = v8.serialize(asObject);
-    const encode = [
-      await time("v8.serialize", () => v8.serialize(asObject), size.samples, size.batch),
-      await time(
-        "encodeNamespace",
-        () => encodeNamespace(entries, { maxBytes }),
-        size.samples,
-        size.batch,
-      ),
-    ];
-    printTable(`checkpoint encode, ${size.label} namespace`, encode, "v8.serialize");
-    // decodeNamespace does not assign into the context, so one target serves every run and
-    // the numbers measure the codec, not vm.createContext (~0.4 ms).
-    const target = vm.createContext();
-    const decode = [
-      await time("v8.deserialize", () => v8.deserialize(serialized), size.samples, size.batch),
-      await time(
-        "decodeNamespace",
-        () => decodeNamespace(encoded.data, target),
-        size.samples,
-        size.batch,
-      ),
-    ];
-    printTable(`checkpoint restore, ${size.label} namespace`, decode, "v8.deserialize");
-    console.log(
-      `encoded size: checkpoint ${formatBytes(encoded.bytes)}, v8.serialize ${formatBytes(serialized.byteLength)} (ratio ${(encoded.bytes / serialized.byteLength).toFixed(2)}x)`,
-    );
-  }
+  const kinds = [
+    { label: "plain", build: plainNamespace },
+    { label: "mixed", build: mixedNamespace },
+  ];
+  for (const size of sizes)
+    for (const kind of kinds) await dataTables(`${size.label} ${kind.label}`, kind.build, size);
+}
+
+async function dataTables(
+  label: string,
+  build: (bytes: number) => Array<[string, unknown]>,
+  size: { bytes: number; samples: number; batch: number },
+): Promise<void> {
+  const entries = build(size.bytes);
+  const asObject = Object.fromEntries(entries);
+  const maxBytes = 256 * 1024 * 1024;
+  const encoded = encodeNamespace(entries, { maxBytes });
+  const serialized = v8.serialize(asObject);
+  const encode = [
+    await time("v8.serialize", () => v8.serialize(asObject), size.samples, size.batch),
+    await time(
+      "encodeNamespace",
+      () => encodeNamespace(entries, { maxBytes }),
+      size.samples,
+      size.batch,
+    ),
+  ];
+  printTable(`checkpoint encode, ${label} namespace`, encode, "v8.serialize");
+  // decodeNamespace does not assign into the context, so one target serves every run and
+  // the numbers measure the codec, not vm.createContext (~0.4 ms).
+  const target = vm.createContext();
+  const decode = [
+    await time("v8.deserialize", () => v8.deserialize(serialized), size.samples, size.batch),
+    await time(
+      "decodeNamespace",
+      () => decodeNamespace(encoded.data, target),
+      size.samples,
+      size.batch,
+    ),
+  ];
+  printTable(`checkpoint restore, ${label} namespace`, decode, "v8.deserialize");
+  console.log(
+    `encoded size: checkpoint ${formatBytes(encoded.bytes)}, v8.serialize ${formatBytes(serialized.byteLength)} (ratio ${(encoded.bytes / serialized.byteLength).toFixed(2)}x)`,
+  );
 }
