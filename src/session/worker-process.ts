@@ -200,7 +200,7 @@ export class WorkerProcess {
     this.#channel.watchPeer(enabled);
   }
 
-  /** Sends a signal to the worker (SIGINT interrupts a running cell). */
+  /** Sends a signal to the worker (cells are cancelled by message; this is for SIGKILL and tests). */
   kill(signal: NodeJS.Signals): void {
     if (this.alive) this.#spawned.signal(signal);
   }

@@ -15,7 +15,7 @@ export interface CellPlan {
   free: string[];
   /** Free names the cell assigns. */
   assigned: string[];
-  /** Straight-line code: run without V8's timeout and SIGINT watchdogs (~150 µs each run). */
+  /** Straight-line code (no loop or call); kept for diagnostics, no longer changes how the cell runs. */
   bounded: boolean;
   /** Names bound by the cell's `import` declarations. */
   imports: { name: string; specifier: string; imported: string }[];
