@@ -8,7 +8,9 @@ import type { Network, PromiseRecord } from "@resonatehq/sdk";
 import { CapsuleError } from "../src/errors.ts";
 import type { OutputChunk } from "../src/session/index.ts";
 import { ATTEMPT_KIND } from "./attempt-ledger.ts";
+import { CAPABILITY_KIND } from "./capability-steps.ts";
 import { uncarryError } from "./carried-error.ts";
+import { INPUT_KIND } from "./human-input.ts";
 import { SESSION_CELL_KIND } from "./named-sessions.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
 import { isStepRecord, type RecordedError, recordError } from "./step-record.ts";
@@ -198,6 +200,11 @@ export async function show(send: Send, id: string): Promise<ShowView> {
 function labelOf(record: PromiseRecord): string {
   if (record.tags["resonate:timer"] === "true") return "sleep";
   if (record.tags["capsule:kind"] === ATTEMPT_KIND) return "attempt";
+  // A question (pending until answered) and a recorded capability call of a durable cell.
+  if (record.tags["capsule:kind"] === INPUT_KIND) return "input";
+  if (record.tags["capsule:kind"] === CAPABILITY_KIND) {
+    return `capability ${record.tags["capsule:capability"] ?? ""}`;
+  }
   if (record.tags["capsule:step"] === "execute") {
     return `execute(${record.tags["capsule:session"] ?? ""})`;
   }

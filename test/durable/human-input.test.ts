@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Capsule, type PendingInput } from "../../durable/index.ts";
+import { Capsule, type PendingInput, type TreeNode } from "../../durable/index.ts";
 import { cleanup, run } from "../cli/cli-process.ts";
 import { killJsonLinesChildren, startJsonLinesChild } from "../support/json-lines-child.ts";
 import { killHard } from "./capsule-process.ts";
@@ -88,8 +88,12 @@ describe("durable input()", () => {
         session: "main",
       });
       expect(question.id).toMatch(/\.input-0$/);
+      // `capsule tree` shows the question under its cell's step: pending, then answered.
+      const inputNode = async () => findNode(await capsule.tree("ask-wait-1"), question.id);
+      expect(await inputNode()).toMatchObject({ label: "input", state: "pending" });
       await capsule.answer(question.id, "yes");
       expect(await handle.result()).toBe("got yes");
+      expect(await inputNode()).toMatchObject({ label: "input", state: "resolved" });
       await expect(capsule.answer(question.id, "no")).rejects.toMatchObject({
         code: "INPUT_ALREADY_ANSWERED",
       });
@@ -147,6 +151,15 @@ describe("durable input()", () => {
     expect(JSON.parse(after.stdout)).toEqual([]);
   });
 });
+
+function findNode(node: TreeNode, id: string): TreeNode | undefined {
+  if (node.id === id) return node;
+  for (const child of node.children) {
+    const found = findNode(child, id);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
 
 /** The first pending question, once the cell has asked it (the store is looked at until then). */
 async function firstQuestion(capsule: Capsule): Promise<PendingInput> {
