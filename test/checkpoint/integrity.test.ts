@@ -13,23 +13,12 @@ import {
   encodeNamespace,
 } from "../../src/checkpoint/index.ts";
 import { CheckpointError } from "../../src/errors.ts";
+import { mulberry32 as seeded } from "../protocol/prng.ts";
 import { startSession } from "../session/helpers.ts";
 import { namespaceOf } from "./helpers.ts";
 
 /** Magic (4 bytes) and version (2): damage there reads as "not this format". */
 const HEADER_IDENTITY_BYTES = 6;
-
-/** A small seeded PRNG (mulberry32): every corruption below is reproducible from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A real checkpoint of a namespace with data, functions, classes and module references. */
 function realCheckpoint(): Uint8Array {
