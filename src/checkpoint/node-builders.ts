@@ -7,7 +7,6 @@ import { types } from "node:util";
 import {
   BUILTIN_ERROR_NAMES,
   constructorOfPrototype,
-  isIntrinsicPrototype,
   isNativeFunction,
   rejectOpaque,
   rejectWeakHolder,
@@ -50,6 +49,8 @@ export interface NodeSink {
     enumerableOnly: boolean,
   ): unknown[];
   isNamespaceClass(fn: unknown): boolean;
+  /** Whether `proto` is some realm's intrinsic `<builtin>.prototype` (remembered). */
+  isIntrinsic(proto: object, builtin: string): boolean;
   isResolvable(name: string): boolean;
   /** The captured scopes of a function, innermost first (see `closures.ts`). */
   scopesOf(fn: (...args: never[]) => unknown): { chain: CapturedScope[]; unavailable?: string };
@@ -148,11 +149,7 @@ export function buildNode(sink: NodeSink, value: object, path: Path): unknown[] 
   // The WeakRef/FinalizationRegistry probe throws for everything else, which is not free:
   // it is skipped for the common record (own keys, the plain Object prototype). A weak
   // holder is never one, unless its prototype was replaced *and* keys were added to it.
-  if (
-    proto === null ||
-    Reflect.ownKeys(value).length === 0 ||
-    !isIntrinsicPrototype(proto, "Object")
-  ) {
+  if (proto === null || Reflect.ownKeys(value).length === 0 || !sink.isIntrinsic(proto, "Object")) {
     rejectWeakHolder(value);
   }
   return [NodeKind.object, sink.proto(proto, "Object"), sink.props(value, path)];
