@@ -27,7 +27,7 @@ import { type NamedSession, NamedSessions } from "./named-sessions.ts";
 import { createRemoteNetwork, resolveRemoteUrl } from "./remote.ts";
 import { capsuleLogger } from "./sdk-logger.ts";
 import { SessionScopes } from "./session-scope.ts";
-import { EmbeddedNetwork, type EmbeddedNetworkOptions } from "./store/index.ts";
+import { type Durability, EmbeddedNetwork, type EmbeddedNetworkOptions } from "./store/index.ts";
 
 export interface CapsuleOptions {
   /** The Resonate SDK's log level (its JSON lines on stdout/stderr). Default "warn". */
@@ -58,7 +58,14 @@ export interface CapsuleOptions {
    * of being run again on every restart. Default 3; `Infinity` retries for ever.
    */
   poisonAfterKills?: number;
-  /** Local mode: options of the embedded store. */
+  /**
+   * Local mode: what an acknowledged step survives. `"process"` (default): any crash of
+   * this process; a power loss may make the last steps run again (never a half-applied
+   * record). `"machine"`: also a power loss, at one fsync per (group) commit. See the
+   * README's durability paragraph.
+   */
+  durability?: Durability;
+  /** Local mode: options of the embedded store (`store.durability` is `durability`). */
   store?: Pick<
     EmbeddedNetworkOptions,
     "durability" | "maxSizeBytes" | "tickIntervalMs" | "onFatal" | "now"
@@ -188,6 +195,7 @@ export class Capsule {
     const network = EmbeddedNetwork.open({
       dir,
       ...options.store,
+      ...(options.durability === undefined ? {} : { durability: options.durability }),
       ...(options.pid === undefined ? {} : { pid: options.pid }),
       ...(options.group === undefined ? {} : { group: options.group }),
     });

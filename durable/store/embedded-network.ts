@@ -14,8 +14,8 @@ import {
 } from "./sdk.ts";
 import { searchPromises } from "./search.ts";
 import { searchSchedules, searchTasks } from "./search-tasks.ts";
-import type { Durability, StoreDatabase } from "./store-db.ts";
-import { collectTouched, isEmptyTouched } from "./touched.ts";
+import type { Durability, StoreDatabase, WriteCounters } from "./store-db.ts";
+import { collectTouched, emptyTouched, isEmptyTouched, type TouchedObjects } from "./touched.ts";
 
 export interface EmbeddedNetworkOptions {
   /** Directory of the store (created if missing). Holds `store.db` and `owner`. */
@@ -24,8 +24,14 @@ export interface EmbeddedNetworkOptions {
   pid?: string;
   /** Group of this worker (addresses are `local://any@{group}/{pid}`). Default "default". */
   group?: string;
-  /** `full` (default): fsync on every commit. `normal`: survives process crashes only. */
+  /**
+   * What an acknowledged step survives (store-db.ts). `process` (default): any crash of
+   * the process; a power loss may make the last steps run again. `machine`: also a power
+   * loss, at one fsync per commit (shared by the requests of one group commit).
+   */
   durability?: Durability;
+  /** The machine's boot identity (generation.ts); default from the OS. For tests that simulate a reboot. */
+  bootId?: string;
   /** Upper bound of the database size; a write beyond it fails (and is fatal). */
   maxSizeBytes?: number;
   /** Period of the timeout-processing tick, as the SDK's LocalNetwork (1000 ms). */
@@ -58,6 +64,15 @@ export interface StoreStats {
   outgoing: number;
 }
 
+/** Requests applied in memory, waiting for the one transaction that persists them all. */
+interface PendingCommit {
+  touched: TouchedObjects;
+  /** Why each change was made (request kinds), for the error of a failed commit. */
+  causes: Set<string>;
+  acknowledge: (() => void)[];
+  refuse: ((error: StoreError) => void)[];
+}
+
 /** Exit status of a process stopped by a store write failure (BSD EX_SOFTWARE). */
 export const STORE_FATAL_EXIT_CODE = 70;
 
@@ -67,6 +82,8 @@ function defaultOnFatal(error: StoreError): void {
     process.stderr.write(`caused by: ${error.cause.stack ?? error.cause.message}\n`);
   process.exit(STORE_FATAL_EXIT_CODE);
 }
+
+function noop(): void {}
 
 /** Gets every message the server sends, with the address it is for (see `serve/`). */
 type Subscriber = (message: Message, address: string) => void;
@@ -92,6 +109,8 @@ export class EmbeddedNetwork implements Network {
   private subscribers: Subscriber[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private dispatchTimer: NodeJS.Timeout | undefined;
+  private pending: PendingCommit | undefined;
+  private commitTimer: NodeJS.Immediate | undefined;
   private failure: StoreError | undefined;
   private closed = false;
 
@@ -123,8 +142,9 @@ export class EmbeddedNetwork implements Network {
    */
   static open(options: EmbeddedNetworkOptions): EmbeddedNetwork {
     const database = openOwnedDatabase(options.dir, {
-      durability: options.durability ?? "full",
+      durability: options.durability ?? "process",
       maxSizeBytes: options.maxSizeBytes,
+      bootId: options.bootId,
     });
     try {
       const server = createProtocolServer();
@@ -176,6 +196,8 @@ export class EmbeddedNetwork implements Network {
 
   /** Stops ticks and delivery (called by `resonate.stop()`); the store stays open and locked. */
   async stop(): Promise<void> {
+    // Requests already applied are answered (committed) before delivery stops.
+    this.commitNow();
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
     if (this.dispatchTimer !== undefined) clearTimeout(this.dispatchTimer);
@@ -189,14 +211,24 @@ export class EmbeddedNetwork implements Network {
     if (this.closed) return;
     this.closed = true;
     retireOwner(this.dir);
-    this.database.close();
+    try {
+      if (this.failure === undefined) this.database.syncToDisk();
+    } catch (error) {
+      throw new StoreError("STORE_WRITE_FAILED", `cannot sync ${this.file} at close`, {
+        cause: error,
+      });
+    } finally {
+      this.database.close();
+    }
   }
 
   /**
-   * Applies a protocol request to the server and persists what it touched (one
-   * transaction) before resolving with the response. Messages it produced are delivered
-   * on a later event-loop turn. Rejects with StoreError STORE_WRITE_FAILED once the store
-   * is closed or after a fatal write failure.
+   * Applies a protocol request to the server and persists what it touched before
+   * resolving with the response. Group commit: every request applied in the same turn
+   * of the event loop is persisted by one transaction (one fsync with `machine`), run
+   * on `setImmediate`; no response and no message is released before the transaction
+   * that backs it committed. Rejects with StoreError STORE_WRITE_FAILED once the store
+   * is closed or when that transaction fails (fatal, see `onFatal`).
    */
   send = <K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
@@ -205,19 +237,83 @@ export class EmbeddedNetwork implements Network {
     if (unavailable !== undefined) return Promise.reject(unavailable);
     const { corrId, version } = req.head;
     const request: Request = req;
-    // Reads the SDK's Server does not implement (search*.ts); nothing to persist.
+    // Reads the SDK's Server does not implement (search*.ts); nothing to persist. They
+    // read the database, so what was applied before them is committed first.
+    if (request.kind === "promise.search" || request.kind === "task.search") {
+      this.commitNow();
+      if (this.failure !== undefined) return Promise.reject(this.failure);
+    }
     const search = this.search(request);
     if (search !== undefined) return Promise.resolve(search as Extract<Response, { kind: K }>);
-    const result = this.applyDurably(this.now(), req);
-    if (result === undefined) return Promise.reject(this.failure);
-    this.scheduleDispatch();
+    if (request.kind === "debug.reset") {
+      // Empties the server without reporting changes: commit what is pending, then clear.
+      this.commitNow();
+      if (this.failure !== undefined) return Promise.reject(this.failure);
+    }
+    let result: { response: Response; changes: ServerChange[] } | undefined;
+    // A throw inside apply may leave the server half-changed with no change list to
+    // persist: as fatal as a failed write.
+    const applied = this.guardWrite(req.kind, () => {
+      result = this.server.apply(this.now(), req);
+    });
+    if (!applied || result === undefined) return Promise.reject(this.failure);
     const response = {
       kind: result.response.kind,
       head: { corrId, status: result.response.head.status, version },
       data: result.response.data,
-    };
-    return Promise.resolve(response as Extract<Response, { kind: K }>);
+    } as Extract<Response, { kind: K }>;
+    if (request.kind === "debug.reset") {
+      if (!this.guardWrite("debug.reset", () => this.database.clear()))
+        return Promise.reject(this.failure);
+      return Promise.resolve(response);
+    }
+    return new Promise((resolve, reject) => {
+      this.enqueueCommit(result?.changes ?? [], req.kind, () => resolve(response), reject);
+    });
   };
+
+  /** Adds applied changes to the pending group commit, scheduling it if it is the first. */
+  private enqueueCommit(
+    changes: readonly ServerChange[],
+    cause: string,
+    acknowledge: () => void,
+    refuse: (error: StoreError) => void,
+  ): void {
+    if (this.pending === undefined) {
+      this.pending = { touched: emptyTouched(), causes: new Set(), acknowledge: [], refuse: [] };
+      this.commitTimer = setImmediate(() => this.commitNow());
+    }
+    collectTouched(changes, this.pending.touched);
+    this.pending.causes.add(cause);
+    this.pending.acknowledge.push(acknowledge);
+    this.pending.refuse.push(refuse);
+  }
+
+  /**
+   * Persists the pending group in one transaction, then answers its requests and
+   * delivers the messages they produced. On failure every request of the group is
+   * refused (the store stops: memory is ahead of the disk).
+   */
+  private commitNow(): void {
+    if (this.commitTimer !== undefined) clearImmediate(this.commitTimer);
+    this.commitTimer = undefined;
+    const batch = this.pending;
+    if (batch === undefined) return;
+    this.pending = undefined;
+    const cause = [...batch.causes].join(", ");
+    const committed =
+      this.failure === undefined &&
+      (isEmptyTouched(batch.touched) ||
+        this.guardWrite(cause, () => this.database.persist(this.server, batch.touched)));
+    if (!committed) {
+      const failure =
+        this.failure ?? new StoreError("STORE_WRITE_FAILED", `store ${this.dir} failed`);
+      for (const refuse of batch.refuse) refuse(failure);
+      return;
+    }
+    for (const acknowledge of batch.acknowledge) acknowledge();
+    this.scheduleDispatch();
+  }
 
   private search(request: Request): Response | undefined {
     // The database, not the server's maps: those hold only what is loaded (stored-map.ts).
@@ -238,6 +334,8 @@ export class EmbeddedNetwork implements Network {
    * @throws StoreError STORE_WRITE_FAILED when the delete fails (nothing is removed).
    */
   gc({ olderThanMs }: { olderThanMs: number }): GcResult {
+    // gc reads the database for candidates, so what was applied must be there first.
+    this.commitNow();
     const unavailable = this.unavailable();
     if (unavailable !== undefined) throw unavailable;
     try {
@@ -254,33 +352,22 @@ export class EmbeddedNetwork implements Network {
 
   /** How many promises, tasks and schedules the store holds, and messages in flight. */
   stats(): StoreStats {
+    if (this.unavailable() === undefined) this.commitNow();
     return { ...this.database.counts(), outgoing: this.server.outgoing.length };
+  }
+
+  /**
+   * Transactions committed (one per group commit, see `send`) and WAL checkpoints since
+   * open: the disk syncs are `commits` with `machine`, `checkpoints` with `process`.
+   */
+  writeCounters(): WriteCounters {
+    return this.database.writeCounters();
   }
 
   private unavailable(): StoreError | undefined {
     if (this.failure !== undefined) return this.failure;
     if (this.closed) return new StoreError("STORE_WRITE_FAILED", `store ${this.dir} is closed`);
     return undefined;
-  }
-
-  /** Applies and persists; on a write failure reports it as fatal and returns undefined. */
-  private applyDurably(now: number, req: Request): { response: Response } | undefined {
-    let result: { response: Response; changes: ServerChange[] } | undefined;
-    // A throw inside apply may leave the server half-changed with no change list to
-    // persist: as fatal as a failed write.
-    const applied = this.guardWrite(req.kind, () => {
-      result = this.server.apply(now, req);
-    });
-    if (!applied || result === undefined) return undefined;
-    return this.persist(result.changes, req.kind) ? result : undefined;
-  }
-
-  private persist(changes: readonly ServerChange[], cause: string): boolean {
-    // debug.reset empties the server without reporting changes.
-    if (cause === "debug.reset") return this.guardWrite(cause, () => this.database.clear());
-    const touched = collectTouched(changes);
-    if (isEmptyTouched(touched)) return true;
-    return this.guardWrite(cause, () => this.database.persist(this.server, touched));
   }
 
   private guardWrite(cause: string, write: () => void): boolean {
@@ -301,8 +388,10 @@ export class EmbeddedNetwork implements Network {
 
   /**
    * Processes due timeouts now (lease renewal, expired leases, promise and schedule
-   * timeouts), persists the result and delivers its messages. `init()` runs it every
-   * `tickIntervalMs`; tests with an injected clock call it directly.
+   * timeouts), persists the result with what else is pending, delivers its messages,
+   * and syncs what was committed to the disk (with `process`, this bounds what a power
+   * loss can drop to about one tick). `init()` runs it every `tickIntervalMs`; tests
+   * with an injected clock call it directly.
    */
   tick(): void {
     if (this.unavailable() !== undefined) return;
@@ -317,7 +406,12 @@ export class EmbeddedNetwork implements Network {
       });
       changes.push(...tick.changes);
     });
-    if (applied && this.persist(changes, "debug.tick")) this.dispatch();
+    if (!applied) return;
+    this.enqueueCommit(changes, "debug.tick", noop, noop);
+    this.commitNow();
+    if (this.failure !== undefined) return;
+    this.dispatch();
+    this.guardWrite("checkpoint", () => this.database.syncToDisk());
   }
 
   private scheduleDispatch(): void {
@@ -331,6 +425,8 @@ export class EmbeddedNetwork implements Network {
   // Drains the server's outgoing buffer (the SDK's LocalNetwork never does, so it grows
   // for ever). Until the first subscriber exists, messages wait in the buffer.
   private dispatch(): void {
+    // A message may only reveal committed state.
+    this.commitNow();
     if (this.subscribers.length === 0 || this.server.outgoing.length === 0) return;
     const batch = this.server.outgoing.splice(0);
     for (const [index, { address, message }] of batch.entries()) {

@@ -45,4 +45,4 @@ export {
 export type { GcResult } from "./gc.ts";
 export type { RecoveryReport } from "./recovery.ts";
 export { installedSdkVersion, PINNED_SDK_VERSION } from "./sdk.ts";
-export type { Durability } from "./store-db.ts";
+export type { Durability, WriteCounters } from "./store-db.ts";

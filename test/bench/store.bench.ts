@@ -63,7 +63,7 @@ async function measureSteps(name: string, network: Network): Promise<Measurement
 
 /** Fills `dir` with completed one-step executions (durability normal: it is only setup). */
 async function writeHistory(dir: string, executions: number): Promise<void> {
-  const network = EmbeddedNetwork.open({ dir, durability: "normal" });
+  const network = EmbeddedNetwork.open({ dir, durability: "process" });
   const resonate = new Resonate({ network, pid: network.pid });
   const one = resonate.register("one", async (ctx: Context, i: number) => ctx.run(async () => i));
   try {
@@ -123,11 +123,11 @@ async function measureOpens(): Promise<void> {
 export default async function run(): Promise<void> {
   await measureOpens();
   const rows: Measurement[] = [await measureSteps(BASELINE, new LocalNetwork())];
-  for (const durability of ["normal", "full"] as const) {
+  for (const durability of ["process", "machine"] as const) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-store-bench-"));
     const network = EmbeddedNetwork.open({ dir, durability });
     try {
-      rows.push(await measureSteps(`EmbeddedNetwork synchronous=${durability}`, network));
+      rows.push(await measureSteps(`EmbeddedNetwork durability=${durability}`, network));
     } finally {
       await network.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ const EXECUTIONS = 20;
 let dir: string;
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-store-live-"));
-  const network = EmbeddedNetwork.open({ dir, durability: "normal" });
+  const network = EmbeddedNetwork.open({ dir, durability: "process" });
   const resonate = new Resonate({ network, pid: network.pid });
   const one = resonate.register("one", async (ctx: Context, i: number) =>
     ctx.run(async () => i * 2),

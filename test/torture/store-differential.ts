@@ -51,7 +51,7 @@ async function oneSequence(seed: number, count: number): Promise<string | undefi
       now: () => clock,
       keepLeasesAlive: false,
       tickIntervalMs: 2 ** 30,
-      durability: "normal",
+      durability: "process",
     });
   let network = open();
   const reopenEvery = 3 + randomInt(random, 12);
