@@ -375,9 +375,14 @@ export class EmbeddedNetwork implements Network {
       write();
       return true;
     } catch (error) {
+      // SQLITE_FULL: the disk, or the file's `maxSizeBytes`, has no room left.
+      const full =
+        Reflect.get(error as object, "errcode") === 13
+          ? " because the store is full (disk or maxSizeBytes)"
+          : "";
       this.failure = new StoreError(
         "STORE_WRITE_FAILED",
-        `could not apply and persist ${cause} in ${this.file}; memory and disk would disagree, stopping`,
+        `could not apply and persist ${cause} in ${this.file}${full}; nothing of it was recorded, and memory and disk would disagree: stopping`,
         { cause: error },
       );
       void this.stop();
