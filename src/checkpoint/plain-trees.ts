@@ -39,6 +39,16 @@ export interface PlainTreeContext {
   isTaken(value: object): boolean;
 }
 
+/** A walk position: the next own property of `value` to read. */
+interface Frame {
+  value: object;
+  /** An object's own keys; undefined for an array (its keys are 0 … count - 1). */
+  keys: string[] | undefined;
+  count: number;
+  next: number;
+  depth: number;
+}
+
 /** Finds plain trees; one per encode (its verdicts hold while no user code runs). */
 export class PlainTrees {
   private readonly notPlain = new WeakSet<object>();
@@ -53,25 +63,47 @@ export class PlainTrees {
   /**
    * The objects of the plain tree rooted at `root` (root first), or undefined when the
    * subgraph is not one. `root` itself may already be taken (it is the node being built).
+   *
+   * Depth first, one property at a time: a child that is shared or not plain ends the
+   * walk where it is met (a list of records sharing a tag fails at the second record,
+   * not after reading the whole list first).
    */
   membersOf(root: object): object[] | undefined {
     if (this.notPlain.has(root)) return undefined;
     // Visited objects and their parent: the tree's members on success, the failing
     // object's ancestors on failure.
     const parents = new Map<object, object | null>([[root, null]]);
-    const stack: object[] = [root];
-    const depths: number[] = [0];
+    const first = this.open(root, 0);
+    if (first === undefined) return this.fail(root, parents);
+    const stack: Frame[] = [first];
     while (stack.length > 0) {
-      const value = stack.pop()!;
-      const depth = depths.pop()!;
-      const children = this.ownChildren(value);
-      if (children === undefined) return this.fail(value, parents);
-      for (const child of children) {
-        if (depth + 1 > MAX_DEPTH || parents.has(child)) return this.fail(value, parents);
-        parents.set(child, value);
-        stack.push(child);
-        depths.push(depth + 1);
+      const frame = stack[stack.length - 1]!;
+      if (frame.next === frame.count) {
+        // Last, as the dearest check (descriptors of a non-Proxy object run no user
+        // code): records that share a child fail before paying for it.
+        if (frame.keys !== undefined && !isOrdinaryObject(frame.value, frame.keys.length)) {
+          return this.fail(frame.value, parents);
+        }
+        stack.pop();
+        continue;
       }
+      const key = frame.keys === undefined ? frame.next : frame.keys[frame.next]!;
+      frame.next++;
+      const child = this.childOf(Reflect.getOwnPropertyDescriptor(frame.value, key));
+      if (child === null) continue;
+      if (
+        child === undefined ||
+        frame.depth === MAX_DEPTH ||
+        parents.has(child) ||
+        this.notPlain.has(child) ||
+        this.context.isTaken(child)
+      ) {
+        return this.fail(frame.value, parents);
+      }
+      parents.set(child, frame.value);
+      const opened = this.open(child, frame.depth + 1);
+      if (opened === undefined) return this.fail(child, parents);
+      stack.push(opened);
     }
     return [...parents.keys()];
   }
@@ -83,37 +115,30 @@ export class PlainTrees {
     return undefined;
   }
 
-  /** The object children of `value` if it is a plain node (leaves checked), else undefined. */
-  private ownChildren(value: object): object[] | undefined {
+  /** A frame over `value`'s own properties, if its kind and prototype can be plain. */
+  private open(value: object, depth: number): Frame | undefined {
     if (typeof value !== "object" || types.isProxy(value)) return undefined;
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto === null) return undefined;
-    const children: object[] = [];
     if (Array.isArray(value)) {
       if (!this.isJSONProto(proto, "Array")) return undefined;
       // Own keys are the indices, then `length`, then named keys: a dense array without
-      // named keys has exactly length + 1 (a hole would show as a missing descriptor).
-      const length = value.length;
-      if (Reflect.ownKeys(value).length !== length + 1) return undefined;
-      for (let i = 0; i < length; i++) {
-        if (!this.plainSlot(Reflect.getOwnPropertyDescriptor(value, i), children)) return undefined;
-      }
-      return children;
+      // named keys has exactly length + 1 (a hole shows as a missing descriptor).
+      const count = value.length;
+      if (Reflect.ownKeys(value).length !== count + 1) return undefined;
+      return { value, keys: undefined, count, next: 0, depth };
     }
     if (!this.isJSONProto(proto, "Object")) return undefined;
     const keys = Reflect.ownKeys(value);
-    for (const key of keys) {
-      if (typeof key !== "string") return undefined;
-      if (!this.plainSlot(Reflect.getOwnPropertyDescriptor(value, key), children)) return undefined;
-    }
-    // Last, as the dearest check (descriptors of any non-Proxy object run no user code):
-    // records that share a child fail above, before paying for it.
-    if (!isOrdinary(value) || (keys.length === 0 && isWeakHolder(value))) return undefined;
-    return children;
+    if (keys.some((key) => typeof key !== "string")) return undefined;
+    return { value, keys: keys as string[], count: keys.length, next: 0, depth };
   }
 
-  /** A default-attribute data property holding a JSON-safe primitive or an object. */
-  private plainSlot(descriptor: PropertyDescriptor | undefined, children: object[]): boolean {
+  /**
+   * For a default-attribute data property: null for a JSON-safe primitive, the object
+   * it holds; undefined for anything else (an accessor, an attribute, -0, a function…).
+   */
+  private childOf(descriptor: PropertyDescriptor | undefined): object | null | undefined {
     if (
       descriptor === undefined ||
       !("value" in descriptor) ||
@@ -121,24 +146,20 @@ export class PlainTrees {
       descriptor.enumerable !== true ||
       descriptor.configurable !== true
     ) {
-      return false;
+      return undefined;
     }
     const item: unknown = descriptor.value;
     switch (typeof item) {
       case "string":
       case "boolean":
-        return true;
+        return null;
       case "number":
         // JSON writes -0 as 0 and NaN/±Infinity as null.
-        return Number.isFinite(item) && !Object.is(item, -0);
+        return Number.isFinite(item) && !Object.is(item, -0) ? null : undefined;
       case "object":
-        if (item === null) return true;
-        // Reached already (shared with the rest of the encode), or known not plain.
-        if (this.notPlain.has(item) || this.context.isTaken(item)) return false;
-        children.push(item);
-        return true;
+        return item;
       default:
-        return false;
+        return undefined;
     }
   }
 
@@ -171,9 +192,10 @@ function hasToJSON(proto: object): boolean {
 /**
  * Whether an object with an Object prototype is ordinary: a builtin with internal state
  * (a Date whose prototype was replaced, a Map, a boxed number) would lose that state as
- * JSON, and `JSON.stringify` would call `valueOf` on a boxed primitive.
+ * JSON, and `JSON.stringify` would call `valueOf` on a boxed primitive. A WeakRef or
+ * FinalizationRegistry with a replaced prototype looks like `{}`.
  */
-function isOrdinary(value: object): boolean {
+function isOrdinaryObject(value: object, keyCount: number): boolean {
   return !(
     types.isBoxedPrimitive(value) ||
     types.isDate(value) ||
@@ -191,11 +213,11 @@ function isOrdinary(value: object): boolean {
     types.isSetIterator(value) ||
     types.isModuleNamespaceObject(value) ||
     types.isArgumentsObject(value) ||
-    types.isExternal(value)
+    types.isExternal(value) ||
+    (keyCount === 0 && isWeakHolder(value))
   );
 }
 
-/** WeakRef / FinalizationRegistry with a replaced prototype look like `{}`. */
 function isWeakHolder(value: object): boolean {
   try {
     rejectWeakHolder(value);
