@@ -71,25 +71,45 @@ async function time(
   samples: number,
   batch: number,
 ): Promise<Measurement> {
-  for (let i = 0; i < Math.min(3, samples); i++) consume(await operation());
-  const perOpNs: number[] = [];
-  let totalNs = 0;
-  for (let s = 0; s < samples; s++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) consume(await operation());
-    const elapsed = Number(process.hrtime.bigint() - start);
-    totalNs += elapsed;
-    perOpNs.push(elapsed / batch);
+  const [measurement] = await timeInterleaved([{ name, operation }], samples, batch);
+  return measurement!;
+}
+
+/**
+ * Times operations sample by sample in turn (a batch of one, then of the next, …), so a
+ * baseline and the codec see the same machine: on a shared, loaded host a load spike
+ * then inflates both instead of skewing their ratio.
+ */
+async function timeInterleaved(
+  operations: ReadonlyArray<{ name: string; operation: () => unknown }>,
+  samples: number,
+  batch: number,
+): Promise<Measurement[]> {
+  for (const { operation } of operations) {
+    for (let i = 0; i < Math.min(3, samples); i++) consume(await operation());
   }
-  perOpNs.sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    perOpNs[Math.max(0, Math.min(perOpNs.length - 1, Math.ceil(fraction * perOpNs.length) - 1))]!;
-  return {
-    name,
-    medianUs: at(0.5) / 1000,
-    p99Us: at(0.99) / 1000,
-    opsPerSec: (samples * batch) / (totalNs / 1e9),
-  };
+  const perOpNs = operations.map(() => [] as number[]);
+  const totalNs = operations.map(() => 0);
+  for (let s = 0; s < samples; s++) {
+    for (const [k, { operation }] of operations.entries()) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) consume(await operation());
+      const elapsed = Number(process.hrtime.bigint() - start);
+      totalNs[k]! += elapsed;
+      perOpNs[k]!.push(elapsed / batch);
+    }
+  }
+  return operations.map(({ name }, k) => {
+    const sorted = perOpNs[k]!.sort((a, b) => a - b);
+    const at = (fraction: number) =>
+      sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))]!;
+    return {
+      name,
+      medianUs: at(0.5) / 1000,
+      p99Us: at(0.99) / 1000,
+      opsPerSec: (samples * batch) / (totalNs[k]! / 1e9),
+    };
+  });
 }
 
 function formatBytes(bytes: number): string {
@@ -210,28 +230,26 @@ async function dataTables(
   const maxBytes = 256 * 1024 * 1024;
   const encoded = encodeNamespace(entries, { maxBytes });
   const serialized = v8.serialize(asObject);
-  const encode = [
-    await time("v8.serialize", () => v8.serialize(asObject), size.samples, size.batch),
-    await time(
-      "encodeNamespace",
-      () => encodeNamespace(entries, { maxBytes }),
-      size.samples,
-      size.batch,
-    ),
-  ];
+  const encode = await timeInterleaved(
+    [
+      { name: "v8.serialize", operation: () => v8.serialize(asObject) },
+      { name: "encodeNamespace", operation: () => encodeNamespace(entries, { maxBytes }) },
+    ],
+    size.samples,
+    size.batch,
+  );
   printTable(`checkpoint encode, ${label} namespace`, encode, "v8.serialize");
   // decodeNamespace does not assign into the context, so one target serves every run and
   // the numbers measure the codec, not vm.createContext (~0.4 ms).
   const target = vm.createContext();
-  const decode = [
-    await time("v8.deserialize", () => v8.deserialize(serialized), size.samples, size.batch),
-    await time(
-      "decodeNamespace",
-      () => decodeNamespace(encoded.data, target),
-      size.samples,
-      size.batch,
-    ),
-  ];
+  const decode = await timeInterleaved(
+    [
+      { name: "v8.deserialize", operation: () => v8.deserialize(serialized) },
+      { name: "decodeNamespace", operation: () => decodeNamespace(encoded.data, target) },
+    ],
+    size.samples,
+    size.batch,
+  );
   printTable(`checkpoint restore, ${label} namespace`, decode, "v8.deserialize");
   console.log(
     `encoded size: checkpoint ${formatBytes(encoded.bytes)}, v8.serialize ${formatBytes(serialized.byteLength)} (ratio ${(encoded.bytes / serialized.byteLength).toFixed(2)}x)`,
