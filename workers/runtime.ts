@@ -274,7 +274,7 @@ export class WorkerRuntime {
     if (running.blocking) {
       const answer = this.#service.askInputSync(request);
       // The reason travels in the answer's place, so the cell's error says why.
-      if (answer.cancelled) throw new Error(answer.value || "input cancelled by the host");
+      if (answer.cancelled) throw inputFailure(answer.value, answer.code);
       return answer.value;
     }
     return new Promise<string>((resolve, reject) => {
@@ -287,8 +287,7 @@ export class WorkerRuntime {
     const pending = this.#inputs.get(message.input_id);
     if (pending === undefined) return; // answered after its cell ended: nothing waits for it
     this.#inputs.delete(message.input_id);
-    if (message.cancelled)
-      pending.reject(new Error(message.value || "input cancelled by the host"));
+    if (message.cancelled) pending.reject(inputFailure(message.value, message.code));
     else pending.resolve(message.value);
   }
 
@@ -339,6 +338,13 @@ function describeCapsuleError(thrown: unknown): WireErrorFields {
   if (thrown instanceof CapsuleError)
     return { code: thrown.code, name: thrown.name, message: thrown.message };
   return describeThrown(thrown, "");
+}
+
+/** Why `input()` failed, with the host's code (e.g. INPUT_TIMEOUT) when it sent one. */
+function inputFailure(reason: string, code: string | undefined): Error {
+  const error = new Error(reason || "input cancelled by the host");
+  if (code !== undefined) Object.defineProperty(error, "code", { value: code, enumerable: true });
+  return error;
 }
 
 function errorMessage(executionId: string, fields: WireErrorFields): MessageOf<"error"> {

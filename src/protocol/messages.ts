@@ -79,6 +79,8 @@ export const InputResponseSchema = z.object({
   input_id: id,
   value: z.string(),
   cancelled: z.boolean().optional(),
+  /** With `cancelled`: the reason's stable code (e.g. INPUT_TIMEOUT), set on the cell's error. */
+  code: z.string().min(1).max(256).optional(),
 });
 
 /**

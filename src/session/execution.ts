@@ -7,7 +7,7 @@
  * stuck in a long native call, or spinning in a promise callback), which then restarts
  * from its last checkpoint.
  */
-import { CancelledError, type CapsuleError, TimeoutError } from "../errors.ts";
+import { CancelledError, CapsuleError, TimeoutError } from "../errors.ts";
 import type { PreparedCell } from "../prepare/index.ts";
 import type { CheckpointPayload } from "../protocol/messages.ts";
 import { PausableDeadline } from "../protocol/pausable-deadline.ts";
@@ -198,6 +198,7 @@ async function answerInput(
       input_id: inputId,
       value: `input failed: ${String(error)}`,
       cancelled: true,
+      ...(error instanceof CapsuleError ? { code: error.code } : {}),
     });
   }
 }

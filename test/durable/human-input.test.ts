@@ -109,11 +109,20 @@ describe("durable input()", () => {
     const capsule = await openCapsule();
     try {
       const job = capsule.register("ask-late", async (ctx) => {
-        await ctx.session("main").execute('await input("anyone?")', { inputTimeoutMs: 300 });
+        const caught = await ctx
+          .session("main")
+          .execute('let code; try { await input("anyone?") } catch (e) { code = e.code }; code', {
+            inputTimeoutMs: 300,
+          });
+        await ctx.session("main").execute('await input("anyone, again?")', { inputTimeoutMs: 300 });
+        return caught.value;
       });
       await expect((await job.run("ask-late-1")).result()).rejects.toMatchObject({
         message: expect.stringContaining("INPUT_TIMEOUT"),
       });
+      // The cell that caught it saw the code on the error.
+      const first = (await capsule.show("ask-late-1")).cells[0];
+      expect(first).toMatchObject({ result: { value: "INPUT_TIMEOUT" } });
       expect(await capsule.inputs()).toEqual([]);
     } finally {
       await capsule.close();

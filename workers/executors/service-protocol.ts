@@ -52,6 +52,8 @@ export interface InputAnswer {
   input_id: string;
   value: string;
   cancelled: boolean;
+  /** The coded reason of a cancelled answer (`input_response.code`). */
+  code?: string;
 }
 
 /** Slots of the shared Int32Array. */

@@ -142,6 +142,7 @@ function fromHost(message: HostMessage): void {
           input_id: message.input_id,
           value: message.value,
           cancelled: message.cancelled ?? false,
+          ...(message.code === undefined ? {} : { code: message.code }),
         });
       } else post({ type: "host", message });
       return;
