@@ -24,6 +24,7 @@ export type ErrorCode =
   | "POOL_ACQUIRE_TIMEOUT"
   | "WORKER_CRASHED"
   | "WORKER_START_FAILED"
+  | "WORKER_BUILD_STALE"
   | "RESPAWN_LIMIT"
   // execution of user code
   | "EXECUTION_ERROR"
@@ -195,6 +196,17 @@ export class WorkerCrashedError extends CapsuleError {
     super("WORKER_CRASHED", message, { retryable: true, ...options });
     this.exitCode = fields.exitCode ?? null;
     this.signal = fields.signal ?? null;
+  }
+}
+
+/**
+ * The worker's JavaScript build (workers/dist) is missing or older than its TypeScript
+ * sources; `npm run build` fixes it. Never retryable: the same spawn fails the same way.
+ */
+export class WorkerBuildError extends CapsuleError {
+  override name = "WorkerBuildError";
+  constructor(message: string, options: CapsuleErrorOptions = {}) {
+    super("WORKER_BUILD_STALE", message, { retryable: false, ...options });
   }
 }
 

@@ -7,12 +7,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { currentStaleReason, REBUILD_ENV } from "../src/build/manifest.ts";
+import { buildWorkers } from "../src/build/worker-build.ts";
 
-const WORKER_ENTRY = path.join(
-  fileURLToPath(new URL("..", import.meta.url)),
-  "workers",
-  "session-worker.ts",
-);
+/** Every worker runs a build below this directory (src/build/worker-build.ts). */
+const WORKER_BUILDS = path.join(fileURLToPath(new URL("..", import.meta.url)), "workers", "dist");
 
 function leakedWorkers(): { pid: number; args: string }[] {
   const found: { pid: number; args: string }[] = [];
@@ -29,13 +28,22 @@ function leakedWorkers(): { pid: number; args: string }[] {
       continue; // exited while we looked
     }
     const orphaned = parent === 1;
-    if (orphaned && args.includes(WORKER_ENTRY))
+    if (orphaned && args.includes(WORKER_BUILDS))
       found.push({ pid: Number(entry), args: args.slice(0, 160) });
   }
   return found;
 }
 
-export function setup(): void {}
+/**
+ * Workers run the JavaScript build of workers/ (a spawn refuses a stale one): rebuild it
+ * when a source changed, here and, for edits made while the run goes on, at a spawn (the
+ * test processes inherit this environment).
+ */
+export function setup(): void {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  if (currentStaleReason(root) !== undefined) buildWorkers({ root });
+  process.env[REBUILD_ENV] = "rebuild-stale";
+}
 
 /**
  * Workers of a test file that just ended are still exiting (they notice the closed pipe

@@ -10,6 +10,7 @@ import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUILD_DIR, freshWorkerBuild } from "../build/manifest.ts";
 import type { ResolvedSessionOptions } from "./options.ts";
 import { bwrapArgs, sandboxedWorkerPid, useNamespaces } from "./sandbox.ts";
 import { createWorkdir } from "./workdirs.ts";
@@ -18,9 +19,16 @@ export { removeWorkdir } from "./workdirs.ts";
 
 /** The package root: the worker's code and Capsule's own dependencies live below it. */
 export const PACKAGE_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const WORKER_ENTRY = path.join(PACKAGE_ROOT, "workers", "session-worker.ts");
+/**
+ * Workers run the plain-JavaScript build of their sources (src/build/worker-build.ts), so a
+ * start does not pay for Node's TypeScript stripper; of Capsule's own code, only the
+ * builds' directory is readable to them.
+ */
+const WORKER_BUILDS = path.join(PACKAGE_ROOT, BUILD_DIR);
+/** The worker's entry, in a build directory. */
+const WORKER_ENTRY = path.join("workers", "session-worker.js");
 /** Preloaded into every thread of the worker (`--require` runs in worker threads too). */
-const BUILTIN_GUARD = path.join(PACKAGE_ROOT, "workers", "builtin-guard.ts");
+const BUILTIN_GUARD = path.join("workers", "builtin-guard.js");
 /** Read by the guard once, at load; see workers/builtin-guard.ts. */
 const GRANTS_ENV = "CAPSULE_BUILTIN_GRANTS";
 
@@ -53,6 +61,8 @@ export interface SpawnedWorker {
 }
 
 export async function spawnWorker(options: ResolvedSessionOptions): Promise<SpawnedWorker> {
+  // Before anything is created: a stale build is refused loudly, never run.
+  const build = await freshWorkerBuild(PACKAGE_ROOT);
   const sandboxed = await useNamespaces(options.sandbox);
   const workdir = createWorkdir();
   const config = {
@@ -68,7 +78,7 @@ export async function spawnWorker(options: ResolvedSessionOptions): Promise<Spaw
   const access = fileAccess(options, workdir);
   const nodeArgs = [
     ...permissionFlags(options, access),
-    `--require=${BUILTIN_GUARD}`,
+    `--require=${path.join(build, BUILTIN_GUARD)}`,
     `--max-old-space-size=${options.memoryMb}`,
     "--disable-warning=ExperimentalWarning",
     // Lets the worker see each cell's `import()` (a vm import callback needs the flag),
@@ -76,7 +86,7 @@ export async function spawnWorker(options: ResolvedSessionOptions): Promise<Spaw
     "--experimental-vm-modules",
     // `--allow-worker` warns on every thread start; the threads are Capsule's own.
     "--disable-warning=SecurityWarning",
-    WORKER_ENTRY,
+    path.join(build, WORKER_ENTRY),
     JSON.stringify(config),
   ];
   const command = sandboxed
@@ -175,7 +185,7 @@ function permissionFlags(
 /** What a worker needs to read of a package: its manifest, its dependencies, its code. */
 function codePaths(root: string): string[] {
   const paths = [path.join(root, "package.json"), path.join(root, "node_modules")];
-  if (root === PACKAGE_ROOT) paths.push(path.join(root, "src"), path.join(root, "workers"));
+  if (root === PACKAGE_ROOT) paths.push(WORKER_BUILDS);
   return paths;
 }
 

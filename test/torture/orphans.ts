@@ -3,10 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const WORKER_ENTRY = path.join(
+/** Every worker runs a build below this directory (src/build/worker-build.ts). */
+const WORKER_BUILDS = path.join(
   fileURLToPath(new URL("../..", import.meta.url)),
   "workers",
-  "session-worker.ts",
+  "dist",
 );
 
 function scan(): number[] {
@@ -17,7 +18,7 @@ function scan(): number[] {
       const args = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
       const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
       const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (parent === 1 && args.includes(WORKER_ENTRY)) found.push(Number(entry));
+      if (parent === 1 && args.includes(WORKER_BUILDS)) found.push(Number(entry));
     } catch {
       // exited while we looked
     }

@@ -1,0 +1,142 @@
+/**
+ * The worker build: plain JavaScript with `.js` specifiers that Node runs without its
+ * TypeScript stripper, and a manifest that makes the spawner refuse a build whose sources
+ * changed. Each test builds a small package of its own in a temporary directory and runs
+ * the output in a real Node process.
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  BUILD_DIR,
+  currentBuildDir,
+  currentStaleReason,
+  freshWorkerBuild,
+  REBUILD_ENV,
+} from "../../src/build/manifest.ts";
+import { buildWorkers, emitModule } from "../../src/build/worker-build.ts";
+import { WorkerBuildError } from "../../src/errors.ts";
+
+let root: string;
+
+function write(relative: string, content: string): void {
+  const file = path.join(root, relative);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+}
+
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-build-"));
+  write("package.json", JSON.stringify({ type: "module" }));
+  write(
+    "workers/entry.ts",
+    [
+      'import type { Shape } from "../src/shape.ts";',
+      'import { area } from "../src/shape.ts";',
+      'export * from "./reexported.ts";',
+      "const square: Shape = { side: 3 };",
+      'const late: { twice(n: number): number } = await import("./late.ts");',
+      'const url = new URL("./thread.ts", import.meta.url);',
+      "console.log(JSON.stringify({ area: area(square), twice: late.twice(2), thread: url.pathname.endsWith('/thread.js') }));",
+    ].join("\n"),
+  );
+  write(
+    "src/shape.ts",
+    "export interface Shape { side: number }\nexport function area(s: Shape): number { return s.side ** 2; }\n",
+  );
+  write("workers/reexported.ts", "export const seven: number = 7;\n");
+  write("workers/late.ts", "export function twice(n: number): number { return n * 2; }\n");
+  write("workers/thread.ts", "export const onThread: boolean = true;\n");
+  write("workers/unreached.ts", "export const never: number = 0;\n");
+});
+
+afterEach(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function build(): { buildDir: string; modules: string[] } {
+  return buildWorkers({ root, entries: ["workers/entry.ts"], extraSources: [] });
+}
+
+describe("worker build", () => {
+  it("emits every module the entry reaches, and the output runs as plain JavaScript", () => {
+    const { buildDir, modules } = build();
+    expect(modules).toEqual([
+      "src/shape.ts",
+      "workers/entry.ts",
+      "workers/late.ts",
+      "workers/reexported.ts",
+      "workers/thread.ts",
+    ]);
+    expect(currentBuildDir(path.join(root, BUILD_DIR))).toEqual({ dir: buildDir });
+    const entry = path.join(buildDir, "workers", "entry.js");
+    // --no-experimental-strip-types: a `.ts` file left in the graph would fail to load.
+    const printed = execFileSync(process.execPath, ["--no-experimental-strip-types", entry], {
+      encoding: "utf8",
+    });
+    expect(JSON.parse(printed)).toEqual({ area: 9, twice: 4, thread: true });
+  });
+
+  it("keeps every line and column of the source, so stack traces point at the .ts lines", () => {
+    const source = "const a: number = 1;\nfunction f(x: string): never { throw new Error(x); }\n";
+    const { code } = emitModule(source, "x.ts");
+    expect(code.split("\n").map((line) => line.length)).toEqual(
+      source.split("\n").map((line) => line.length),
+    );
+    expect(code).toContain("throw new Error(x)");
+  });
+
+  it("refuses a relative import that does not name its .ts file", () => {
+    expect(() => emitModule('import { a } from "./a";', "x.ts")).toThrow(/name the \.ts source/);
+  });
+
+  it("reports a changed, a removed, and a missing build as stale, and an untouched one as fresh", () => {
+    expect(currentStaleReason(root)).toMatch(/there is no build/);
+    build();
+    expect(currentStaleReason(root)).toBeUndefined();
+    // A file the build never reached does not make it stale.
+    write("workers/unreached.ts", "export const never: number = 1;\n");
+    expect(currentStaleReason(root)).toBeUndefined();
+    write("src/shape.ts", "export function area(): number { return 0; }\n");
+    expect(currentStaleReason(root)).toBe("src/shape.ts changed since the build");
+    build();
+    fs.rmSync(path.join(root, "workers/late.ts"));
+    expect(currentStaleReason(root)).toBe("workers/late.ts was removed since the build");
+  });
+
+  it("makes the spawner's check fail with WORKER_BUILD_STALE, naming the file", async () => {
+    build();
+    write("workers/reexported.ts", "export const seven: number = 8;\n");
+    // The suite's own setting would rebuild instead (see test/global-setup.ts).
+    const setting = process.env[REBUILD_ENV];
+    delete process.env[REBUILD_ENV];
+    const failure = await freshWorkerBuild(root)
+      .catch((error: unknown) => error)
+      .finally(() => {
+        if (setting !== undefined) process.env[REBUILD_ENV] = setting;
+      });
+    expect(failure).toBeInstanceOf(WorkerBuildError);
+    expect(failure).toMatchObject({ code: "WORKER_BUILD_STALE", retryable: false });
+    expect((failure as Error).message).toContain("workers/reexported.ts changed since the build");
+  });
+
+  it("never rewrites a build in place: a new build gets its own directory, the old one stays", () => {
+    const first = build();
+    const firstEntry = fs.readFileSync(path.join(first.buildDir, "workers", "entry.js"), "utf8");
+    write("src/shape.ts", "export function area(): number { return 0; }\n");
+    const second = build();
+    expect(second.buildDir).not.toBe(first.buildDir);
+    expect(currentBuildDir(path.join(root, BUILD_DIR))).toEqual({ dir: second.buildDir });
+    // A worker that started from the first build just before can still load all of it.
+    expect(fs.readFileSync(path.join(first.buildDir, "workers", "entry.js"), "utf8")).toBe(
+      firstEntry,
+    );
+    // The same sources build to the same directory again, without rewriting it.
+    expect(build().buildDir).toBe(second.buildDir);
+    expect(
+      fs.readdirSync(path.join(root, BUILD_DIR)).filter((name) => name.startsWith(".")),
+    ).toEqual([]);
+  });
+});
