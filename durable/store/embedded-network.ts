@@ -14,6 +14,7 @@ import {
 } from "./sdk.ts";
 import { searchPromises } from "./search.ts";
 import { searchSchedules, searchTasks } from "./search-tasks.ts";
+import { snapshot } from "./snapshot.ts";
 import type { Durability, StoreDatabase, WriteCounters } from "./store-db.ts";
 import { collectTouched, emptyTouched, isEmptyTouched, type TouchedObjects } from "./touched.ts";
 
@@ -237,9 +238,14 @@ export class EmbeddedNetwork implements Network {
     if (unavailable !== undefined) return Promise.reject(unavailable);
     const { corrId, version } = req.head;
     const request: Request = req;
-    // Reads the SDK's Server does not implement (search*.ts); nothing to persist. They
-    // read the database, so what was applied before them is committed first.
-    if (request.kind === "promise.search" || request.kind === "task.search") {
+    // Reads answered from the database (search*.ts, snapshot.ts: the server holds only
+    // what is loaded); nothing to persist, but what was applied before them is committed
+    // first so that they see it.
+    if (
+      request.kind === "promise.search" ||
+      request.kind === "task.search" ||
+      request.kind === "debug.snap"
+    ) {
       this.commitNow();
       if (this.failure !== undefined) return Promise.reject(this.failure);
     }
@@ -320,6 +326,8 @@ export class EmbeddedNetwork implements Network {
     if (request.kind === "promise.search") return searchPromises(this.database, request);
     if (request.kind === "task.search") return searchTasks(this.database, request);
     if (request.kind === "schedule.search") return searchSchedules(this.server, request);
+    if (request.kind === "debug.snap")
+      return snapshot(this.server, this.database, this.now(), request);
     return undefined;
   }
 
