@@ -1,8 +1,10 @@
 /**
  * The durable layer's costs, each against a baseline measured in the same run:
  * 1. a durable step (`ctx.run` of a trivial function, and a durable `execute` of a
- *    trivial cell) on the embedded store versus the SDK's in-memory LocalNetwork;
- * 2. a durable `execute` of a 10 ms cell versus a plain `session.execute` of it;
+ *    trivial cell) on the embedded store, at both durability levels, versus the SDK's
+ *    in-memory LocalNetwork;
+ * 2. a durable `execute` of a 10 ms cell, at both durability levels, versus a plain
+ *    `session.execute` of it;
  * 3. time from process start to the first resumed step after a `kill -9`: to the first
  *    replayed cell and to the first cell that runs again (worker start and restore).
  */
@@ -12,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { LocalNetwork } from "@resonatehq/sdk";
 import { Capsule } from "../../durable/index.ts";
+import type { Durability } from "../../durable/store/index.ts";
 import { SessionPool } from "../../src/session/index.ts";
 import { type Measurement, printTable } from "./harness.ts";
 
@@ -34,16 +37,16 @@ function stats(name: string, samplesMs: number[]): Measurement {
   };
 }
 
-async function withCapsule<T>(
-  kind: "store" | "memory",
-  work: (capsule: Capsule) => Promise<T>,
-): Promise<T> {
+/** Where the durable promises live: in memory (the SDK's LocalNetwork) or the store. */
+type Backend = "memory" | Durability;
+
+async function withCapsule<T>(kind: Backend, work: (capsule: Capsule) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-durable-bench-"));
   const pid = "bench";
   const capsule = await Capsule.open(
-    kind === "store"
-      ? { dir, pool: { minIdle: 1 } }
-      : { network: new LocalNetwork({ pid }), pid, pool: { minIdle: 1 } },
+    kind === "memory"
+      ? { network: new LocalNetwork({ pid }), pid, pool: { minIdle: 1 } }
+      : { dir, durability: kind, pool: { minIdle: 1 } },
   );
   try {
     return await work(capsule);
@@ -54,7 +57,7 @@ async function withCapsule<T>(
 }
 
 /** Per-step latency of `STEPS` steps per execution, measured inside the function. */
-async function stepLatency(kind: "store" | "memory", step: "run" | "execute", code = "1") {
+async function stepLatency(kind: Backend, step: "run" | "execute", code = "1") {
   return withCapsule(kind, async (capsule) => {
     const samples: number[] = [];
     const fn = capsule.register("steps", async (ctx) => {
@@ -155,9 +158,11 @@ async function restartTimes(): Promise<{ replayed: number[]; ran: number[] }> {
 export default async function run(): Promise<void> {
   const steps = [
     stats("ctx.run, LocalNetwork (in memory)", await stepLatency("memory", "run")),
-    stats("ctx.run, embedded store", await stepLatency("store", "run")),
+    stats("ctx.run, store durability=process", await stepLatency("process", "run")),
+    stats("ctx.run, store durability=machine", await stepLatency("machine", "run")),
     stats("execute('1'), LocalNetwork (in memory)", await stepLatency("memory", "execute")),
-    stats("execute('1'), embedded store", await stepLatency("store", "execute")),
+    stats("execute('1'), store durability=process", await stepLatency("process", "execute")),
+    stats("execute('1'), store durability=machine", await stepLatency("machine", "execute")),
   ];
   printTable(
     `durable step latency, ${EXECUTIONS} executions x ${STEPS} steps`,
@@ -166,17 +171,24 @@ export default async function run(): Promise<void> {
   );
 
   const plain = stats("session.execute (plain)", await plainExecute(SLOW_CELL));
-  const durable = stats(
-    "durable execute, embedded store",
-    await stepLatency("store", "execute", SLOW_CELL),
-  );
+  const durable = [];
+  for (const durability of ["process", "machine"] as const) {
+    durable.push(
+      stats(
+        `durable execute, durability=${durability}`,
+        await stepLatency(durability, "execute", SLOW_CELL),
+      ),
+    );
+  }
   printTable(
     "a 10 ms cell: durable execute vs plain session.execute",
-    [plain, durable],
+    [plain, ...durable],
     plain.name,
   );
-  const overhead = ((durable.medianUs - plain.medianUs) / plain.medianUs) * 100;
-  console.log(`durable execute overhead on a 10 ms cell (median): ${overhead.toFixed(1)} %`);
+  for (const row of durable) {
+    const overhead = ((row.medianUs - plain.medianUs) / plain.medianUs) * 100;
+    console.log(`${row.name}: overhead on a 10 ms cell (median) ${overhead.toFixed(1)} %`);
+  }
 
   const restart = await restartTimes();
   printTable(

@@ -1,8 +1,14 @@
 /**
  * Durable step overhead: the time of one `ctx.run` step (record the step's promise, run
  * a trivial function, record its result) inside a workflow on the SDK's in-memory
- * LocalNetwork (baseline) and on the embedded store with `synchronous=NORMAL` and
- * `synchronous=FULL` (the default). Each step is timed individually inside the workflow.
+ * LocalNetwork (baseline) and on the embedded store with durability `process`
+ * (synchronous=NORMAL, the default) and `machine` (synchronous=FULL). Each step is timed
+ * individually inside the workflow.
+ *
+ * Group commit: 100 executions x 10 steps run concurrently; steps per second, and the
+ * store's commits and WAL checkpoints per step. The disk syncs are one per commit with
+ * `machine` (synchronous=FULL fsyncs the WAL in each commit) plus two per checkpoint
+ * (WAL, then store.db), only the checkpoints' with `process`.
  *
  * Store open: the time of `EmbeddedNetwork.open` (rebuild and recovery) of an empty store
  * (baseline) and of one holding 10,000 completed executions (one step each), measured
@@ -25,6 +31,8 @@ const BASELINE = "LocalNetwork (in memory)";
 const HISTORY_EXECUTIONS = 10_000;
 const OPEN_SAMPLES = 30;
 const EMPTY_STORE = "empty store";
+const CONCURRENT_EXECUTIONS = 100;
+const CONCURRENT_STEPS = 10;
 
 function percentile(sorted: number[], fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
@@ -120,6 +128,72 @@ async function measureOpens(): Promise<void> {
   }
 }
 
+interface BurstResult {
+  name: string;
+  stepsPerSec: number;
+  commitsPerStep: number | undefined;
+  syncsPerStep: number | undefined;
+}
+
+/** 100 concurrent executions x 10 steps (after one warm-up burst). */
+async function measureBurst(
+  name: string,
+  network: Network,
+  counters?: () => { commits: number; checkpoints: number },
+  machine = false,
+): Promise<BurstResult> {
+  const resonate = new Resonate({ network });
+  const workflow = resonate.register("burst", async (ctx: Context, n: number) => {
+    let total = 0;
+    for (let i = 0; i < CONCURRENT_STEPS; i++) total += await ctx.run(async () => n + i);
+    return total;
+  });
+  const burst = async (prefix: string) => {
+    const handles = await Promise.all(
+      Array.from({ length: CONCURRENT_EXECUTIONS }, (_, n) => workflow.run(`${prefix}-${n}`, n)),
+    );
+    await Promise.all(handles.map((handle) => handle.result()));
+  };
+  try {
+    await burst("warm");
+    const before = counters?.();
+    const started = performance.now();
+    await burst("burst");
+    const elapsedMs = performance.now() - started;
+    const after = counters?.();
+    const steps = CONCURRENT_EXECUTIONS * CONCURRENT_STEPS;
+    const commits = before && after ? after.commits - before.commits : undefined;
+    const checkpoints = before && after ? after.checkpoints - before.checkpoints : undefined;
+    return {
+      name,
+      stepsPerSec: steps / (elapsedMs / 1000),
+      commitsPerStep: commits === undefined ? undefined : commits / steps,
+      syncsPerStep:
+        commits === undefined || checkpoints === undefined
+          ? undefined
+          : ((machine ? commits : 0) + 2 * checkpoints) / steps,
+    };
+  } finally {
+    await resonate.stop();
+  }
+}
+
+function printBursts(rows: BurstResult[]): void {
+  console.log(
+    `\n${CONCURRENT_EXECUTIONS} concurrent executions x ${CONCURRENT_STEPS} steps (ctx.run)`,
+  );
+  const cell = (value: number | undefined, digits: number) =>
+    value === undefined ? "n/a" : value.toFixed(digits);
+  console.log(
+    `${"".padEnd(34)}  ${"steps/s".padStart(8)}  ${"commits/step".padStart(12)}  ${"fsyncs/step".padStart(11)}`,
+  );
+  for (const row of rows) {
+    console.log(
+      `${row.name.padEnd(34)}  ${row.stepsPerSec.toFixed(0).padStart(8)}  ${cell(row.commitsPerStep, 3).padStart(12)}  ${cell(row.syncsPerStep, 3).padStart(11)}`,
+    );
+  }
+}
+
 export default async function run(): Promise<void> {
   await measureOpens();
   const rows: Measurement[] = [await measureSteps(BASELINE, new LocalNetwork())];
@@ -138,6 +212,26 @@ export default async function run(): Promise<void> {
     rows,
     BASELINE,
   );
+
+  const bursts = [await measureBurst(BASELINE, new LocalNetwork())];
+  for (const durability of ["process", "machine"] as const) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-store-burst-"));
+    const network = EmbeddedNetwork.open({ dir, durability });
+    try {
+      bursts.push(
+        await measureBurst(
+          `EmbeddedNetwork durability=${durability}`,
+          network,
+          () => network.writeCounters(),
+          durability === "machine",
+        ),
+      );
+    } finally {
+      await network.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  printBursts(bursts);
 }
 
 if (import.meta.main) await run();
