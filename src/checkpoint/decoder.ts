@@ -14,6 +14,7 @@ import type vm from "node:vm";
 import type { DecodedNamespace, DecodeOptions } from "./decode.ts";
 import type { Uncaptured } from "./encode.ts";
 import { invalidCheckpoint, NodeKind, PropFlag, SlotTag } from "./format.ts";
+import { batchMakers, type Maker } from "./function-batch.ts";
 import { describeModule, exportOf, moduleKey, readModuleNode } from "./module-node.ts";
 import { NamespaceAccessor } from "./namespace.ts";
 import { evaluateFunctionSource, memberOf, Realm } from "./realm.ts";
@@ -32,6 +33,8 @@ export class Decoder {
   private readonly nodes: unknown[][];
   private readonly options: DecodeOptions;
   private scopes: RestoredScopes | undefined;
+  /** Makers of the functions without a captured scope, compiled as one script. */
+  private batch: Map<number, Maker> | undefined;
 
   constructor(nodes: unknown[][], context: vm.Context, options: DecodeOptions) {
     this.nodes = nodes;
@@ -51,6 +54,7 @@ export class Decoder {
       this.failedNodes.set(i, reason);
       this.settle(i, undefined);
     }
+    this.batch = this.batchFunctions();
     this.forKinds([NodeKind.function], (_node, i) => this.evaluateFunction(i));
     this.forKinds([NodeKind.functionPrototype], (node, i) => this.linkFunctionPrototype(node, i));
     this.nodes.forEach((node, i) => {
@@ -140,7 +144,7 @@ export class Decoder {
         if (resolved.failed !== undefined) throw new Error(resolved.failed);
         superclass = resolved.value;
       }
-      const make = this.scopes?.makers.get(i);
+      const make = this.scopes?.makers.get(i) ?? this.batch?.get(i);
       value =
         make === undefined
           ? evaluateFunctionSource(this.realm, form, source, superclass)
@@ -153,6 +157,22 @@ export class Decoder {
     }
     this.evaluating.delete(i);
     this.settle(i, value);
+  }
+
+  /** One compiled batch for every function node not created in a restored scope. */
+  private batchFunctions(): Map<number, Maker> | undefined {
+    const functions: Array<{ index: number; form: string; source: string }> = [];
+    this.nodes.forEach((node, index) => {
+      if (node[0] !== NodeKind.function || this.done[index] || this.scopes?.makers.has(index)) {
+        return;
+      }
+      const [, form, source] = node;
+      // Anything malformed is left to `evaluateFunction`, which reports it.
+      if (typeof source === "string" && typeof form === "string" && BATCH_FORMS.has(form)) {
+        functions.push({ index, form, source });
+      }
+    });
+    return batchMakers(this.realm, functions);
   }
 
   private superclassOf(slot: unknown): { value: unknown; failed?: string } {
@@ -376,6 +396,8 @@ export class Decoder {
     return { values, failed };
   }
 }
+
+const BATCH_FORMS = new Set(["expression", "derived", "method", "getter", "setter"]);
 
 const SHELL_KINDS: readonly string[] = [
   NodeKind.object,
