@@ -6,14 +6,19 @@
  * exactly as the SDK's `LocalNetwork` does (same addresses, same message delivery on the
  * next event-loop turn, same 1 s timeout tick), and additionally:
  *
- * - persists: after every applied request or tick, the full current state of every
- *   promise, task, schedule and timeout it touched is written to `{dir}/store.db`
- *   (SQLite via `node:sqlite`, WAL, `synchronous=FULL` by default) in one transaction
- *   *before* the response is returned; on open the server is rebuilt from what is live
+ * - persists: the full current state of every promise, task, schedule and timeout that
+ *   the requests of one event-loop turn (and ticks) touched is written to
+ *   `{dir}/store.db` (SQLite via `node:sqlite`, WAL) in one transaction — group commit —
+ *   *before* any of their responses is returned or their messages delivered;
+ *   `durability: "process"` (default, synchronous=NORMAL) survives any crash of the
+ *   process, `"machine"` (synchronous=FULL) also a power loss (store-db.ts); on open the
+ *   server is rebuilt from what is live
  *   (pending promises, unfinished tasks, schedules, timeouts) and loads anything else
  *   by id on first use (stored-map.ts), so open costs the pending work, not the history;
  * - refuses a file that lost commits (generation.ts): `store.db` truncated or replaced,
- *   its WAL deleted or damaged → STORE_CORRUPT, with every file left as it was;
+ *   its WAL deleted or damaged → STORE_CORRUPT, with every file left as it was; after a
+ *   reboot only what was synced to the disk is claimed, so a power loss with `process`
+ *   only makes the last steps run again;
  * - stops on a failed write: `onFatal` (default: stderr + exit 70) with a StoreError
  *   `STORE_WRITE_FAILED`, because memory and disk would otherwise disagree;
  * - is owned by one process (ownership.ts): a second open gets StoreLockedError
