@@ -7,7 +7,9 @@
  * 3. cold `new Session().start()` to READY (and close) against spawning `node -e 0`, in
  *    the bubblewrap sandbox and with the permission model only, alternating in one run;
  * 4. output latency: worker-stamped lines, delay computed at `onOutput`;
- * 5. 100 sessions started and executing at once: wall times and RSS per idle worker.
+ * 5. 100 sessions started and executing at once: wall times and RSS per idle worker;
+ * 6. private memory (`Private_Dirty`) and PSS per idle session against a plain idle `node`,
+ *    and 250 idle sessions at once: their total and the host's own memory.
  * Targets from the issue are printed, never asserted. Run: `node test/bench/run.ts session`.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -15,11 +17,22 @@ import { prepareCell } from "../../src/prepare/index.ts";
 import { Session, SessionPool } from "../../src/session/index.ts";
 import { bwrapArgs, probeSandbox } from "../../src/session/sandbox.ts";
 import { consume, type Measurement, measure, printTable } from "./harness.ts";
+import {
+  memoryAvailableKiB,
+  mib,
+  type ProcessMemory,
+  processMemory,
+  startIdleNode,
+} from "./memory.ts";
 import { processExists, rssKiB, spawnAndWait, startEcho } from "./processes.ts";
 
 const PIPE_BASELINE = "raw pipe ping-pong (32 B, node child)";
 const SPAWN_BASELINE = "spawn `node -e 0` until exit";
 const CONCURRENT_SESSIONS = 100;
+/** The issue's density check; `BENCH_IDLE_SESSIONS` overrides it on a smaller machine. */
+const IDLE_SESSIONS = Number(process.env.BENCH_IDLE_SESSIONS ?? 250);
+/** The idle-sessions row stops starting sessions before the machine runs this low. */
+const MEMORY_FLOOR_KIB = 6 * 1024 * 1024;
 
 /** Statistics of individually timed operations (durations in ns). */
 function summarize(name: string, durationsNs: number[]): Measurement {
@@ -316,7 +329,11 @@ async function timeAll<T>(
   return { wallMs: Number(process.hrtime.bigint() - begin) / 1e6, eachNs };
 }
 
-async function manySessions(baseline: Measurement, baselineRssKiB: number): Promise<void> {
+async function manySessions(
+  baseline: Measurement,
+  baselineRssKiB: number,
+  baselineMemory: ProcessMemory,
+): Promise<void> {
   const sessions = Array.from({ length: CONCURRENT_SESSIONS }, () => new Session());
   const workerPids = () => sessions.flatMap((session) => session.pid ?? []);
   let pids: number[] = [];
@@ -327,6 +344,7 @@ async function manySessions(baseline: Measurement, baselineRssKiB: number): Prom
       session.execute(`const id = ${index}; id * 2`),
     );
     const idleKiB = pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const memories = pids.map(processMemory);
     printTable(
       `${CONCURRENT_SESSIONS} sessions at once (latency of each, from the common start)`,
       [
@@ -343,6 +361,7 @@ async function manySessions(baseline: Measurement, baselineRssKiB: number): Prom
         `(VmRSS summed over ${pids.length} worker pids, after one cell each); ` +
         `an idle plain node process: ${(baselineRssKiB / 1024).toFixed(1)} MiB`,
     );
+    printMemoryRows(memories, baselineMemory);
   } finally {
     // A failed start leaves the others running: every worker that got a pid is checked.
     pids = [...new Set([...pids, ...workerPids()])];
@@ -354,6 +373,71 @@ async function manySessions(baseline: Measurement, baselineRssKiB: number): Prom
         : `LEAK: worker pids still alive after close: ${survivors.join(", ")}`,
     );
     if (survivors.length > 0) process.exitCode = 1;
+  }
+}
+
+// ─── 6. Private memory ──────────────────────────────────────────────────────────────────
+
+/** Median and p99 of one field over the sessions, beside the plain node process's value. */
+function printMemoryRows(memories: ProcessMemory[], plain: ProcessMemory): void {
+  const row = (label: string, field: keyof ProcessMemory, targetKiB?: number) => {
+    const sorted = memories.map((memory) => memory[field]).sort((a, b) => a - b);
+    const at = (fraction: number) => sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)]!;
+    const goal = targetKiB === undefined ? "" : ` (target ≤ ${mib(targetKiB)})`;
+    console.log(
+      `${label} per idle session: median ${mib(at(0.5))}, p99 ${mib(at(0.99))}` +
+        ` — plain node: ${mib(plain[field])}, ${(at(0.5) / plain[field]).toFixed(1)}×${goal}`,
+    );
+  };
+  row("Private_Dirty", "privateDirtyKiB", 20 * 1024);
+  row("PSS", "pssKiB");
+}
+
+/**
+ * Many idle sessions at once (one cell each): their total private memory and PSS, and the
+ * host's own memory before and with them. Sessions start in batches; the row stops early
+ * (and says so) rather than push a shared machine below `MEMORY_FLOOR_KIB` available.
+ */
+async function idleSessions(count: number, plain: ProcessMemory): Promise<void> {
+  const hostBefore = processMemory(process.pid);
+  const sessions: Session[] = [];
+  const batch = 25;
+  let stopped = "";
+  const begin = performance.now();
+  try {
+    while (sessions.length < count) {
+      const available = memoryAvailableKiB();
+      if (available < MEMORY_FLOOR_KIB) {
+        stopped = ` (stopped at ${sessions.length}: MemAvailable ${mib(available)} < ${mib(MEMORY_FLOOR_KIB)})`;
+        break;
+      }
+      const next = Array.from(
+        { length: Math.min(batch, count - sessions.length) },
+        () => new Session(),
+      );
+      sessions.push(...next);
+      await Promise.all(next.map((session) => session.start()));
+      await Promise.all(next.map((session, index) => session.execute(`const id = ${index}`)));
+    }
+    const wallMs = performance.now() - begin;
+    const memories = sessions.map((session) => processMemory(session.pid!));
+    const sum = (field: keyof ProcessMemory) => memories.reduce((total, m) => total + m[field], 0);
+    const host = processMemory(process.pid);
+    console.log(
+      `\n${sessions.length} idle sessions at once${stopped}, started in batches of ${batch} in ${(wallMs / 1000).toFixed(1)} s:`,
+    );
+    console.log(
+      `  workers: Private_Dirty ${mib(sum("privateDirtyKiB"))} total, PSS ${mib(sum("pssKiB"))} total` +
+        ` (summed RSS ${mib(sum("rssKiB"))}); ${sessions.length} plain node processes would be ` +
+        `${mib(plain.privateDirtyKiB * sessions.length)} private`,
+    );
+    console.log(
+      `  host: Private_Dirty ${mib(host.privateDirtyKiB)} (${mib(hostBefore.privateDirtyKiB)} before), ` +
+        `PSS ${mib(host.pssKiB)}, RSS ${mib(host.rssKiB)}`,
+    );
+    printMemoryRows(memories, plain);
+  } finally {
+    await Promise.all(sessions.map((session) => session.close()));
   }
 }
 
@@ -405,7 +489,14 @@ export default async function run(): Promise<void> {
   );
   for (const row of output.rows) console.log(target(`p99 of ${row.name}`, row.p99Us, 5000));
 
-  await manySessions(cold[2]!, trips.echoRssKiB);
+  const plainNode = await startIdleNode();
+  try {
+    const baselineMemory = processMemory(plainNode.pid);
+    await manySessions(cold[2]!, trips.echoRssKiB, baselineMemory);
+    await idleSessions(IDLE_SESSIONS, baselineMemory);
+  } finally {
+    await plainNode.close();
+  }
 }
 
 if (import.meta.main) await run();
