@@ -5,6 +5,7 @@
  * rolled back and the whole name is reported uncaptured, with the path to the part.
  */
 import { types } from "node:util";
+import { CheckpointError } from "../errors.ts";
 import {
   builtinGlobalName,
   constructorOfPrototype,
@@ -320,7 +321,18 @@ export class Encoder implements NodeSink {
       // UTF-8 bytes (a MessagePack `bin`): encoded natively, not character by character
       // as MessagePack would a string. `JSON.stringify` escapes lone surrogates, so the
       // bytes are always valid UTF-8 and decode to the same text.
-      const json = JSON.stringify(tree.root);
+      let json: string;
+      try {
+        json = JSON.stringify(tree.root);
+      } catch (error) {
+        // Only a RangeError can come out (the tree was checked): longer than a string can be.
+        if (!(error instanceof RangeError)) throw error;
+        throw new CheckpointError(
+          "CHECKPOINT_TOO_LARGE",
+          `the data of "${this.ownerNames[index]}" is too large to write (${error.message})`,
+          { cause: error },
+        );
+      }
       const bytes = Buffer.from(json, "utf8");
       this.nodes[index] = [
         NodeKind.plain,
