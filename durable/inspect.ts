@@ -199,7 +199,6 @@ export async function show(send: Send, id: string): Promise<ShowView> {
 
 function labelOf(record: PromiseRecord): string {
   if (record.tags["resonate:timer"] === "true") return "sleep";
-  if (record.tags["capsule:kind"] === ATTEMPT_KIND) return "attempt";
   // A question (pending until answered) and a recorded capability call of a durable cell.
   if (record.tags["capsule:kind"] === INPUT_KIND) return "input";
   if (record.tags["capsule:kind"] === CAPABILITY_KIND) {
@@ -227,8 +226,10 @@ export async function tree(send: Send, id: string): Promise<TreeNode> {
   });
   const rootNode = node(root);
   nodes.set(root.id, rootNode);
-  for (const record of members) if (!nodes.has(record.id)) nodes.set(record.id, node(record));
-  for (const record of members) {
+  // Attempt markers (poison-cell bookkeeping) are Capsule's, not calls the user made.
+  const calls = members.filter((record) => record.tags["capsule:kind"] !== ATTEMPT_KIND);
+  for (const record of calls) if (!nodes.has(record.id)) nodes.set(record.id, node(record));
+  for (const record of calls) {
     const parentId = record.tags["resonate:parent"];
     if (record.id === root.id || parentId === undefined || parentId === record.id) continue;
     const child = nodes.get(record.id);
