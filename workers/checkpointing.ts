@@ -5,17 +5,30 @@
  * it gets a full checkpoint; so does a chain that has grown longer or heavier than a
  * full checkpoint would be.
  */
-import {
-  applyCheckpoints,
-  assignNamespace,
-  CHECKPOINT_VERSION,
-  type EncodedNamespace,
-  NamespaceCheckpointer,
-  readNamespace,
-} from "../src/checkpoint/index.ts";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type * as CheckpointCodec from "../src/checkpoint/index.ts";
+import type { EncodedNamespace, NamespaceCheckpointer } from "../src/checkpoint/index.ts";
 import type { CheckpointPayload } from "../src/protocol/messages.ts";
 import type { SessionContext } from "./context.ts";
 import type { ModuleRegistry } from "./modules.ts";
+
+/** A `new URL` of a module: the worker build rewrites it to the emitted `.js` file. */
+const CODEC_MODULE = new URL("../src/checkpoint/index.ts", import.meta.url);
+let codecModule: typeof CheckpointCodec | undefined;
+
+/**
+ * The checkpoint codec (and msgpack under it), loaded at the first checkpoint or restore
+ * instead of on every worker's start-up path (tens of ms and their heap), and never by a
+ * session with checkpoints off. A capture runs synchronously after a cell, so the module
+ * is loaded with `require` (synchronous for an ES module without top-level await).
+ */
+function codec(): typeof CheckpointCodec {
+  codecModule ??= createRequire(import.meta.url)(
+    fileURLToPath(CODEC_MODULE),
+  ) as typeof CheckpointCodec;
+  return codecModule;
+}
 
 /** Increments allowed after a full checkpoint before the next one is full again. */
 const MAX_CHAIN_LENGTH = 32;
@@ -56,6 +69,7 @@ export class Checkpointing {
     const names = this.#session.userNames();
     // Descriptors, never `global[name]`: a getter on the global must not run because
     // Capsule takes a checkpoint (it is captured as its getter/setter functions).
+    const { readNamespace, NamespaceCheckpointer } = codec();
     const entries = readNamespace(this.#session.global, names);
     const current = new Set(names);
     const removed = [...this.#names].filter((name) => !current.has(name));
@@ -84,6 +98,7 @@ export class Checkpointing {
     chain: readonly Uint8Array[],
   ): Promise<{ names: string[]; failed: { name: string; reason: string }[] }> {
     // Modules come back the way the cell got them (require or import), recorded again.
+    const { applyCheckpoints, assignNamespace } = codec();
     const decoded = await applyCheckpoints(chain, this.#session.context, {
       loadModule: this.#modules().load,
       importModuleDynamically: this.#modules().dynamicImport,
@@ -121,7 +136,7 @@ export class Checkpointing {
 
   #message(encoded: EncodedNamespace, incremental: boolean, removed: string[]): CheckpointPayload {
     return {
-      version: CHECKPOINT_VERSION,
+      version: codec().CHECKPOINT_VERSION,
       incremental,
       data: encoded.data,
       removed,

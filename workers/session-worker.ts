@@ -6,26 +6,15 @@
  * as `output` messages, so user output never mixes with frames.
  */
 import { writeSync } from "node:fs";
-import { z } from "zod";
-import { PROTOCOL_VERSION } from "../src/protocol/messages.ts";
+import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
+import { parseWorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
 import { WorkerRuntime } from "./runtime.ts";
 
-const ConfigSchema = z.object({
-  moduleRoot: z.string(),
-  heartbeatMs: z.number().nonnegative(),
-  graceMs: z.number().nonnegative(),
-  outputLimitBytes: z.number().int().positive(),
-  checkpointMaxBytes: z.number().int().positive(),
-  defaultTimeoutMs: z.number().int().positive(),
-  maxFrameBytes: z.number().int().positive(),
-  memoryLimitBytes: z.number().int().positive(),
-});
-export type WorkerConfig = z.infer<typeof ConfigSchema>;
-
+export type { WorkerConfig } from "./config.ts";
 export { MEMORY_LIMIT_MARKER } from "./executors/service-protocol.ts";
 
-const config = ConfigSchema.parse(JSON.parse(process.argv[2] ?? "{}"));
+const config = parseWorkerConfig(process.argv[2] ?? "{}");
 
 const service = new ServiceLink({
   heartbeatMs: config.heartbeatMs,

@@ -356,4 +356,4 @@ export function isWorkerMessage(message: Message): message is WorkerMessage {
   return WORKER_KINDS.has(message.type);
 }
 
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION } from "./version.ts";
