@@ -18,12 +18,12 @@ const CODEC_MODULE = new URL("../src/checkpoint/index.ts", import.meta.url);
 let codecModule: typeof CheckpointCodec | undefined;
 
 /**
- * The checkpoint codec (and msgpack under it), loaded at the first checkpoint or restore
- * instead of on every worker's start-up path (tens of ms and their heap), and never by a
- * session with checkpoints off. A capture runs synchronously after a cell, so the module
- * is loaded with `require` (synchronous for an ES module without top-level await).
+ * The checkpoint codec (and msgpack under it): off the start-up path (tens of ms), loaded
+ * once the worker is ready and idle, or by the first checkpoint or restore if that comes
+ * sooner. A capture runs synchronously after a cell, so the module is loaded with
+ * `require` (synchronous for an ES module without top-level await).
  */
-function codec(): typeof CheckpointCodec {
+export function loadCheckpointCodec(): typeof CheckpointCodec {
   codecModule ??= createRequire(import.meta.url)(
     fileURLToPath(CODEC_MODULE),
   ) as typeof CheckpointCodec;
@@ -69,7 +69,7 @@ export class Checkpointing {
     const names = this.#session.userNames();
     // Descriptors, never `global[name]`: a getter on the global must not run because
     // Capsule takes a checkpoint (it is captured as its getter/setter functions).
-    const { readNamespace, NamespaceCheckpointer } = codec();
+    const { readNamespace, NamespaceCheckpointer } = loadCheckpointCodec();
     const entries = readNamespace(this.#session.global, names);
     const current = new Set(names);
     const removed = [...this.#names].filter((name) => !current.has(name));
@@ -98,7 +98,7 @@ export class Checkpointing {
     chain: readonly Uint8Array[],
   ): Promise<{ names: string[]; failed: { name: string; reason: string }[] }> {
     // Modules come back the way the cell got them (require or import), recorded again.
-    const { applyCheckpoints, assignNamespace } = codec();
+    const { applyCheckpoints, assignNamespace } = loadCheckpointCodec();
     const decoded = await applyCheckpoints(chain, this.#session.context, {
       loadModule: this.#modules().load,
       importModuleDynamically: this.#modules().dynamicImport,
@@ -136,7 +136,7 @@ export class Checkpointing {
 
   #message(encoded: EncodedNamespace, incremental: boolean, removed: string[]): CheckpointPayload {
     return {
-      version: codec().CHECKPOINT_VERSION,
+      version: loadCheckpointCodec().CHECKPOINT_VERSION,
       incremental,
       data: encoded.data,
       removed,

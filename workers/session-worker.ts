@@ -7,6 +7,7 @@
  */
 import { writeSync } from "node:fs";
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
+import { loadCheckpointCodec } from "./checkpointing.ts";
 import { parseWorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
 import { WorkerRuntime } from "./runtime.ts";
@@ -57,6 +58,9 @@ service.onFailure = (error) => {
   process.exit(70);
 };
 service.send({ type: "ready", pid: process.pid, protocol_version: PROTOCOL_VERSION });
+// After READY, not before it: a pooled session waits idle, and its first cell should not
+// pay for loading the checkpoint codec (a cell that arrives first loads it itself).
+setImmediate(loadCheckpointCodec);
 
 function captureProcessOutput(target: WorkerRuntime): void {
   for (const stream of ["stdout", "stderr"] as const) {
