@@ -47,6 +47,8 @@ export class SessionPool {
   #pending = 0;
   /** Starts in flight, so `close()` can wait for them. */
   readonly #starts = new Set<Promise<unknown>>();
+  /** Retirements in flight: `close()` waits for those processes too (and their directories). */
+  readonly #retiring = new Set<Promise<void>>();
   readonly #waiters: Waiter[] = [];
   /** Warm starts that failed in a row (see #fill). */
   #failedWarmStarts = 0;
@@ -110,7 +112,7 @@ export class SessionPool {
     this.#leased.clear();
     await Promise.all(sessions.map((session) => session.close()));
     // Sessions still starting close themselves when they come up (see #create).
-    await Promise.allSettled([...this.#starts]);
+    await Promise.allSettled([...this.#starts, ...this.#retiring]);
   }
 
   #take(signal: AbortSignal | undefined): Promise<Session> {
@@ -231,9 +233,12 @@ export class SessionPool {
   async #release(session: Session): Promise<void> {
     if (!this.#leased.delete(session)) return;
     this.#pending++;
+    const retired = session.close();
+    this.#retiring.add(retired);
     try {
-      await session.close();
+      await retired;
     } finally {
+      this.#retiring.delete(retired);
       this.#pending--;
     }
     this.#replace();

@@ -1,4 +1,7 @@
 import { once } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionPool } from "../../src/session/pool.ts";
 import type { Session } from "../../src/session/session.ts";
@@ -97,6 +100,27 @@ describe("SessionPool", () => {
     await pool.close();
     expect(pids.filter(processExists)).toEqual([]);
   }, 180_000);
+
+  it("close waits for sessions still being retired: no process and no directory is left", async () => {
+    // The workers' directories go under os.tmpdir(): a directory of this test's own.
+    const previous = process.env.TMPDIR;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-pool-close-"));
+    process.env.TMPDIR = tmp;
+    try {
+      pool = new SessionPool({ minIdle: 0, maxSessions: 4 });
+      const sessions = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+      const pids = sessions.map((session) => session.pid!);
+      // Released and closed in the same turn, as a process that finishes and exits does.
+      for (const session of sessions) session.release();
+      await pool.close();
+      expect(pids.filter(processExists)).toEqual([]);
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 
   it("rejects acquire after close", async () => {
     pool = new SessionPool({ minIdle: 1 });
