@@ -41,8 +41,11 @@ function start(
   });
   if (child.stdout === null) throw new Error("endpoint has no stdout");
   const waiters: { where: (r: Report) => boolean; resolve: (r: Report) => void }[] = [];
+  // Lines of one chunk arrive in one go: a report can come before anyone waits for it.
+  const seen: Report[] = [];
   readline.createInterface({ input: child.stdout }).on("line", (line) => {
     const report = JSON.parse(line) as Report;
+    seen.push(report);
     onReport(report);
     const text = show(report);
     if (text !== undefined) console.log(`  ${label} │ ${text}`);
@@ -61,6 +64,8 @@ function start(
     exited,
     next: (where) =>
       new Promise((resolve, reject) => {
+        const already = seen.find(where);
+        if (already !== undefined) return resolve(already);
         waiters.push({ where, resolve });
         void exited.then(({ code, signal }) =>
           reject(new Error(`${label} exited (${code ?? signal})`)),
