@@ -29,16 +29,24 @@ const expected = (i: number) => 11 * i + 137;
 
 export interface KillTortureOptions {
   seed: number;
-  rounds: number;
+  /** Rounds go on until this many kills landed (a round that finishes early kills fewer). */
+  kills: number;
   killsPerRound: number;
   executions: number;
 }
 
 export async function killTorture(options: KillTortureOptions, figures: Figures): Promise<void> {
   const random = mulberry32(options.seed);
-  for (let round = 0; round < options.rounds; round++) {
+  const landed = () => figures.row("orchestrator kill -9").injected;
+  // Bounded: a run where kills keep missing (every round finishing first) still ends.
+  const maxRounds = Math.ceil((3 * options.kills) / options.killsPerRound);
+  for (let round = 0; round < maxRounds && landed() < options.kills; round++) {
     await oneRound(round, options, random, figures);
   }
+  if (landed() < options.kills)
+    figures.violation(
+      `kill torture: only ${landed()} of ${options.kills} kills landed in ${maxRounds} rounds`,
+    );
 }
 
 async function oneRound(

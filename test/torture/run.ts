@@ -32,7 +32,7 @@ const phases: Record<string, (figures: Figures) => Promise<void>> = {
     killTorture(
       {
         seed,
-        rounds: Number(process.env.TORTURE_ROUNDS ?? 10 * scale),
+        kills: Number(process.env.TORTURE_KILLS ?? 50 * scale),
         killsPerRound: 5,
         executions: 3,
       },
