@@ -9,6 +9,7 @@ import {
   type FixMessage,
   fixTimestamp,
   isAdminType,
+  MsgType,
   Tag,
 } from "./codec.ts";
 import { FixParser } from "./parser.ts";
@@ -66,4 +67,37 @@ export function gapFillMessage(header: readonly FixField[], to: number, now: num
     [Tag.GapFillFlag, "Y"],
     [Tag.NewSeqNo, String(to)],
   ]);
+}
+
+export interface ResendAnswer {
+  /** The messages to write, in order: PossDup copies and gap fills. */
+  writes: Buffer[];
+  stop: number;
+  resent: number[];
+  gapFills: string[];
+}
+
+/** The answer to a ResendRequest for `begin..stop`, each message under a fresh header. */
+export async function answerResend(
+  outbound: (seq: number) => Promise<Buffer | undefined>,
+  request: {
+    begin: number;
+    stop: number;
+    header: (msgType: string, seq: number) => FixField[];
+    now: number;
+  },
+): Promise<ResendAnswer> {
+  const { begin, stop, header, now } = request;
+  const answer: ResendAnswer = { writes: [], stop, resent: [], gapFills: [] };
+  for (const step of await planResend(outbound, begin, stop)) {
+    if (step.kind === "resend") {
+      const seq = step.original.seqNum ?? 0;
+      answer.writes.push(possDupCopy(step.original, header(step.original.msgType, seq), now));
+      answer.resent.push(seq);
+    } else {
+      answer.writes.push(gapFillMessage(header(MsgType.SequenceReset, step.from), step.to, now));
+      answer.gapFills.push(`${step.from}→${step.to}`);
+    }
+  }
+  return answer;
 }

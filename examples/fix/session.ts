@@ -21,48 +21,13 @@ import {
   Tag,
 } from "./codec.ts";
 import { FixError } from "./errors.ts";
+import { Heartbeats } from "./heartbeats.ts";
 import { FixParser } from "./parser.ts";
-import { gapFillMessage, planResend, possDupCopy } from "./resend.ts";
+import { answerResend } from "./resend.ts";
+import type { SessionOptions, SessionState, Transport } from "./session-types.ts";
 import type { DurableSessionStore } from "./store.ts";
 
-/** Where the session writes its bytes; a TCP socket in practice (see transport.ts). */
-export interface Transport {
-  write(raw: Buffer): void;
-  /** Ends the connection after what was written is flushed. */
-  close(): void;
-}
-
-export type SessionEvent =
-  | { type: "sent"; message: FixMessage; resent: boolean }
-  | { type: "dropped"; message: FixMessage }
-  | { type: "received"; message: FixMessage }
-  | { type: "logged-on"; heartBtInt: number; nextIn: number; nextOut: number }
-  | { type: "gap"; expected: number; received: number }
-  | { type: "resend-answered"; begin: number; end: number; resent: number[]; gapFills: string[] }
-  | { type: "reset"; epoch: number }
-  | { type: "ended"; reason: string };
-
-/** Fault injection for tests: return true to lose a message on its way. */
-export interface Faults {
-  dropOutbound?(message: FixMessage): boolean;
-  dropInbound?(message: FixMessage): boolean;
-}
-
-export interface SessionOptions {
-  role: "initiator" | "acceptor";
-  senderCompId: string;
-  targetCompId: string;
-  /** HeartBtInt(108) in seconds; an initiator proposes it, an acceptor adopts the peer's. */
-  heartBtInt: number;
-  store: DurableSessionStore;
-  clock?: Clock;
-  /** Called for each application message, in MsgSeqNum order; awaited before it counts as received. */
-  onApplication?(message: FixMessage): Promise<void> | void;
-  onEvent?(event: SessionEvent): void;
-  faults?: Faults;
-}
-
-type State = "disconnected" | "awaiting-logon" | "active" | "logout-sent";
+export type { Faults, SessionEvent, SessionOptions, Transport } from "./session-types.ts";
 
 /** SessionRejectReason(373) values used here. */
 const REQUIRED_TAG_MISSING = "1";
@@ -73,8 +38,8 @@ export class FixSession {
   readonly #clock: Clock;
   readonly #store: DurableSessionStore;
   #transport: Transport | undefined;
-  #state: State = "disconnected";
-  #heartBtInt: number;
+  #state: SessionState = "disconnected";
+  readonly #heartbeats: Heartbeats;
   /** Messages that arrived ahead of a gap, by MsgSeqNum. */
   readonly #early = new Map<number, FixMessage>();
   /** ResendRequests answered when they arrived early (not answered twice). */
@@ -82,9 +47,6 @@ export class FixSession {
   #resendOutstanding = false;
   #sendChain: Promise<void> = Promise.resolve();
   #receiveChain: Promise<void> = Promise.resolve();
-  #cancelSendTimer: (() => void) | undefined;
-  #cancelReceiveTimer: (() => void) | undefined;
-  #testRequests = 0;
   #loggedOn: { resolve(): void; reject(error: Error): void } | undefined;
   readonly #onEnded: (() => void)[] = [];
   /** Reassembles messages from the connection's chunks. */
@@ -94,15 +56,24 @@ export class FixSession {
     this.options = options;
     this.#clock = options.clock ?? systemClock;
     this.#store = options.store;
-    this.#heartBtInt = options.heartBtInt;
+    this.#heartbeats = new Heartbeats(this.#clock, options.heartBtInt, {
+      state: () => this.#state,
+      // A failed send ends the connection through the send path's own error handling.
+      sendHeartbeat: () => void this.#sendNew(MsgType.Heartbeat, []).catch(() => {}),
+      sendTestRequest: () =>
+        void this.#sendNew(MsgType.TestRequest, [
+          [Tag.TestReqID, `TEST-${this.#clock.now()}`],
+        ]).catch(() => {}),
+      close: (reason) => this.#close(reason),
+    });
   }
 
-  get state(): State {
+  get state(): SessionState {
     return this.#state;
   }
 
   get heartBtInt(): number {
-    return this.#heartBtInt;
+    return this.#heartbeats.seconds;
   }
 
   /** The session's sequence state: next numbers, reset period and when it began. */
@@ -135,11 +106,11 @@ export class FixSession {
       const reset = this.#store.state.nextOut === 1;
       void this.#sendNew(MsgType.Logon, [
         [Tag.EncryptMethod, "0"],
-        [Tag.HeartBtInt, String(this.#heartBtInt)],
+        [Tag.HeartBtInt, String(this.#heartbeats.seconds)],
         ...(reset ? ([[Tag.ResetSeqNumFlag, "Y"]] as FixField[]) : []),
       ]).catch((error: unknown) => this.#end(`logon not sent: ${String(error)}`));
     }
-    this.#armReceiveTimer();
+    this.#heartbeats.received();
     return loggedOn;
   }
 
@@ -195,7 +166,7 @@ export class FixSession {
     this.#state = "logout-sent";
     await this.#sendNew(MsgType.Logout, [[Tag.Text, text]]);
     // A counterparty that never answers is cut off after one heartbeat interval.
-    const cancel = this.#clock.after(Math.max(1, this.#heartBtInt) * 1000, () =>
+    const cancel = this.#clock.after(Math.max(1, this.#heartbeats.seconds) * 1000, () =>
       this.#close("no Logout reply"),
     );
     await ended;
@@ -213,7 +184,7 @@ export class FixSession {
   async #receive(message: FixMessage): Promise<void> {
     if (this.#state === "disconnected") return;
     this.options.onEvent?.({ type: "received", message });
-    this.#armReceiveTimer();
+    this.#heartbeats.received();
     if (
       message.get(Tag.SenderCompID) !== this.options.targetCompId ||
       message.get(Tag.TargetCompID) !== this.options.senderCompId
@@ -273,7 +244,7 @@ export class FixSession {
       return this.#logoutAndClose(`MsgSeqNum too low, expecting ${expected} but received ${seq}`);
     }
     if (this.options.role === "acceptor") {
-      this.#heartBtInt = heartBtInt;
+      this.#heartbeats.seconds = heartBtInt;
       await this.#sendNew(MsgType.Logon, [
         [Tag.EncryptMethod, "0"],
         [Tag.HeartBtInt, String(heartBtInt)],
@@ -283,18 +254,20 @@ export class FixSession {
     if (seq === expected) await this.#store.setNextIn(seq + 1);
     this.#state = "active";
     const { nextIn, nextOut } = this.#store.state;
-    this.options.onEvent?.({ type: "logged-on", heartBtInt: this.#heartBtInt, nextIn, nextOut });
+    this.options.onEvent?.({
+      type: "logged-on",
+      heartBtInt: this.#heartbeats.seconds,
+      nextIn,
+      nextOut,
+    });
     this.#loggedOn?.resolve();
-    this.#armReceiveTimer();
+    this.#heartbeats.received();
     // The range asked for includes the Logon itself; the peer gap-fills it.
     if (seq > expected) await this.#requestResend(expected, seq);
   }
 
   async #inSequence(message: FixMessage, seq: number): Promise<void> {
     switch (message.msgType) {
-      case MsgType.Heartbeat:
-        this.#testRequests = 0;
-        break;
       case MsgType.TestRequest: {
         const id = message.get(Tag.TestReqID);
         if (id === undefined)
@@ -313,6 +286,7 @@ export class FixSession {
           await this.#sendNew(MsgType.Logout, [[Tag.Text, "logout acknowledged"]]);
         }
         return this.#close(`Logout: ${message.get(Tag.Text) ?? ""}`);
+      case MsgType.Heartbeat:
       case MsgType.Reject:
       case MsgType.Logon:
         break;
@@ -363,26 +337,14 @@ export class FixSession {
     }
     await this.#enqueueSend(async () => {
       const last = this.#store.state.nextOut - 1;
-      const stop = end === 0 || end > last ? last : end;
-      const resent: number[] = [];
-      const gapFills: string[] = [];
-      const now = this.#clock.now();
-      for (const step of await planResend((n) => this.#store.outbound(n), begin, stop)) {
-        if (step.kind === "resend") {
-          const seq = step.original.seqNum ?? 0;
-          this.#write(
-            possDupCopy(step.original, this.#header(step.original.msgType, seq), now),
-            true,
-          );
-          resent.push(seq);
-        } else {
-          this.#write(
-            gapFillMessage(this.#header(MsgType.SequenceReset, step.from), step.to, now),
-            true,
-          );
-          gapFills.push(`${step.from}→${step.to}`);
-        }
-      }
+      const answer = await answerResend((n) => this.#store.outbound(n), {
+        begin,
+        stop: end === 0 || end > last ? last : end,
+        header: (msgType, seq) => this.#header(msgType, seq),
+        now: this.#clock.now(),
+      });
+      for (const raw of answer.writes) this.#write(raw, true);
+      const { stop, resent, gapFills } = answer;
       this.options.onEvent?.({ type: "resend-answered", begin, end: stop, resent, gapFills });
     });
   }
@@ -428,7 +390,7 @@ export class FixSession {
       this.#transport.write(raw);
       this.options.onEvent?.({ type: "sent", message, resent });
     }
-    this.#armSendTimer();
+    this.#heartbeats.sent();
   }
 
   async #reject(refSeqNum: number, refTag: number, reason: string, text: string): Promise<void> {
@@ -445,40 +407,7 @@ export class FixSession {
     this.#close(reason);
   }
 
-  // ------------------------------------------------------------------ timers and end
-
-  /** Heartbeat only when nothing was sent for a whole interval. */
-  #armSendTimer(): void {
-    this.#cancelSendTimer?.();
-    if (this.#heartBtInt <= 0 || this.#state === "disconnected") return;
-    this.#cancelSendTimer = this.#clock.after(this.#heartBtInt * 1000, () => {
-      // During the logon exchange a heartbeat is not allowed yet: wait another interval.
-      if (this.#state !== "active") return this.#armSendTimer();
-      // A failed send ends the connection through the send path's own error handling.
-      void this.#sendNew(MsgType.Heartbeat, []).catch(() => {});
-    });
-  }
-
-  /** Silence for interval + 20% gets a TestRequest; silence after that ends the session. */
-  #armReceiveTimer(): void {
-    this.#cancelReceiveTimer?.();
-    this.#testRequests = 0;
-    this.#scheduleSilenceCheck();
-  }
-
-  #scheduleSilenceCheck(): void {
-    if (this.#heartBtInt <= 0 || this.#state === "disconnected") return;
-    this.#cancelReceiveTimer = this.#clock.after(this.#heartBtInt * 1200, () => {
-      if (this.#state === "awaiting-logon")
-        return this.#close("no Logon within the heartbeat interval");
-      if (this.#testRequests > 0) return this.#close("peer silent: TestRequest unanswered");
-      this.#testRequests++;
-      void this.#sendNew(MsgType.TestRequest, [[Tag.TestReqID, `TEST-${this.#clock.now()}`]]).catch(
-        () => {},
-      );
-      this.#scheduleSilenceCheck();
-    });
-  }
+  // ------------------------------------------------------------------ end
 
   #close(reason: string): void {
     const transport = this.#transport;
@@ -490,8 +419,7 @@ export class FixSession {
     if (this.#state === "disconnected") return;
     this.#state = "disconnected";
     this.#transport = undefined;
-    this.#cancelSendTimer?.();
-    this.#cancelReceiveTimer?.();
+    this.#heartbeats.stop();
     this.#loggedOn?.reject(
       new FixError("FIX_SESSION_ENDED", `session ended before logon: ${reason}`),
     );
