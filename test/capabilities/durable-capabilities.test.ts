@@ -3,38 +3,24 @@
 // result and the host function is not called again. Calls are counted in a file the
 // host function appends to.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Capsule } from "../../durable/index.ts";
 import { killHard, waitForPidsGone } from "../durable/capsule-process.ts";
-import { killJsonLinesChildren, startJsonLinesChild } from "../support/json-lines-child.ts";
+import { startJsonLinesChild } from "../support/json-lines-child.ts";
+import { useStoreDirs } from "../support/store-dirs.ts";
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "durable-child.ts");
 
-let root: string;
-let storeDir: string;
-let sideDir: string;
-
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-cap-"));
-  storeDir = path.join(root, "capsule");
-  sideDir = path.join(root, "side");
-  fs.mkdirSync(sideDir);
-});
-
-afterEach(async () => {
-  await killJsonLinesChildren();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const dirs = useStoreDirs("capsule-cap-");
 
 function callsMade(): string[] {
-  return fs.readFileSync(path.join(sideDir, "calls.log"), "utf8").split("\n").filter(Boolean);
+  return fs.readFileSync(path.join(dirs.side, "calls.log"), "utf8").split("\n").filter(Boolean);
 }
 
 describe("durable capabilities", () => {
   it("a worker killed with SIGKILL after the call: the retried cell gets the recorded result", async () => {
-    const child = startJsonLinesChild(FIXTURE, ["cap-kill", storeDir, sideDir]);
+    const child = startJsonLinesChild(FIXTURE, ["cap-kill", dirs.store, dirs.side]);
     const done = await child.next("done");
     expect(done.result).toEqual({ sent: "ops", count: 1 });
     expect(callsMade()).toEqual(["ops"]);
@@ -44,13 +30,13 @@ describe("durable capabilities", () => {
   });
 
   it("the orchestrator killed with SIGKILL after the call: the restarted cell does not call again", async () => {
-    const first = startJsonLinesChild(FIXTURE, ["cap-hang", storeDir, sideDir]);
+    const first = startJsonLinesChild(FIXTURE, ["cap-hang", dirs.store, dirs.side]);
     const called = await first.next("called");
     await killHard(first);
     expect(await waitForPidsGone([called.workerPid as number])).toEqual([]);
     expect(callsMade()).toEqual(["ops"]);
 
-    const second = startJsonLinesChild(FIXTURE, ["cap-hang", storeDir, sideDir]);
+    const second = startJsonLinesChild(FIXTURE, ["cap-hang", dirs.store, dirs.side]);
     const done = await second.next("done");
     expect(done.result).toEqual({ sent: "ops", count: 1 });
     expect(callsMade()).toEqual(["ops"]);
@@ -62,10 +48,10 @@ describe("durable capabilities", () => {
     let alphaCalls = 0;
     let betaCalls = 0;
     const capsule = await Capsule.open({
-      dir: storeDir,
+      dir: dirs.store,
       pool: {
         minIdle: 0,
-        permissions: { fsRead: [sideDir], fsWrite: [sideDir] },
+        permissions: { fsRead: [dirs.side], fsWrite: [dirs.side] },
         capabilities: {
           alpha: async () => ++alphaCalls,
           beta: async () => ++betaCalls,
@@ -73,7 +59,7 @@ describe("durable capabilities", () => {
       },
     });
     try {
-      const marker = JSON.stringify(path.join(sideDir, "ran"));
+      const marker = JSON.stringify(path.join(dirs.side, "ran"));
       // First run: alpha(), then the worker dies; the retry takes the other branch.
       const job = capsule.register("diverge", async (ctx) => {
         const result = await ctx.session("main").execute(

@@ -2,36 +2,21 @@
 // restart: the function completes with the right value, every recorded cell ran exactly
 // once, the namespace is back, and no session worker outlives the killed process.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useStoreDirs } from "../support/store-dirs.ts";
 import {
   type CapsuleChild,
-  killCapsuleChildren,
   killHard,
   startCapsuleChild,
   waitForPidsGone,
 } from "./capsule-process.ts";
 
-let root: string;
-let storeDir: string;
-let sideDir: string;
-
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-crash-"));
-  storeDir = path.join(root, "capsule");
-  sideDir = path.join(root, "side");
-  fs.mkdirSync(sideDir);
-});
-
-afterEach(async () => {
-  await killCapsuleChildren();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const dirs = useStoreDirs("capsule-crash-");
 
 function cellRuns(): Record<string, number> {
   const counts: Record<string, number> = {};
-  const text = fs.readFileSync(path.join(sideDir, "cells.log"), "utf8");
+  const text = fs.readFileSync(path.join(dirs.side, "cells.log"), "utf8");
   for (const line of text.split("\n").filter(Boolean)) counts[line] = (counts[line] ?? 0) + 1;
   return counts;
 }
@@ -48,7 +33,7 @@ function workerPids(child: CapsuleChild): number[] {
 }
 
 async function crashAt(stop: string, reached: string): Promise<CapsuleChild> {
-  const crashed = startCapsuleChild(["crash", storeDir, sideDir, stop]);
+  const crashed = startCapsuleChild(["crash", dirs.store, dirs.side, stop]);
   await crashed.next(reached);
   const pids = workerPids(crashed);
   await killHard(crashed);
@@ -61,7 +46,7 @@ async function resume(
   promiseToResolve?: string,
 ): Promise<{ result: unknown; child: CapsuleChild }> {
   const extra = promiseToResolve === undefined ? [] : [promiseToResolve];
-  const resumed = startCapsuleChild(["resume", storeDir, sideDir, ...extra]);
+  const resumed = startCapsuleChild(["resume", dirs.store, dirs.side, ...extra]);
   const done = await resumed.next("done");
   const exit = await resumed.exited;
   expect(exit.code, resumed.stderr()).toBe(0);

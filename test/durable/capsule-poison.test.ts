@@ -5,30 +5,16 @@
 // 3 deaths the step is recorded as failed with PoisonCellError, the host survives, and
 // the steps recorded before it are not run again.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Capsule } from "../../durable/index.ts";
-import { killCapsuleChildren, startCapsuleChild, waitForPidsGone } from "./capsule-process.ts";
+import { useStoreDirs } from "../support/store-dirs.ts";
+import { startCapsuleChild, waitForPidsGone } from "./capsule-process.ts";
 
-let root: string;
-let storeDir: string;
-let sideDir: string;
-
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-poison-"));
-  storeDir = path.join(root, "capsule");
-  sideDir = path.join(root, "side");
-  fs.mkdirSync(sideDir);
-});
-
-afterEach(async () => {
-  await killCapsuleChildren();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const dirs = useStoreDirs("capsule-poison-");
 
 function lines(file: string): string[] {
-  const full = path.join(sideDir, file);
+  const full = path.join(dirs.side, file);
   return fs.existsSync(full) ? fs.readFileSync(full, "utf8").split("\n").filter(Boolean) : [];
 }
 
@@ -38,7 +24,7 @@ describe("a poison cell", () => {
     timeout: 180_000,
   }, async () => {
     for (let kill = 1; kill <= 3; kill++) {
-      const child = startCapsuleChild(["poison", storeDir, sideDir]);
+      const child = startCapsuleChild(["poison", dirs.store, dirs.side]);
       const exit = await child.exited;
       // The cell's own SIGKILL, not a crash of Capsule.
       expect(exit, child.stderr()).toEqual({ code: null, signal: "SIGKILL" });
@@ -47,7 +33,7 @@ describe("a poison cell", () => {
     // The workers of the killed processes are gone with them.
     expect(await waitForPidsGone(lines("killers.log").map(Number))).toEqual([]);
 
-    const survivor = startCapsuleChild(["poison", storeDir, sideDir]);
+    const survivor = startCapsuleChild(["poison", dirs.store, dirs.side]);
     const failed = await survivor.next("failed");
     expect(await survivor.exited, survivor.stderr()).toEqual({ code: 0, signal: null });
     expect(failed).toMatchObject({
@@ -66,7 +52,7 @@ describe("a poison cell", () => {
     expect(lines("cells.log")).toEqual(["1", "2", "2", "2"]);
 
     // The failure is recorded: a later process reads it back without running anything.
-    const reader = startCapsuleChild(["poison", storeDir, sideDir]);
+    const reader = startCapsuleChild(["poison", dirs.store, dirs.side]);
     expect(await reader.next("failed")).toMatchObject({ code: "POISON_CELL", kills: 3 });
     const shown = await reader.next("show");
     expect(await reader.exited).toEqual({ code: 0, signal: null });
@@ -78,9 +64,9 @@ describe("a poison cell", () => {
 
   it("honours poisonAfterKills: with 1, the first death is the last", async () => {
     const env = { ...process.env, CAPSULE_TEST_POISON_AFTER: "1" };
-    const killed = startCapsuleChild(["poison", storeDir, sideDir], env);
+    const killed = startCapsuleChild(["poison", dirs.store, dirs.side], env);
     expect(await killed.exited).toEqual({ code: null, signal: "SIGKILL" });
-    const survivor = startCapsuleChild(["poison", storeDir, sideDir], env);
+    const survivor = startCapsuleChild(["poison", dirs.store, dirs.side], env);
     expect(await survivor.next("failed")).toMatchObject({ code: "POISON_CELL", kills: 1 });
     expect(await survivor.exited).toEqual({ code: 0, signal: null });
     expect(lines("cells.log")).toEqual(["1", "2"]);
@@ -88,12 +74,12 @@ describe("a poison cell", () => {
 
   it("rejects a poisonAfterKills that is not a positive integer, before locking the store", async () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
-      await expect(Capsule.open({ dir: storeDir, poisonAfterKills: bad })).rejects.toThrow(
+      await expect(Capsule.open({ dir: dirs.store, poisonAfterKills: bad })).rejects.toThrow(
         RangeError,
       );
     }
     // The store was never taken: it opens at once.
-    const capsule = await Capsule.open({ dir: storeDir, pool: { minIdle: 0 } });
+    const capsule = await Capsule.open({ dir: dirs.store, pool: { minIdle: 0 } });
     await capsule.close();
   });
 });

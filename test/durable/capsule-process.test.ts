@@ -1,31 +1,12 @@
 // Capsule across real processes: the store lock, a cell longer than the task lease,
 // many executions and a reopen, and named sessions continued by a new process (the CLI).
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  killCapsuleChildren,
-  killHard,
-  startCapsuleChild,
-  waitForPidsGone,
-} from "./capsule-process.ts";
+import { describe, expect, it } from "vitest";
+import { useStoreDirs } from "../support/store-dirs.ts";
+import { killHard, startCapsuleChild, waitForPidsGone } from "./capsule-process.ts";
 
-let root: string;
-let storeDir: string;
-let sideDir: string;
-
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-proc-"));
-  storeDir = path.join(root, "capsule");
-  sideDir = path.join(root, "side");
-  fs.mkdirSync(sideDir);
-});
-
-afterEach(async () => {
-  await killCapsuleChildren();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const dirs = useStoreDirs("capsule-proc-");
 
 async function runToExit(args: string[]): Promise<Record<string, unknown>[]> {
   const child = startCapsuleChild(args);
@@ -35,14 +16,14 @@ async function runToExit(args: string[]): Promise<Record<string, unknown>[]> {
 }
 
 function cellLog(): string[] {
-  return fs.readFileSync(path.join(sideDir, "cells.log"), "utf8").split("\n").filter(Boolean);
+  return fs.readFileSync(path.join(dirs.side, "cells.log"), "utf8").split("\n").filter(Boolean);
 }
 
 describe("Capsule in real processes", () => {
   it("a second open of the same store fails with StoreLockedError naming the owner", async () => {
-    const holder = startCapsuleChild(["hold", storeDir, sideDir]);
+    const holder = startCapsuleChild(["hold", dirs.store, dirs.side]);
     const opened = await holder.next("opened");
-    const second = startCapsuleChild(["hold", storeDir, sideDir]);
+    const second = startCapsuleChild(["hold", dirs.store, dirs.side]);
     const locked = await second.next("locked");
     expect(locked).toMatchObject({ code: "STORE_LOCKED", ownerPid: opened.pid });
     expect((await second.exited).code).toBe(3);
@@ -53,7 +34,7 @@ describe("Capsule in real processes", () => {
   it("a cell longer than the task lease runs once", async () => {
     // Lease 1 s (set by the fixture), cell 4 s: without lease keep-alive the task would
     // be dispatched again while the cell runs.
-    const reports = await runToExit(["long", storeDir, sideDir, "-", "4000"]);
+    const reports = await runToExit(["long", dirs.store, dirs.side, "-", "4000"]);
     expect(reports.find((r) => r.event === "done")?.result).toBe("slept");
     expect(cellLog()).toEqual(["1"]);
   });
@@ -64,10 +45,10 @@ describe("Capsule in real processes", () => {
   it("200 sequential executions, then a reopen reads them all back", {
     timeout: 240_000,
   }, async () => {
-    const many = await runToExit(["many", storeDir, sideDir, "-", "200"]);
+    const many = await runToExit(["many", dirs.store, dirs.side, "-", "200"]);
     const written = many.find((r) => r.event === "done");
     expect(written?.sum).toBe(39_800);
-    const reopened = await runToExit(["reopen", storeDir, sideDir, "-", "200"]);
+    const reopened = await runToExit(["reopen", dirs.store, dirs.side, "-", "200"]);
     const read = reopened.find((r) => r.event === "done");
     expect(read?.sum).toBe(39_800);
     // Timing is printed, not asserted (machines differ).
@@ -77,14 +58,14 @@ describe("Capsule in real processes", () => {
   });
 
   it("a named session continues in a new process, and its history can be shown", async () => {
-    const first = await runToExit(["exec", storeDir, sideDir, "let x = 41"]);
+    const first = await runToExit(["exec", dirs.store, dirs.side, "let x = 41"]);
     expect(first.find((r) => r.event === "result")).toMatchObject({ display: "undefined" });
-    const second = await runToExit(["exec", storeDir, sideDir, "x + 1"]);
+    const second = await runToExit(["exec", dirs.store, dirs.side, "x + 1"]);
     expect(second.find((r) => r.event === "result")).toMatchObject({ value: 42 });
     const failed = await runToExit([
       "exec",
-      storeDir,
-      sideDir,
+      dirs.store,
+      dirs.side,
       "x = 0; throw new RangeError('no')",
     ]);
     expect(failed.find((r) => r.event === "error")).toMatchObject({
@@ -92,11 +73,11 @@ describe("Capsule in real processes", () => {
       message: expect.stringContaining("RangeError: no"),
     });
     // The failed cell's assignment before the throw is kept, as in a live session.
-    const after = await runToExit(["exec", storeDir, sideDir, "console.log('x is', x); x + 1"]);
+    const after = await runToExit(["exec", dirs.store, dirs.side, "console.log('x is', x); x + 1"]);
     expect(after.find((r) => r.event === "output")).toMatchObject({ data: "x is 0\n" });
     expect(after.find((r) => r.event === "result")).toMatchObject({ value: 1 });
 
-    const inspected = await runToExit(["inspect", storeDir, sideDir, "demo"]);
+    const inspected = await runToExit(["inspect", dirs.store, dirs.side, "demo"]);
     const listing = inspected.find((r) => r.event === "list")?.listing;
     expect(listing).toMatchObject({ sessions: [{ name: "demo", cells: 4, state: "resolved" }] });
     const view = inspected.find((r) => r.event === "show")?.view as {
@@ -125,12 +106,12 @@ describe("Capsule in real processes", () => {
 
   it("list, show and tree describe a finished execution", async () => {
     // Run the crash fixture's function to the end (the resume role finishes it).
-    const crashed = startCapsuleChild(["crash", storeDir, sideDir, "between"]);
+    const crashed = startCapsuleChild(["crash", dirs.store, dirs.side, "between"]);
     await crashed.next("cell");
     crashed.process.kill("SIGKILL");
     await crashed.exited;
-    await runToExit(["resume", storeDir, sideDir]);
-    const inspected = await runToExit(["inspect", storeDir, sideDir, "job-1"]);
+    await runToExit(["resume", dirs.store, dirs.side]);
+    const inspected = await runToExit(["inspect", dirs.store, dirs.side, "job-1"]);
     const listing = inspected.find((r) => r.event === "list")?.listing as {
       executions: { id: string; func: string; state: string }[];
     };
@@ -164,8 +145,8 @@ describe("Capsule in real processes", () => {
 
 describe("a named session whose process is killed inside a cell", () => {
   it("finishes the interrupted cell in the next process before running the new one", async () => {
-    await runToExit(["exec", storeDir, sideDir, "let x = 41"]);
-    const marker = path.join(sideDir, "hung-once");
+    await runToExit(["exec", dirs.store, dirs.side, "let x = 41"]);
+    const marker = path.join(dirs.side, "hung-once");
     // Hangs the first time it runs (after leaving a marker), finishes when run again.
     const hangOnce = `const fs = require("node:fs");
       if (!fs.existsSync(${JSON.stringify(marker)})) {
@@ -174,7 +155,7 @@ describe("a named session whose process is killed inside a cell", () => {
         await new Promise(() => {});
       }
       x + 1`;
-    const killed = startCapsuleChild(["exec", storeDir, sideDir, hangOnce]);
+    const killed = startCapsuleChild(["exec", dirs.store, dirs.side, hangOnce]);
     const inside = await killed.next("output");
     // The host's view of the worker's pid (a sandboxed cell sees its own pid namespace).
     const workerPid = Number(inside.workerPid);
@@ -182,9 +163,9 @@ describe("a named session whose process is killed inside a cell", () => {
     await killHard(killed);
     expect(await waitForPidsGone([workerPid])).toEqual([]);
 
-    const next = await runToExit(["exec", storeDir, sideDir, "x * 10"]);
+    const next = await runToExit(["exec", dirs.store, dirs.side, "x * 10"]);
     expect(next.find((r) => r.event === "result")).toMatchObject({ value: 410 });
-    const inspected = await runToExit(["inspect", storeDir, sideDir, "demo"]);
+    const inspected = await runToExit(["inspect", dirs.store, dirs.side, "demo"]);
     const view = inspected.find((r) => r.event === "show")?.view as {
       cells: { id: string; state: string; result?: { value: unknown } }[];
     };

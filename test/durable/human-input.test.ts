@@ -1,14 +1,9 @@
-// Durable human input: input() in a durable cell is a durable promise. Answered by
-// onInput (and recorded: a re-run does not ask again), answered by capsule.answer while
-// the cell waits, answered with the CLI from another process after the orchestrator was
-// killed with SIGKILL while waiting, and timed out.
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Capsule, type PendingInput, type TreeNode } from "../../durable/index.ts";
 import { cleanup, run } from "../cli/cli-process.ts";
-import { killJsonLinesChildren, startJsonLinesChild } from "../support/json-lines-child.ts";
+import { startJsonLinesChild } from "../support/json-lines-child.ts";
+import { useStoreDirs } from "../support/store-dirs.ts";
 import { killHard } from "./capsule-process.ts";
 
 const FIXTURE = path.join(
@@ -19,27 +14,16 @@ const FIXTURE = path.join(
   "durable-child.ts",
 );
 
-let root: string;
-let storeDir: string;
-let sideDir: string;
-
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-input-"));
-  storeDir = path.join(root, "capsule");
-  sideDir = path.join(root, "side");
-  fs.mkdirSync(sideDir);
-});
+const dirs = useStoreDirs("capsule-input-");
 
 afterEach(async () => {
-  await killJsonLinesChildren();
   await cleanup();
-  fs.rmSync(root, { recursive: true, force: true });
 });
 
 async function openCapsule(): Promise<Capsule> {
   return Capsule.open({
-    dir: storeDir,
-    pool: { minIdle: 0, permissions: { fsRead: [sideDir], fsWrite: [sideDir] } },
+    dir: dirs.store,
+    pool: { minIdle: 0, permissions: { fsRead: [dirs.side], fsWrite: [dirs.side] } },
   });
 }
 
@@ -48,7 +32,7 @@ describe("durable input()", () => {
     const capsule = await openCapsule();
     try {
       const prompts: string[] = [];
-      const marker = JSON.stringify(path.join(sideDir, "ran"));
+      const marker = JSON.stringify(path.join(dirs.side, "ran"));
       const job = capsule.register("ask-once", async (ctx) => {
         const result = await ctx.session("main").execute(
           `const answer = await input("name?");
@@ -130,33 +114,33 @@ describe("durable input()", () => {
   });
 
   it("is answered with the CLI after the orchestrator was killed while waiting; a restart finishes", async () => {
-    const asking = startJsonLinesChild(FIXTURE, ["ask", storeDir, sideDir]);
+    const asking = startJsonLinesChild(FIXTURE, ["ask", dirs.store, dirs.side]);
     const asked = await asking.next("asked");
     await killHard(asking);
     const id = String(asked.id);
 
-    const listed = await run(["inputs", "--json", "--dir", storeDir]);
+    const listed = await run(["inputs", "--json", "--dir", dirs.store]);
     expect(listed.code, listed.stderr).toBe(0);
     const pending = JSON.parse(listed.stdout) as PendingInput[];
     expect(pending).toEqual([
       expect.objectContaining({ id, prompt: "approve deploy?", execution: "ask-1" }),
     ]);
 
-    const answered = await run(["answer", id, "yes", "--dir", storeDir]);
+    const answered = await run(["answer", id, "yes", "--dir", dirs.store]);
     expect(answered.code, answered.stderr).toBe(0);
-    const twice = await run(["answer", id, "no", "--dir", storeDir]);
+    const twice = await run(["answer", id, "no", "--dir", dirs.store]);
     expect(twice.code).toBe(3);
     expect(twice.stderr).toMatch(/already answered/);
-    const unknown = await run(["answer", "no-such-question", "yes", "--dir", storeDir]);
+    const unknown = await run(["answer", "no-such-question", "yes", "--dir", dirs.store]);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/not a pending input/);
 
-    const resumed = startJsonLinesChild(FIXTURE, ["ask", storeDir, sideDir]);
+    const resumed = startJsonLinesChild(FIXTURE, ["ask", dirs.store, dirs.side]);
     const done = await resumed.next("done");
     expect(done.result).toBe("approved: yes");
     expect((await resumed.exited).code, resumed.stderr()).toBe(0);
     expect(resumed.reports().some((r) => r.event === "asked")).toBe(false);
-    const after = await run(["inputs", "--json", "--dir", storeDir]);
+    const after = await run(["inputs", "--json", "--dir", dirs.store]);
     expect(JSON.parse(after.stdout)).toEqual([]);
   });
 });
