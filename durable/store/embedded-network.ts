@@ -2,8 +2,16 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
 import { StoreError } from "../../src/errors.ts";
+import { answersAtOnce } from "./early-answer.ts";
 import { collectFinishedExecutions, type GcResult } from "./gc.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { renewLeases } from "./keepalive.ts";
+import {
+  defaultOnFatal,
+  type EmbeddedNetworkOptions,
+  STORE_FATAL_EXIT_CODE,
+  type StoreStats,
+} from "./network-options.ts";
 import { DATABASE_FILE, openOwnedDatabase, retireOwner } from "./ownership.ts";
 import { type RecoveryReport, releaseOrphanedTasks } from "./recovery.ts";
 import {
@@ -15,76 +23,10 @@ import {
 import { searchPromises } from "./search.ts";
 import { searchSchedules, searchTasks } from "./search-tasks.ts";
 import { snapshot } from "./snapshot.ts";
-import type { Durability, StoreDatabase, WriteCounters } from "./store-db.ts";
-import { collectTouched, emptyTouched, isEmptyTouched, type TouchedObjects } from "./touched.ts";
+import type { StoreDatabase, WriteCounters } from "./store-db.ts";
+import { collectTouched, isEmptyTouched } from "./touched.ts";
 
-export interface EmbeddedNetworkOptions {
-  /** Directory of the store (created if missing). Holds `store.db` and `owner`. */
-  dir: string;
-  /** Process id the SDK uses for this worker; pass the same `pid` to `Resonate`. */
-  pid?: string;
-  /** Group of this worker (addresses are `local://any@{group}/{pid}`). Default "default". */
-  group?: string;
-  /**
-   * What an acknowledged step survives (store-db.ts). `process` (default): any crash of
-   * the process; a power loss may make the last steps run again. `machine`: also a power
-   * loss, at one fsync per commit (shared by the requests of one group commit).
-   */
-  durability?: Durability;
-  /** The machine's boot identity (generation.ts); default from the OS. For tests that simulate a reboot. */
-  bootId?: string;
-  /** Upper bound of the database size; a write beyond it fails (and is fatal). */
-  maxSizeBytes?: number;
-  /** Period of the timeout-processing tick, as the SDK's LocalNetwork (1000 ms). */
-  tickIntervalMs?: number;
-  /**
-   * Called when a write fails after the in-memory server already changed: memory and
-   * disk disagree, so the process must not go on. Default: print the error to stderr and
-   * `process.exit(70)`. After it returns (tests), every later request is rejected.
-   */
-  onFatal?: (error: StoreError) => void;
-  /** Renew this process's task leases on each tick (keepalive.ts). Default true. */
-  keepLeasesAlive?: boolean;
-  /** Clock in ms since the epoch. Default `Date.now`. */
-  now?: () => number;
-  /**
-   * What open does with tasks the store shows as acquired. `release` (default): their
-   * holder was the previous owner of the store, now dead, so they are released and run
-   * again at once. `keep`: holders are other processes (`capsule serve`'s clients), which
-   * may be alive; their leases stand until they expire.
-   */
-  leasesOnOpen?: "release" | "keep";
-}
-
-/** What the store holds (on disk: memory holds only the live part and what was read). */
-export interface StoreStats {
-  promises: number;
-  tasks: number;
-  schedules: number;
-  /** Messages waiting for delivery; drained on every dispatch. */
-  outgoing: number;
-}
-
-/** Requests applied in memory, waiting for the one transaction that persists them all. */
-interface PendingCommit {
-  touched: TouchedObjects;
-  /** Why each change was made (request kinds), for the error of a failed commit. */
-  causes: Set<string>;
-  acknowledge: (() => void)[];
-  refuse: ((error: StoreError) => void)[];
-}
-
-/** Exit status of a process stopped by a store write failure (BSD EX_SOFTWARE). */
-export const STORE_FATAL_EXIT_CODE = 70;
-
-function defaultOnFatal(error: StoreError): void {
-  process.stderr.write(`capsule: fatal: ${error.code}: ${error.message}\n`);
-  if (error.cause instanceof Error)
-    process.stderr.write(`caused by: ${error.cause.stack ?? error.cause.message}\n`);
-  process.exit(STORE_FATAL_EXIT_CODE);
-}
-
-function noop(): void {}
+export { type EmbeddedNetworkOptions, STORE_FATAL_EXIT_CODE, type StoreStats };
 
 /** Gets every message the server sends, with the address it is for (see `serve/`). */
 type Subscriber = (message: Message, address: string) => void;
@@ -110,8 +52,7 @@ export class EmbeddedNetwork implements Network {
   private subscribers: Subscriber[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private dispatchTimer: NodeJS.Timeout | undefined;
-  private pending: PendingCommit | undefined;
-  private commitTimer: NodeJS.Immediate | undefined;
+  private readonly group: GroupCommit;
   private failure: StoreError | undefined;
   private closed = false;
 
@@ -133,6 +74,17 @@ export class EmbeddedNetwork implements Network {
     this.now = options.now ?? Date.now;
     this.tickIntervalMs = options.tickIntervalMs ?? 1_000;
     this.keepLeasesAlive = options.keepLeasesAlive ?? true;
+    this.group = new GroupCommit(
+      (cause, touched) => {
+        const committed =
+          this.failure === undefined &&
+          (isEmptyTouched(touched) ||
+            this.guardWrite(cause, () => this.database.persist(this.server, touched)));
+        if (committed) return undefined;
+        return this.failure ?? new StoreError("STORE_WRITE_FAILED", `store ${this.dir} failed`);
+      },
+      () => this.scheduleDispatch(),
+    );
   }
 
   /**
@@ -225,11 +177,13 @@ export class EmbeddedNetwork implements Network {
 
   /**
    * Applies a protocol request to the server and persists what it touched before
-   * resolving with the response. Group commit: every request applied in the same turn
-   * of the event loop is persisted by one transaction (one fsync with `machine`), run
-   * on `setImmediate`; no response and no message is released before the transaction
-   * that backs it committed. Rejects with StoreError STORE_WRITE_FAILED once the store
-   * is closed or when that transaction fails (fatal, see `onFatal`).
+   * resolving with the response. Group commit (group-commit.ts): every request applied
+   * in the same turn of the event loop is persisted by one transaction (one fsync with
+   * `machine`), run on `setImmediate`; no acknowledgment and no message is released
+   * before the transaction that backs it committed. Reads of committed state and the
+   * creation of a local step are answered at once (early-answer.ts). Rejects with
+   * StoreError STORE_WRITE_FAILED once the store is closed or when that transaction
+   * fails (fatal, see `onFatal`).
    */
   send = <K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
@@ -273,52 +227,19 @@ export class EmbeddedNetwork implements Network {
         return Promise.reject(this.failure);
       return Promise.resolve(response);
     }
+    const { changes } = result;
+    if (answersAtOnce(request, changes, this.group.pending)) {
+      if (changes.length > 0) this.group.add(changes, req.kind);
+      return Promise.resolve(response);
+    }
     return new Promise((resolve, reject) => {
-      this.enqueueCommit(result?.changes ?? [], req.kind, () => resolve(response), reject);
+      this.group.add(changes, req.kind, () => resolve(response), reject);
     });
   };
 
-  /** Adds applied changes to the pending group commit, scheduling it if it is the first. */
-  private enqueueCommit(
-    changes: readonly ServerChange[],
-    cause: string,
-    acknowledge: () => void,
-    refuse: (error: StoreError) => void,
-  ): void {
-    if (this.pending === undefined) {
-      this.pending = { touched: emptyTouched(), causes: new Set(), acknowledge: [], refuse: [] };
-      this.commitTimer = setImmediate(() => this.commitNow());
-    }
-    collectTouched(changes, this.pending.touched);
-    this.pending.causes.add(cause);
-    this.pending.acknowledge.push(acknowledge);
-    this.pending.refuse.push(refuse);
-  }
-
-  /**
-   * Persists the pending group in one transaction, then answers its requests and
-   * delivers the messages they produced. On failure every request of the group is
-   * refused (the store stops: memory is ahead of the disk).
-   */
+  /** Persists what was applied and not yet committed, answering its requests. */
   private commitNow(): void {
-    if (this.commitTimer !== undefined) clearImmediate(this.commitTimer);
-    this.commitTimer = undefined;
-    const batch = this.pending;
-    if (batch === undefined) return;
-    this.pending = undefined;
-    const cause = [...batch.causes].join(", ");
-    const committed =
-      this.failure === undefined &&
-      (isEmptyTouched(batch.touched) ||
-        this.guardWrite(cause, () => this.database.persist(this.server, batch.touched)));
-    if (!committed) {
-      const failure =
-        this.failure ?? new StoreError("STORE_WRITE_FAILED", `store ${this.dir} failed`);
-      for (const refuse of batch.refuse) refuse(failure);
-      return;
-    }
-    for (const acknowledge of batch.acknowledge) acknowledge();
-    this.scheduleDispatch();
+    this.group.commitNow();
   }
 
   private search(request: Request): Response | undefined {
@@ -420,7 +341,7 @@ export class EmbeddedNetwork implements Network {
       changes.push(...tick.changes);
     });
     if (!applied) return;
-    this.enqueueCommit(changes, "debug.tick", noop, noop);
+    this.group.add(changes, "debug.tick");
     this.commitNow();
     if (this.failure !== undefined) return;
     this.dispatch();

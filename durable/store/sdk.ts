@@ -107,7 +107,7 @@ export const HANDLED_CHANGE_KINDS = [
 ] as const;
 
 export type ServerChange =
-  | { kind: "promise.set"; promise: { id: string } }
+  | { kind: "promise.set"; promise: { id: string; state: PromiseState } }
   | { kind: "task.set"; task: { id: string } }
   | { kind: "schedule.set"; schedule: { id: string } }
   | { kind: "schedule.del"; id: string }
