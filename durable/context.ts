@@ -12,9 +12,20 @@ import { DurableSession } from "./durable-session.ts";
 import type { HumanInputs } from "./human-input.ts";
 import type { SessionScope } from "./session-scope.ts";
 
+export interface SessionOptions {
+  /**
+   * Run this session's cells in the `capsule worker` processes of this Resonate worker
+   * group instead of this process's pool (remote mode only). Default: in-process.
+   */
+  group?: string;
+}
+
 export interface DurableContext extends Context {
-  /** The durable session `name` of this execution (created on first use). */
-  session(name: string): DurableSession;
+  /**
+   * The durable session `name` of this execution (created on first use; the options of
+   * the first call stand).
+   */
+  session(name: string, options?: SessionOptions): DurableSession;
 }
 
 /**
@@ -28,10 +39,10 @@ export function createDurableContext(
   inputs: HumanInputs,
 ): DurableContext {
   const handles = new Map<string, DurableSession>();
-  const session = (name: string): DurableSession => {
+  const session = (name: string, options: SessionOptions = {}): DurableSession => {
     let handle = handles.get(name);
     if (handle === undefined) {
-      handle = new DurableSession(name, ctx, scope.slot(name), attempts, inputs);
+      handle = new DurableSession(name, ctx, scope.slot(name), attempts, inputs, options.group);
       handles.set(name, handle);
     }
     return handle;

@@ -23,6 +23,8 @@ import { durableCapabilities } from "./capability-steps.ts";
 import { CarriedCapsuleError, carryError, rebuildStepRejection } from "./carried-error.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
+import { type RanOn, ranOnOf } from "./groups/cell-request.ts";
+import { remoteExecute } from "./groups/remote-execute.ts";
 import type { HumanInputs } from "./human-input.ts";
 import type { SessionSlot } from "./session-slot.ts";
 import { applyDelta, isStepRecord, type StepRecord } from "./step-record.ts";
@@ -55,6 +57,11 @@ export class DurableSession {
     checkpoint: undefined,
   };
   #calls = 0;
+  /** Worker group the cells run in (`ctx.session(name, { group })`); undefined: in-process. */
+  readonly #group: string | undefined;
+  /** Id of this session's latest step in call order, and the worker its record ran on. */
+  #lastStep = "";
+  #latestWorker: string | undefined;
   /** Steps whose cell ran in this process during this pass (their output streamed live). */
   readonly #ranNow = new Set<string>();
 
@@ -64,8 +71,10 @@ export class DurableSession {
     slot: SessionSlot,
     attempts: AttemptLedger,
     inputs: HumanInputs,
+    group?: string,
   ) {
     this.name = name;
+    this.#group = group;
     this.#inputs = inputs;
     this.#ctx = ctx;
     this.#slot = slot;
@@ -84,8 +93,9 @@ export class DurableSession {
   execute(
     code: string,
     options: DurableExecuteOptions = {},
-  ): DurablePromise<DurableExecutionResult> {
+  ): DurablePromise<DurableExecutionResult & { ranOn?: RanOn }> {
     const index = this.#calls++;
+    if (this.#group !== undefined) return this.#executeRemote(this.#group, index, code, options);
     const step = this.#ctx.run(
       // Named: the SDK records the function name with the step.
       async function capsuleExecute(this: void, info: Info): Promise<StepRecord> {
@@ -141,6 +151,47 @@ export class DurableSession {
     };
     const settled = step.then(
       (record: unknown) => this.#settle(step.id, index, record, options),
+      (reason: unknown) => {
+        throw rebuildStepRejection(reason);
+      },
+    );
+    this.#lastStep = step.id;
+    return new DurablePromise(step.id, settled);
+  }
+
+  /** The cell runs in a worker of `group` (durable/groups); the record is the same. */
+  #executeRemote(
+    group: string,
+    index: number,
+    code: string,
+    options: DurableExecuteOptions,
+  ): DurablePromise<DurableExecutionResult & { ranOn?: RanOn }> {
+    // Prefer the worker that ran the previous step: its session is live there.
+    const prefer = this.#latest.stepId === this.#lastStep ? this.#latestWorker : undefined;
+    const step = remoteExecute(this.#ctx, {
+      group,
+      prefer,
+      retryPolicy: new Exponential(CRASH_RETRY),
+      session: this.name,
+      index,
+      code,
+      prev: this.#lastStep,
+      options,
+    });
+    this.#lastStep = step.id;
+    const settled = step.then(
+      (record: unknown) => {
+        const ranOn = ranOnOf(record);
+        try {
+          const result = this.#settle(step.id, index, record, options);
+          return ranOn === undefined ? result : { ...result, ranOn };
+        } finally {
+          // Also after a recorded user error: the session stays live on that worker.
+          if (ranOn !== undefined && this.#latest.stepId === step.id) {
+            this.#latestWorker = ranOn.worker;
+          }
+        }
+      },
       (reason: unknown) => {
         throw rebuildStepRejection(reason);
       },

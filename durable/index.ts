@@ -49,6 +49,11 @@
  *   still run in this process's pool; leases of tasks it started are kept alive). Tested
  *   against `capsule serve` (durable/serve/), the embedded store over HTTP; not against
  *   Resonate's own server, which cannot be installed in this repository's CI.
+ * - Worker groups (remote mode): `ctx.session(name, { group: "cells" })` runs that
+ *   session's cells in `capsule worker` processes of the group (`CapsuleWorker.start`,
+ *   durable/groups/): each cell is a `ctx.rpc` of the generic cell function whose value
+ *   is the same step record; the next cell prefers the worker holding the session live,
+ *   and any worker restores it from the records in the store.
  */
 
 export { Constant, Exponential, Linear, Never, type RetryPolicy } from "@resonatehq/sdk/async";
@@ -60,10 +65,16 @@ export {
   type RegisteredFunction,
 } from "./capsule.ts";
 export type { DurableExecuteOptions, DurableOutputChunk } from "./cell-runner.ts";
-export type { DurableContext } from "./context.ts";
+export type { DurableContext, SessionOptions } from "./context.ts";
 export type { DurableFunction } from "./durable-function.ts";
 export type { DurableSession } from "./durable-session.ts";
 export type { DurableExecutionResult } from "./execution-result.ts";
+export {
+  CapsuleWorker,
+  type RanOn,
+  type SessionStart,
+  type WorkerOptions,
+} from "./groups/index.ts";
 export { INPUT_KIND, inputPromiseId, type PendingInput } from "./human-input.ts";
 export type {
   CellView,

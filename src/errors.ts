@@ -58,7 +58,11 @@ export type ErrorCode =
   // Jupyter kernel
   | "KERNEL_CONNECTION_INVALID"
   | "KERNEL_INSTALL_FAILED"
-  | "INPUT_NOT_ALLOWED";
+  | "INPUT_NOT_ALLOWED"
+  // worker groups (durable/groups)
+  | "GROUP_REQUEST_INVALID"
+  // completion and inspection (Session.introspect)
+  | "INTROSPECT_TIMEOUT";
 
 export interface CapsuleErrorOptions {
   cause?: unknown;

@@ -1,7 +1,8 @@
 /**
  * Routes the store's outgoing messages to connected clients by the address the SDK gave:
  * `poll://uni@{group}/{pid}` is for that process only; `poll://any@{group}/{pid}` is for
- * that process if it is connected, else for any process of the group. A message nobody
+ * that process if it is connected, else for any process of the group; `poll://any@{group}`
+ * (what the SDK makes of `target: "group"`) is for any process of the group. A message nobody
  * can take yet waits: an anycast one for the next client of its group, a unicast one for
  * its process (the server re-sends tasks later anyway; there is no reason to wait).
  */
@@ -21,7 +22,7 @@ interface Address {
 
 const MAX_WAITING = 1024;
 
-const POLL_ADDRESS = /^poll:\/\/(uni|any)@([^/]+)\/(.*)$/;
+const POLL_ADDRESS = /^poll:\/\/(uni|any)@([^/]+)(?:\/(.*))?$/;
 
 export function parseAddress(address: string): Address | undefined {
   const match = POLL_ADDRESS.exec(address);

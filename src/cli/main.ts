@@ -13,6 +13,7 @@ import { answerCommand, inputsCommand } from "./inputs.ts";
 import { listCommand, showCommand, treeCommand } from "./inspect-commands.ts";
 import { replCommand } from "./repl.ts";
 import { serveCommand } from "./serve.ts";
+import { workerCommand } from "./worker.ts";
 
 interface CommonOptions {
   dir?: string;
@@ -173,6 +174,58 @@ common(
     ) => {
       verbose = options.verbose === true;
       return serveCommand(options);
+    },
+  ),
+);
+
+function positive(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) {
+    throw new InvalidArgumentError("expected a positive whole number");
+  }
+  return number;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+common(
+  program
+    .command("worker")
+    .description(
+      "join a Resonate worker group and run the cells of ctx.session(name, { group }) sessions",
+    )
+    .addOption(
+      new Option("--url <url>", "the Resonate server (or capsule serve)").env("RESONATE_URL"),
+    )
+    .option("--group <name>", "worker group to join (default: cells)")
+    .option("--concurrency <n>", "cells run at once (default: the CPUs)", positive)
+    .addOption(new Option("--token <token>", "bearer token").env("RESONATE_TOKEN"))
+    .option(
+      "--lease <ms>",
+      "lease of a running cell; after a crash it moves on once this runs out (default 10000)",
+      milliseconds,
+    )
+    .option("--allow-fs-read <path>", "cells may read this path (repeatable)", collect)
+    .option("--allow-fs-write <path>", "cells may write this path (repeatable)", collect),
+  false,
+).action(
+  action(
+    (
+      options: CommonOptions & {
+        url?: string;
+        group?: string;
+        concurrency?: number;
+        token?: string;
+        lease?: number;
+        allowFsRead?: string[];
+        allowFsWrite?: string[];
+      },
+    ) => {
+      verbose = options.verbose === true;
+      const { lease, ...rest } = options;
+      return workerCommand({ ...rest, ...(lease === undefined ? {} : { leaseMs: lease }) });
     },
   ),
 );

@@ -1,0 +1,57 @@
+/**
+ * The orchestrator's side of a remote cell: one `ctx.rpc` of the generic cell function,
+ * targeted at the group with Resonate's own addressing (see target.ts). The rpc promise
+ * is the durable step: its param is the request, its value the worker's StepRecord, so
+ * a replay (in this process or a new one) returns the record without running anything.
+ */
+import type { Context, DurablePromise, RetryPolicy } from "@resonatehq/sdk/async";
+import { CapsuleError } from "../../src/errors.ts";
+import type { DurableExecuteOptions } from "../cell-runner.ts";
+import { CELL_FUNCTION, CELL_REQUEST_VERSION, type CellRequest } from "./cell-request.ts";
+import { groupTarget } from "./target.ts";
+
+export interface RemoteExecute {
+  group: string;
+  /** The worker that holds the session live, if known. */
+  prefer: string | undefined;
+  retryPolicy: RetryPolicy;
+  session: string;
+  index: number;
+  code: string;
+  prev: string;
+  options: DurableExecuteOptions;
+}
+
+export function remoteExecute(ctx: Context, step: RemoteExecute): DurablePromise<unknown> {
+  const { options } = step;
+  // What would need a channel back to this process is not carried to workers yet.
+  if (options.capabilities !== undefined || options.onInput !== undefined) {
+    throw new CapsuleError(
+      "GROUP_REQUEST_INVALID",
+      `session "${step.session}" runs in worker group "${step.group}": capabilities and onInput are not supported there`,
+    );
+  }
+  const request: CellRequest = {
+    v: CELL_REQUEST_VERSION,
+    execution: ctx.id,
+    session: step.session,
+    index: step.index,
+    code: step.code,
+    prev: step.prev,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+  };
+  return ctx.rpc<unknown>(
+    CELL_FUNCTION,
+    request,
+    ctx.options({
+      target: groupTarget(step.group, step.prefer),
+      retryPolicy: step.retryPolicy,
+      tags: {
+        "capsule:session": step.session,
+        "capsule:step": "execute",
+        "capsule:group": step.group,
+      },
+    }),
+  );
+}
