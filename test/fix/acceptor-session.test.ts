@@ -1,7 +1,7 @@
 // Our acceptor with several CompIDs against jspurefix initiators; session-level
 // refusals (Reject, MsgSeqNum too low) over a raw socket; bounded logon attempts.
 import net from "node:net";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FixAcceptor } from "../../examples/fix/acceptor.ts";
 import {
   encodeMessage,
@@ -14,20 +14,9 @@ import { FixInitiator } from "../../examples/fix/initiator.ts";
 import { openSession } from "../../examples/fix/open-session.ts";
 import { FixParser } from "../../examples/fix/parser.ts";
 import type { FixSession } from "../../examples/fix/session.ts";
-import {
-  EventLog,
-  openCapsule,
-  removeDir,
-  removePeerStores,
-  startPeer,
-  tempDir,
-} from "./harness.ts";
+import { EventLog, openCapsule, removeDir, startPeer, tempDir, useCleanups } from "./harness.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(removePeerStores);
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function acceptorFor(
   targets: string[],

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, afterEach } from "vitest";
 import { Capsule } from "../../durable/index.ts";
 import { MsgType, Tag } from "../../examples/fix/codec.ts";
 import type { FixSession, SessionEvent } from "../../examples/fix/session.ts";
@@ -24,6 +25,19 @@ const peerStores: string[] = [];
 /** Removes the stores made for peers by `startPeer` (for afterAll, when they are long stopped). */
 export function removePeerStores(): void {
   for (const dir of peerStores.splice(0)) removeDir(dir);
+}
+
+/**
+ * Registers the hooks every FIX test file needs and returns the list a test pushes its
+ * cleanups to: they run after the test, last first; peer stores go after the file.
+ */
+export function useCleanups(): (() => Promise<void> | void)[] {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(removePeerStores);
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return cleanups;
 }
 
 export async function openCapsule(dir: string): Promise<Capsule> {

@@ -1,5 +1,5 @@
 // Our session as the initiator, jspurefix as the acceptor on 127.0.0.1 port 0.
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Capsule } from "../../durable/index.ts";
 import { MsgType, Tag } from "../../examples/fix/codec.ts";
 import { FixInitiator } from "../../examples/fix/initiator.ts";
@@ -11,18 +11,14 @@ import {
   isSent,
   openCapsule,
   removeDir,
-  removePeerStores,
   sendOrder,
   startPeer,
   tempDir,
+  useCleanups,
 } from "./harness.ts";
 import type { JspurefixPeer } from "./jspurefix-peer.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(removePeerStores);
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 interface Setup {
   peer: JspurefixPeer;

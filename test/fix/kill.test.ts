@@ -2,14 +2,14 @@
 // restart, jspurefix accepts them, and no order is lost or filled twice.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Tag } from "../../examples/fix/codec.ts";
 import {
   killHard,
   killJsonLinesChildren,
   startJsonLinesChild,
 } from "../support/json-lines-child.ts";
-import { removeDir, removePeerStores, startPeer, tempDir } from "./harness.ts";
+import { removeDir, startPeer, tempDir, useCleanups } from "./harness.ts";
 import type { JspurefixPeer, PeerMessage } from "./jspurefix-peer.ts";
 
 const ENDPOINT = path.resolve(
@@ -18,12 +18,9 @@ const ENDPOINT = path.resolve(
 );
 const ORDERS = 10;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(removePeerStores);
-afterEach(async () => {
-  await killJsonLinesChildren();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
+// Registered after useCleanups' hook, so it runs first: the children go before their files.
+afterEach(killJsonLinesChildren);
 
 function dir(prefix: string): string {
   const made = tempDir(prefix);

@@ -1,5 +1,5 @@
 // The daily sequence reset (a durable timer) and the missed-reset catch-up at start.
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Capsule } from "../../durable/index.ts";
 import { Tag } from "../../examples/fix/codec.ts";
 import { FixInitiator } from "../../examples/fix/initiator.ts";
@@ -15,17 +15,13 @@ import {
   EventLog,
   openCapsule,
   removeDir,
-  removePeerStores,
   sendOrder,
   startPeer,
   tempDir,
+  useCleanups,
 } from "./harness.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(removePeerStores);
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 function storeDir(): string {
   const dir = tempDir("reset");

@@ -1,6 +1,6 @@
 // Heartbeat and TestRequest timing under an injected clock: hours of session time, no
 // waiting. The counterparty is played by the test over an in-memory transport.
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   encodeMessage,
   type FixField,
@@ -12,14 +12,10 @@ import {
 import { openSession } from "../../examples/fix/open-session.ts";
 import { FixParser } from "../../examples/fix/parser.ts";
 import type { FixSession } from "../../examples/fix/session.ts";
-import { openCapsule, removeDir, removePeerStores, tempDir } from "./harness.ts";
+import { openCapsule, removeDir, tempDir, useCleanups } from "./harness.ts";
 import { ManualClock } from "./manual-clock.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(removePeerStores);
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = useCleanups();
 
 /** Our acceptor session with HeartBtInt 30, logged on by a scripted counterparty. */
 async function loggedOn() {
