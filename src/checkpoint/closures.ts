@@ -133,6 +133,26 @@ export class ScopeReader {
     }
   }
 
+  /**
+   * The own string keys of `value` that are not array indices (`length` included for an
+   * array), read by V8 without materializing the index keys: for a long array this is
+   * a fixed ~50 µs where `Reflect.ownKeys` builds one string per element. Symbol keys
+   * are not listed (`Object.getOwnPropertySymbols` finds those cheaply). Reads names
+   * only; no getter, and nothing of a Proxy (the caller passes none), runs.
+   */
+  namedKeysOf(value: object): string[] {
+    const own = this.post<{ result: Array<{ name: string; symbol?: RemoteObject }> }>(
+      "Runtime.getProperties",
+      {
+        objectId: this.remoteOf(value),
+        ownProperties: true,
+        nonIndexedPropertiesOnly: true,
+        objectGroup: OBJECT_GROUP,
+      },
+    );
+    return own.result.filter((p) => p.symbol === undefined).map((p) => p.name);
+  }
+
   /** The JS value of a remote object (through the bridge; nothing of the value runs). */
   private valueOf(objectId: string): unknown {
     this.post("Runtime.callFunctionOn", {

@@ -94,6 +94,12 @@ export class Encoder implements NodeSink {
         this.treeOf.has(value) ||
         this.options.moduleOf?.(value) !== undefined ||
         builtinGlobalName(value, this.options.contextGlobals) !== undefined,
+      namedKeysOf: (array) => {
+        const reader = scopeReader();
+        if ("unavailable" in reader) return undefined;
+        this.usedInspector = true;
+        return reader.namedKeysOf(array);
+      },
     });
   }
 

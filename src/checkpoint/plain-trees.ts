@@ -37,7 +37,15 @@ export interface PlainTreeContext {
    * node, or is in another tree), or encoded by reference (an import, a host global).
    */
   isTaken(value: object): boolean;
+  /**
+   * The own non-index string keys of a long array, read without listing its indices;
+   * undefined when that cannot be asked (the walk then lists every key).
+   */
+  namedKeysOf(array: unknown[]): readonly string[] | undefined;
 }
+
+/** From this length on, an array's named keys are asked for rather than listed with its indices. */
+const NAMED_KEYS_FROM = 512;
 
 /** A walk position: the next own property of `value` to read. */
 interface Frame {
@@ -122,16 +130,35 @@ export class PlainTrees {
     if (proto === null) return undefined;
     if (Array.isArray(value)) {
       if (!this.isJSONProto(proto, "Array")) return undefined;
-      // Own keys are the indices, then `length`, then named keys: a dense array without
-      // named keys has exactly length + 1 (a hole shows as a missing descriptor).
       const count = value.length;
-      if (Reflect.ownKeys(value).length !== count + 1) return undefined;
+      if (!this.onlyIndices(value, count)) return undefined;
       return { value, keys: undefined, count, next: 0, depth };
     }
     if (!this.isJSONProto(proto, "Object")) return undefined;
     const keys = Reflect.ownKeys(value);
     if (keys.some((key) => typeof key !== "string")) return undefined;
     return { value, keys: keys as string[], count: keys.length, next: 0, depth };
+  }
+
+  /**
+   * Whether the array's own keys are its indices and `length` alone (JSON would drop a
+   * named or symbol key). Holes are not seen here: the walk reads every index, and a
+   * hole has no descriptor.
+   */
+  private onlyIndices(array: unknown[], count: number): boolean {
+    if (count >= NAMED_KEYS_FROM) {
+      const named = this.context.namedKeysOf(array);
+      if (named !== undefined) {
+        return (
+          named.length === 1 &&
+          named[0] === "length" &&
+          Object.getOwnPropertySymbols(array).length === 0
+        );
+      }
+    }
+    // Own keys are the indices, then `length`, then named keys, then symbols: with no
+    // hole, an array without named keys has exactly length + 1 (a hole is caught later).
+    return Reflect.ownKeys(array).length === count + 1;
   }
 
   /**

@@ -130,6 +130,38 @@ describe("plain trees: plain data as one JSON node", () => {
     expect(r("Object.is(wrapper.list[1], -0) && wrapper.ok[1] === 2")).toBe(true);
   });
 
+  it("keeps named, symbol and accessor keys and holes of long arrays (keys asked of V8, not listed)", async () => {
+    // Long enough that the walk asks the inspector for the named keys (plain-trees.ts).
+    const source = namespaceOf(`
+      var calls = 0;
+      const long = () => Array.from({ length: 5000 }, (_, i) => i);
+      var plain = long();
+      var named = Object.assign(long(), { extra: "x" });
+      var hidden = long(); Object.defineProperty(hidden, "secret", { value: 7, enumerable: false });
+      var keyed = long(); keyed[Symbol.for("k")] = "s";
+      var getter = long();
+      Object.defineProperty(getter, "lazy", { get() { calls++; return 1; }, enumerable: true, configurable: true });
+      var element = long();
+      Object.defineProperty(element, 4000, { get() { calls++; return 1; }, enumerable: true, configurable: true });
+      var holey = long(); delete holey[4999];
+    `);
+    const encoded = encodeNamespace(source.entries);
+    expect(encoded.uncaptured).toEqual([]);
+    expect(source.run("calls")).toBe(0);
+    // Only \`plain\` is one JSON node; every other array is built node by node.
+    expect(nodeKinds(encoded.data).filter((kind) => kind === "J")).toHaveLength(1);
+    const r = (await restoreInto(encoded.data)).run;
+    expect(r("calls")).toBe(0);
+    expect(r("plain.length === 5000 && plain[4999] === 4999")).toBe(true);
+    expect(r("named.extra === 'x' && named.length === 5000")).toBe(true);
+    expect(r("hidden.secret === 7 && !Object.keys(hidden).includes('secret')")).toBe(true);
+    expect(r("keyed[Symbol.for('k')]")).toBe("s");
+    expect(r("typeof Object.getOwnPropertyDescriptor(getter, 'lazy').get")).toBe("function");
+    expect(r("typeof Object.getOwnPropertyDescriptor(element, 4000).get")).toBe("function");
+    expect(r("calls")).toBe(0);
+    expect(r("holey.length === 5000 && !(4999 in holey) && holey[4998] === 4998")).toBe(true);
+  });
+
   it("never runs getters or toJSON: such data takes the node-by-node path", async () => {
     const source = namespaceOf(`
       var calls = 0;
