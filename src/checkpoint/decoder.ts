@@ -5,12 +5,13 @@
  * 1. imports (`loadModule`) and target builtins;
  * 2. array buffers, then every data object as an empty shell of the right kind;
  * 3. functions and classes, evaluated from source (a derived class after its superclass);
- * 4. contents: prototypes re-linked (instances to the *restored* classes), properties,
+ * 4. contents (`contents.ts`): prototypes re-linked (instances to the *restored* classes), properties,
  *    map/set entries, array items, error causes, static fields.
  *
  * A function that fails to evaluate fails only the names that reach it.
  */
 import type vm from "node:vm";
+import { Contents } from "./contents.ts";
 import type { DecodedNamespace, DecodeOptions } from "./decode.ts";
 import type { Uncaptured } from "./encode.ts";
 import { invalidCheckpoint, NodeKind, PropFlag, SlotTag } from "./format.ts";
@@ -21,7 +22,7 @@ import { evaluateFunctionSource, memberOf, Realm } from "./realm.ts";
 import { failureFinder } from "./refs.ts";
 import { type RestoredScopes, restoreScopes } from "./scope-restore.ts";
 import { createBuffer, createShell } from "./shells.ts";
-import { asArray, asNumber, asString, expect, type Mutable } from "./validate.ts";
+import { asNumber, asString, expect, type Mutable } from "./validate.ts";
 
 /** The restore phases over one node table (see `decode.ts`). */
 export class Decoder {
@@ -57,8 +58,14 @@ export class Decoder {
     this.batch = this.batchFunctions();
     this.forKinds([NodeKind.function], (_node, i) => this.evaluateFunction(i));
     this.forKinds([NodeKind.functionPrototype], (node, i) => this.linkFunctionPrototype(node, i));
+    const contents = new Contents({
+      values: this.values,
+      resolve: (slot) => this.resolve(slot),
+      refIndex: (slot) => this.refIndex(slot),
+      scopeInstances: this.scopes.instances,
+    });
     this.nodes.forEach((node, i) => {
-      if (!this.failedNodes.has(i)) this.fill(node, i);
+      if (!this.failedNodes.has(i)) contents.fill(node, i);
     });
     return this.collect(names);
   }
@@ -193,137 +200,7 @@ export class Decoder {
     this.settle(i, fn?.prototype);
   }
 
-  private fill(node: unknown[], i: number): void {
-    const target = this.values[i] as Mutable;
-    switch (node[0]) {
-      case NodeKind.object:
-        this.applyPrototype(target, node[1]);
-        this.applyProps(target, node[2], node[1] === 0 || node[1] === null);
-        return;
-      case NodeKind.array: {
-        this.applyPrototype(target, node[1]);
-        const length = asNumber(node[2], "array length");
-        const items = node[3];
-        if (items !== null) {
-          const list = asArray(items, "array items");
-          for (let k = 0; k < list.length; k++) {
-            const item = list[k];
-            if (Array.isArray(item) && item[0] === SlotTag.hole) continue;
-            (target as unknown as unknown[])[k] = this.resolve(item);
-          }
-        }
-        this.applyProps(target, node[4], false);
-        (target as unknown as unknown[]).length = length;
-        return;
-      }
-      case NodeKind.date:
-      case NodeKind.map:
-      case NodeKind.set:
-        this.applyPrototype(target, node[1]);
-        if (node[0] === NodeKind.map) {
-          const entries = asArray(node[2], "map entries");
-          for (let k = 0; k + 1 < entries.length; k += 2) {
-            Map.prototype.set.call(target, this.resolve(entries[k]), this.resolve(entries[k + 1]));
-          }
-        } else if (node[0] === NodeKind.set) {
-          for (const item of asArray(node[2], "set items"))
-            Set.prototype.add.call(target, this.resolve(item));
-        }
-        this.applyProps(target, node[3], false);
-        return;
-      case NodeKind.regexp:
-        this.applyPrototype(target, node[1]);
-        this.applyProps(target, node[5], false);
-        return;
-      case NodeKind.boxed:
-        this.applyProps(target, node[2], false);
-        return;
-      case NodeKind.error:
-        this.applyPrototype(target, node[1]);
-        if (node[5] === true) {
-          Object.defineProperty(target, "cause", {
-            value: this.resolve(node[6]),
-            writable: true,
-            enumerable: false,
-            configurable: true,
-          });
-        }
-        this.applyProps(target, node[7], false);
-        return;
-      case NodeKind.function:
-        this.fillFunction(node, target);
-        return;
-      case NodeKind.scope: {
-        const variables = asArray(node[3], "scope variables");
-        const values: unknown[] = [];
-        for (let k = 1; k < variables.length; k += 2) values.push(this.resolve(variables[k]));
-        this.scopes?.instances.get(i)?.set(values);
-        return;
-      }
-    }
-  }
-
-  private fillFunction(node: unknown[], fn: Mutable): void {
-    this.applyProps(fn, node[4], false);
-    if (node[6] !== null) {
-      Object.defineProperty(fn, "prototype", { value: this.resolve(node[6]) });
-    }
-    const prototype = fn.prototype as Mutable | undefined;
-    if (typeof prototype === "object" && prototype !== null) {
-      if (node[7] !== 0) this.applyPrototype(prototype, node[7]);
-      this.applyProps(prototype, node[5], false);
-    }
-  }
-
-  private applyPrototype(target: object, slot: unknown): void {
-    if (slot === 0 || slot === null) return; // created with it
-    expect(Array.isArray(slot), "prototype is not a slot");
-    const proto =
-      slot[0] === SlotTag.prototypeOf
-        ? (
-            this.values[this.refIndex([SlotTag.ref, slot[1]])] as
-              | { prototype?: unknown }
-              | undefined
-          )?.prototype
-        : this.resolve(slot);
-    expect(typeof proto === "object" || typeof proto === "function", "prototype is not an object");
-    Object.setPrototypeOf(target, proto as object | null);
-  }
-
-  private applyProps(target: Mutable, props: unknown, plain: boolean): void {
-    const list = asArray(props, "property list");
-    expect(list.length % 3 === 0, "property list is not in triples");
-    for (let k = 0; k < list.length; k += 3) {
-      const keySlot = list[k];
-      const key = typeof keySlot === "string" ? keySlot : (this.resolve(keySlot) as PropertyKey);
-      expect(typeof key === "string" || typeof key === "symbol", "property key is not a key");
-      const flags = asNumber(list[k + 2], "property flags");
-      if (plain && flags === PropFlag.plain && key !== "__proto__") {
-        target[key] = this.resolve(list[k + 1]);
-        continue;
-      }
-      const attributes = {
-        enumerable: (flags & PropFlag.enumerable) !== 0,
-        configurable: (flags & PropFlag.configurable) !== 0,
-      };
-      if ((flags & PropFlag.accessor) !== 0) {
-        const pair = asArray(list[k + 1], "accessor pair");
-        Object.defineProperty(target, key, {
-          ...attributes,
-          get: this.resolve(pair[0]) as (() => unknown) | undefined,
-          set: this.resolve(pair[1]) as ((v: unknown) => void) | undefined,
-        });
-      } else {
-        Object.defineProperty(target, key, {
-          ...attributes,
-          writable: (flags & PropFlag.writable) !== 0,
-          value: this.resolve(list[k + 1]),
-        });
-      }
-    }
-  }
-
-  private refIndex(slot: unknown[]): number {
+  refIndex(slot: unknown[]): number {
     const index = slot[1];
     expect(
       typeof index === "number" &&

@@ -3,29 +3,23 @@
  * overflow the stack) and builds the node table of `format.ts`. Each top-level name is
  * encoded as a unit: if any part of its value cannot be captured, the nodes it added are
  * rolled back and the whole name is reported uncaptured, with the path to the part.
+ * Node kinds are built in `node-builders.ts`, plain trees kept in `tree-table.ts`,
+ * prototypes classified in `prototypes.ts`, closure scopes in `scope-table.ts`.
  */
-import { types } from "node:util";
-import { CheckpointError } from "../errors.ts";
-import {
-  builtinGlobalName,
-  constructorOfPrototype,
-  isIntrinsicPrototype,
-  isNativeFunction,
-  isUserRealmClass,
-  WELL_KNOWN_SYMBOLS,
-} from "./classify.ts";
+import { builtinGlobalName, WELL_KNOWN_SYMBOLS } from "./classify.ts";
 import { type CapturedScope, scopeReader } from "./closures.ts";
 import type { EncodeOptions } from "./encode.ts";
 import { NodeKind, PropFlag, type Slot, SlotTag } from "./format.ts";
-import { privateMembersOf, Uncapturable } from "./functions.ts";
+import { Uncapturable } from "./functions.ts";
 import { NameGroups } from "./groups.ts";
-import { functionName } from "./intrinsics.ts";
 import { moduleNode } from "./module-node.ts";
 import { isNamespaceAccessor, type NamespaceAccessor } from "./namespace.ts";
 import { buildNode, type NodeSink } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
 import { PlainTrees } from "./plain-trees.ts";
+import { Prototypes } from "./prototypes.ts";
 import { ScopeTable } from "./scope-table.ts";
+import { TreeTable } from "./tree-table.ts";
 
 interface Pending {
   value: object;
@@ -33,14 +27,6 @@ interface Pending {
   path: Path;
   /** Build node by node even if plain: a tree exploded because a member is shared. */
   general?: boolean;
-}
-
-/** A plain tree encoded as one node; its JSON is written when the encode ends. */
-interface PlainTree {
-  root: object;
-  /** Every object of the tree but the root (which has the node's index). */
-  members: object[];
-  path: Path;
 }
 
 /** Graph walk state for one encode: the node table, identity map, owners, rollback. */
@@ -58,15 +44,12 @@ export class Encoder implements NodeSink {
   /** Whether this encode asked the inspector anything (and must release it). */
   private usedInspector = false;
   private pending: Pending[] = [];
-  /** Plain trees by node index, and the tree each non-root member belongs to. */
-  private readonly trees = new Map<number, PlainTree>();
-  private readonly treeOf = new Map<object, number>();
-  /** Trees of earlier names exploded while encoding the current one (undone on rollback). */
-  private exploded: Array<[number, PlainTree]> = [];
+  private readonly trees = new TreeTable(this);
   private readonly plain: PlainTrees;
   private current = "";
   readonly isResolvable: (name: string) => boolean;
   private readonly namespaceClasses: Set<unknown>;
+  private readonly prototypes: Prototypes;
 
   private readonly options: EncodeOptions & { contextGlobals: ReadonlySet<string> };
   /** Called for every object newly reached, to widen an incremental encode. */
@@ -87,11 +70,16 @@ export class Encoder implements NodeSink {
         (value) => typeof value === "function" && options.moduleOf?.(value) === undefined,
       ),
     );
+    this.prototypes = new Prototypes({
+      nodeIndex: (value, path) => this.nodeIndex(value, path),
+      isNamespaceClass: (fn) => this.namespaceClasses.has(fn),
+      moduleOf: (value) => this.options.moduleOf?.(value),
+    });
     this.plain = new PlainTrees({
       isIntrinsic: (proto, builtin) => this.isIntrinsic(proto, builtin),
       isTaken: (value) =>
         this.index.has(value) ||
-        this.treeOf.has(value) ||
+        this.trees.holds(value) ||
         this.options.moduleOf?.(value) !== undefined ||
         builtinGlobalName(value, this.options.contextGlobals) !== undefined,
       namedKeysOf: (array) => {
@@ -111,7 +99,7 @@ export class Encoder implements NodeSink {
   encodeName(name: string, value: unknown): { slot: Slot } | { reason: string } {
     const mark = this.nodes.length;
     this.current = name;
-    this.exploded = [];
+    this.trees.startName();
     this.groups.add(name);
     try {
       const slot = isNamespaceAccessor(value)
@@ -127,7 +115,7 @@ export class Encoder implements NodeSink {
       if (!(error instanceof Uncapturable)) throw error;
       const where = error.path ?? name;
       for (let i = mark; i < this.objects.length; i++) this.index.delete(this.objects[i]!);
-      this.rollbackTrees(mark);
+      this.trees.rollback(mark);
       this.scopeTable?.rollback(mark);
       this.nodes.length = mark;
       this.objects.length = mark;
@@ -244,7 +232,7 @@ export class Encoder implements NodeSink {
       this.groups.union(this.current, this.ownerNames[known]!);
       return known;
     }
-    const tree = this.treeOf.get(value);
+    const tree = this.trees.treeHolding(value);
     if (tree !== undefined) this.explode(tree);
     const index = this.addNode(value);
     const binding = this.options.moduleOf?.(value);
@@ -265,7 +253,9 @@ export class Encoder implements NodeSink {
     if (general !== true && typeof value === "object") {
       const members = this.plain.membersOf(value);
       if (members !== undefined) {
-        this.addTree(index, { root: value, members: members.slice(1), path });
+        const tree = { root: value, members: members.slice(1), path };
+        this.trees.add(index, tree);
+        for (const member of tree.members) this.onPreviousOwner(member);
         return;
       }
     }
@@ -277,144 +267,34 @@ export class Encoder implements NodeSink {
     }
   }
 
-  private addTree(index: number, tree: PlainTree): void {
-    this.trees.set(index, tree);
-    // The JSON is written at the end: the tree may yet be exploded.
-    this.nodes[index] = [NodeKind.plain, null];
-    for (const member of tree.members) {
-      this.treeOf.set(member, index);
-      this.onPreviousOwner(member);
-    }
-  }
-
   /**
    * A member of the tree at `index` is reached from elsewhere: JSON cannot keep that
    * identity, so the tree's root is built node by node (its unshared parts may become
    * smaller trees), and the two names now share objects.
    */
   private explode(index: number): void {
-    const tree = this.trees.get(index)!;
-    this.trees.delete(index);
-    for (const member of tree.members) this.treeOf.delete(member);
-    this.exploded.push([index, tree]);
+    const tree = this.trees.explode(index);
     this.groups.union(this.current, this.ownerNames[index]!);
-    this.nodes[index] = [];
     this.pending.push({ value: tree.root, index, path: tree.path, general: true });
   }
 
-  /** Undoes the current name's trees and explosions (its nodes from `mark` are dropped). */
-  private rollbackTrees(mark: number): void {
-    for (const [index, tree] of this.trees) {
-      if (index < mark) continue;
-      this.trees.delete(index);
-      for (const member of tree.members) this.treeOf.delete(member);
-    }
-    for (const [index, tree] of this.exploded) {
-      if (index >= mark) continue;
-      this.trees.set(index, tree);
-      this.nodes[index] = [NodeKind.plain, null];
-      for (const member of tree.members) this.treeOf.set(member, index);
-    }
-    this.exploded = [];
-  }
-
-  /**
-   * Writes every plain tree's JSON. Called once all names are encoded, with no user code
-   * run since the trees were checked, so `JSON.stringify` reads exactly what was checked.
-   */
+  /** Writes the plain trees' JSON (see `TreeTable.write`); the last step of an encode. */
   writeTrees(): void {
-    for (const [index, tree] of this.trees) {
-      // UTF-8 bytes (a MessagePack `bin`): encoded natively, not character by character
-      // as MessagePack would a string. `JSON.stringify` escapes lone surrogates, so the
-      // bytes are always valid UTF-8 and decode to the same text.
-      let json: string;
-      try {
-        json = JSON.stringify(tree.root);
-      } catch (error) {
-        // Only a RangeError can come out (the tree was checked): longer than a string can be.
-        if (!(error instanceof RangeError)) throw error;
-        throw new CheckpointError(
-          "CHECKPOINT_TOO_LARGE",
-          `the data of "${this.ownerNames[index]}" is too large to write (${error.message})`,
-          { cause: error },
-        );
-      }
-      const bytes = Buffer.from(json, "utf8");
-      this.nodes[index] = [
-        NodeKind.plain,
-        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      ];
-    }
+    this.trees.write();
   }
 
   /** Each plain tree member (not its root, which is in `objects`) with its owner name. */
-  *treeMembers(): Iterable<[object, string]> {
-    for (const [index, tree] of this.trees) {
-      for (const member of tree.members) yield [member, this.ownerNames[index]!];
-    }
+  treeMembers(): Iterable<[object, string]> {
+    return this.trees.members();
   }
 
-  /**
-   * Encodes a prototype: 0 for the kind's builtin prototype, null, the `.prototype` of a
-   * namespace class, or a plain object that is itself encoded. Anything else (instances
-   * of Node's classes, of classes hidden in closures, of imported classes) is refused.
-   * With `builtinOnly`, only the builtin prototype is accepted.
-   */
+  /** See `Prototypes.slot`. */
   proto(proto: object | null, builtin: string, builtinOnly = false): Slot {
-    if (proto === null) {
-      if (builtinOnly) throw new Uncapturable(`${builtin} with a null prototype`);
-      return null;
-    }
-    // A Proxy prototype is encoded like any value, and refused there without a trap run.
-    if (types.isProxy(proto)) return [SlotTag.ref, this.nodeIndex(proto, "<prototype>")];
-    if (this.isIntrinsic(proto, builtin)) return 0;
-    const ctor = constructorOfPrototype(proto);
-    const className = (ctor !== undefined && functionName(ctor)) || "an anonymous class";
-    if (
-      !builtinOnly &&
-      ctor !== undefined &&
-      (this.namespaceClasses.has(ctor) || isUserRealmClass(ctor))
-    ) {
-      this.rejectPrivateState(ctor);
-      return [SlotTag.prototypeOf, this.nodeIndex(ctor, className)];
-    }
-    if (ctor !== undefined || builtinOnly) {
-      const from = ctor !== undefined ? this.options.moduleOf?.(ctor) : undefined;
-      throw new Uncapturable(
-        from !== undefined
-          ? `instance of ${className} from "${from.specifier}" (its internal state cannot be re-created)`
-          : isNativeFunction(ctor)
-            ? `object with the builtin prototype ${className}.prototype`
-            : `instance of ${className}, a class of the runtime, not of the session`,
-      );
-    }
-    return [SlotTag.ref, this.nodeIndex(proto, "<prototype>")];
+    return this.prototypes.slot(proto, builtin, builtinOnly);
   }
 
-  private readonly intrinsic = new Map<object, string | false>();
-
-  /** `isIntrinsicPrototype`, remembered per prototype: most objects share a handful. */
   isIntrinsic(proto: object, builtin: string): boolean {
-    let known = this.intrinsic.get(proto);
-    if (known === undefined) {
-      const ctor = constructorOfPrototype(proto);
-      const name = ctor === undefined ? "" : functionName(ctor);
-      known = ctor !== undefined && isIntrinsicPrototype(proto, name) ? name : false;
-      this.intrinsic.set(proto, known);
-    }
-    return known === builtin;
-  }
-
-  /** Instances of a class (or subclass) with `#private` members carry hidden state. */
-  private rejectPrivateState(ctor: (...args: never[]) => unknown): void {
-    for (let c: unknown = ctor; typeof c === "function"; c = Object.getPrototypeOf(c)) {
-      if (isNativeFunction(c) || types.isProxy(c)) return;
-      if (privateMembersOf(c as (...args: never[]) => unknown).instance) {
-        throw new Uncapturable(
-          `instance of ${functionName(ctor)}: class ${functionName(c as object)} has #private members, which cannot be read`,
-        );
-      }
-    }
+    return this.prototypes.isIntrinsic(proto, builtin);
   }
 
   props(
