@@ -18,7 +18,14 @@
 import type { Network } from "@resonatehq/sdk";
 import { type Context, Exponential, type Resonate } from "@resonatehq/sdk/async";
 import { CapsuleError } from "../src/errors.ts";
-import type { ExecutionResult, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
+import type {
+  ExecutionResult,
+  IntrospectAnswer,
+  IntrospectRequest,
+  Session,
+  SessionCheckpoint,
+  SessionPool,
+} from "../src/session/index.ts";
 import { type DurableExecuteOptions, runCell } from "./cell-runner.ts";
 import { type DurableExecutionResult, resultFromRecord } from "./execution-result.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
@@ -61,6 +68,13 @@ export interface NamedSession {
    * change nothing; what it changes anyway is not recorded.
    */
   peek(code: string, options?: DurableExecuteOptions): Promise<ExecutionResult>;
+  /**
+   * Completion or inspection on the live namespace, without a cell (see
+   * Session.introspect). With a live worker it does not wait for the cells in turn, so it
+   * answers while one runs (between its awaits); without one (a new process) the
+   * namespace is first restored from the record, in turn with the cells.
+   */
+  introspect(request: IntrospectRequest, timeoutMs?: number): Promise<IntrospectAnswer>;
 }
 
 interface CellArgs {
@@ -107,6 +121,13 @@ export class NamedSessions {
       execute: (code, options = {}) =>
         this.#enqueue(name, () => this.#execute(name, code, options)),
       peek: (code, options = {}) => this.#enqueue(name, () => this.#peek(name, code, options)),
+      introspect: (request, timeoutMs) => {
+        const live = sessions.slot(name).live;
+        if (live !== undefined) return live.introspect(request, timeoutMs);
+        return this.#enqueue(name, () =>
+          this.#restoreThen(name, (session) => session.introspect(request, timeoutMs)),
+        );
+      },
     };
   }
 
@@ -166,19 +187,20 @@ export class NamedSessions {
     }
   }
 
-  async #peek(
-    name: string,
-    code: string,
-    options: DurableExecuteOptions,
-  ): Promise<ExecutionResult> {
+  #peek(name: string, code: string, options: DurableExecuteOptions): Promise<ExecutionResult> {
+    return this.#restoreThen(name, (session) => session.execute(code, options));
+  }
+
+  /** Runs `read` on the session at its last recorded cell, restoring it if no worker holds it. */
+  async #restoreThen<T>(name: string, read: (session: Session) => Promise<T>): Promise<T> {
     this.#beforeFirstCell();
     const n = await this.#nextNumber(name);
     const at = n > 1 ? cellId(name, n - 1) : "";
     return this.#sessions.slot(name).run(
       at,
       () => this.#latestCheckpoint(name, n - 1),
-      // The slot stays at the last recorded cell: a peek is not a cell.
-      async (session) => ({ value: await session.execute(code, options), at }),
+      // The slot stays at the last recorded cell: a read is not a cell.
+      async (session) => ({ value: await read(session), at }),
     );
   }
 

@@ -21,6 +21,12 @@ export class SessionSlot {
     this.#pool = pool;
   }
 
+  /** The live session, when one is leased (for reads that are not cells: completion). */
+  get live(): Session | undefined {
+    const session = this.#session;
+    return session === undefined || session.state === "TERMINATED" ? undefined : session;
+  }
+
   /** Pid of the live session's worker, when one is leased. */
   get pid(): number | undefined {
     return this.#session?.pid;

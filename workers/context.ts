@@ -9,11 +9,14 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
 import { ModuleRegistry } from "./modules.ts";
+import type { DisplayItem } from "./output.ts";
+import { displayItem } from "./render.ts";
 
 /** What the worker wires into a context: where output goes and how `input()` is answered. */
 export interface ContextIo {
   write(stream: "stdout" | "stderr", text: string): void;
-  display(value: unknown): void;
+  /** A rich display, its update, or a clear, from `display(value, options)` / `display.clear()`. */
+  display(item: DisplayItem): void;
   /** An event-loop cell gets a promise; a blocking cell blocks and gets the string. */
   input(prompt: string): Promise<string> | string;
 }
@@ -80,7 +83,7 @@ export function createSessionContext(options: {
   const modules = new ModuleRegistry(options.moduleRoot);
   const protectedValues: Record<(typeof PROTECTED_NAMES)[number], unknown> = {
     input: (prompt?: unknown) => options.io.input(prompt === undefined ? "" : String(prompt)),
-    display: (value: unknown) => options.io.display(value),
+    display: displayFunction(options.io),
     require: modules.trackingRequire(
       createRequire(path.join(options.moduleRoot, "[capsule-cell]")),
     ),
@@ -135,6 +138,22 @@ export function createSessionContext(options: {
         (name) => !reserved.has(name) && !capsuleOwned(name),
       ),
   };
+}
+
+/**
+ * The cell global `display`: `display(value)` shows a value as a MIME bundle (its
+ * `[Symbol.for("Jupyter.display")]()` bundle, else text); `display(bundle, { raw: true })`
+ * shows a bundle given as such; `{ display_id }` names a display and `{ display_id,
+ * update: true }` replaces it; `display.clear(wait?)` clears the cell's output (with
+ * `wait`, once the next output arrives), as IPython's `clear_output`. Frozen, since it is
+ * the same protected object in every cell.
+ */
+function displayFunction(io: ContextIo): unknown {
+  const display = (value: unknown, options?: unknown): void =>
+    io.display(displayItem(value, options));
+  display.clear = (wait?: unknown): void =>
+    io.display({ action: "clear", data: {}, ...(wait === true ? { wait: true } : {}) });
+  return Object.freeze(display);
 }
 
 interface LastValue {

@@ -77,6 +77,33 @@ async function richBundle(session: NamedSession): Promise<JsonObject | undefined
   return line === undefined ? undefined : (JSON.parse(line.slice(marker.length)) as JsonObject);
 }
 
+/**
+ * The iopub message for a piece of a cell's output: a stream, or a rich display as
+ * `display_data`, `update_display_data` (a `display_id` shown before) or `clear_output`.
+ */
+export function outputMessage(chunk: DurableOutputChunk): { msgType: string; content: JsonObject } {
+  const rich = chunk.rich;
+  if (rich === undefined) {
+    if (chunk.stream !== "display")
+      return { msgType: "stream", content: { name: chunk.stream, text: chunk.data } };
+    // Text only: a display over the output budget (its marker).
+    return {
+      msgType: "display_data",
+      content: { data: { "text/plain": chunk.data }, metadata: {}, transient: {} },
+    };
+  }
+  if (rich.action === "clear")
+    return { msgType: "clear_output", content: { wait: rich.wait === true } };
+  return {
+    msgType: rich.action === "update" ? "update_display_data" : "display_data",
+    content: {
+      data: rich.data,
+      metadata: rich.metadata ?? {},
+      transient: rich.displayId === undefined ? {} : { display_id: rich.displayId },
+    },
+  };
+}
+
 export async function executeRequest(options: {
   session: NamedSession;
   request: Message;
@@ -99,15 +126,8 @@ export async function executeRequest(options: {
   }
   const onOutput = (chunk: DurableOutputChunk) => {
     if (silent) return;
-    if (chunk.stream === "display") {
-      io.publish(
-        "display_data",
-        { data: { "text/plain": chunk.data }, metadata: {}, transient: {} },
-        request,
-      );
-    } else {
-      io.publish("stream", { name: chunk.stream, text: chunk.data }, request);
-    }
+    const shown = outputMessage(chunk);
+    io.publish(shown.msgType, shown.content, request);
   };
   const onInput = (prompt: string) => {
     if (!allowStdin) {

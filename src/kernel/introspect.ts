@@ -1,16 +1,19 @@
 /**
  * Completion and inspection from a session's live namespace, shared by the kernel and
  * `capsule repl`. The text at the cursor is split here, on the host, into a property
- * path and a partial name; the session then runs `namespaceProbe` as a peek (an
- * unrecorded internal cell, see NamedSession.peek) and prints its answer as one marked
- * line of JSON. The peek's value is `_` itself, so the last result stays what it was.
+ * path and a partial name; the session's worker answers an `introspect` protocol request
+ * from its namespace (workers/introspect.ts): no cell, nothing recorded, no user code
+ * run, and answered while a cell awaits.
  */
-import { randomUUID } from "node:crypto";
 import type { NamedSession } from "../../durable/index.ts";
-import { namespaceProbe, type ProbeAnswer, type ProbeRequest } from "./namespace-probe.ts";
+import { isCapsuleError } from "../errors.ts";
+import type { IntrospectAnswer, IntrospectRequest } from "../session/index.ts";
 
-/** A peek is a quick read: it must not hold the session for long. */
-const PROBE_TIMEOUT_MS = 5_000;
+/**
+ * How long completion waits for a worker busy with a blocking cell: a frontend that gets
+ * no matches in time is better than one that hangs its editor.
+ */
+const INTROSPECT_TIMEOUT_MS = 2_000;
 const IDENTIFIER = /[A-Za-z_$][\w$]*$/;
 const PATH = /((?:[A-Za-z_$][\w$]*\s*\??\.\s*)*)([A-Za-z_$][\w$]*)?$/;
 
@@ -45,23 +48,15 @@ export function pathAt(
   return { path, prefix, start: cursor - prefix.length };
 }
 
-async function probe(session: NamedSession, request: ProbeRequest): Promise<ProbeAnswer> {
-  const marker = `\u0000capsule-probe-${randomUUID()}:`;
-  const code =
-    `(() => { const answer = (${namespaceProbe.toString()})(${JSON.stringify(request)});` +
-    ` console.log(${JSON.stringify(marker)} + JSON.stringify(answer)); })(),` +
-    ` (typeof _ === "undefined" ? undefined : _)`;
-  let printed = "";
-  await session.peek(code, {
-    mode: "simple_sync",
-    timeoutMs: PROBE_TIMEOUT_MS,
-    onOutput: (chunk) => {
-      if (chunk.stream === "stdout") printed += chunk.data;
-    },
-  });
-  const line = printed.split("\n").find((text) => text.startsWith(marker));
-  if (line === undefined) return { matches: [], found: false, text: "" };
-  return JSON.parse(line.slice(marker.length)) as ProbeAnswer;
+/** A read that cannot be answered in time (a cell holds the worker) is an empty answer. */
+async function ask(session: NamedSession, request: IntrospectRequest): Promise<IntrospectAnswer> {
+  try {
+    return await session.introspect(request, INTROSPECT_TIMEOUT_MS);
+  } catch (error) {
+    if (isCapsuleError(error) && error.code === "INTROSPECT_TIMEOUT")
+      return { matches: [], found: false, text: "" };
+    throw error;
+  }
 }
 
 /** Names from the live namespace that complete the text before `cursor`. */
@@ -74,7 +69,7 @@ export async function complete(
   if (path.length === 0 && prefix === "" && !/\.\s*$/.test(code.slice(0, cursor))) {
     return { matches: [], start: cursor, end: cursor };
   }
-  const answer = await probe(session, { kind: "complete", path, prefix });
+  const answer = await ask(session, { kind: "complete", path, prefix });
   return { matches: answer.matches, start, end: cursor };
 }
 
@@ -88,6 +83,6 @@ export async function inspect(
   const end = cursor + rest.length;
   const { path, prefix } = pathAt(code, end);
   if (!IDENTIFIER.test(prefix)) return { found: false, text: "" };
-  const answer = await probe(session, { kind: "inspect", path: [...path, prefix], prefix: "" });
+  const answer = await ask(session, { kind: "inspect", path: [...path, prefix], prefix: "" });
   return { found: answer.found, text: answer.text };
 }

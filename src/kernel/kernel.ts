@@ -7,21 +7,20 @@
  */
 import type * as zmq from "zeromq";
 import type { Capsule, NamedSession } from "../../durable/index.ts";
-import { checkCell } from "../cli/cell-input.ts";
 import { CancelledError } from "../errors.ts";
 import { Channels } from "./channels.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import { errorContent, executeRequest } from "./execute.ts";
 import { History } from "./history.ts";
-import { complete, inspect } from "./introspect.ts";
-import { Signer } from "./signing.ts";
 import {
-  encodeMessage,
-  type JsonObject,
-  type Message,
-  PROTOCOL_VERSION,
-  parseMessage,
-} from "./wire.ts";
+  completeReply,
+  inspectReply,
+  isCompleteReply,
+  kernelInfo,
+  READ_ONLY_REQUESTS,
+} from "./shell-requests.ts";
+import { Signer } from "./signing.ts";
+import { encodeMessage, type JsonObject, type Message, parseMessage } from "./wire.ts";
 
 export interface KernelOptions {
   connection: ConnectionInfo;
@@ -152,6 +151,13 @@ export class Kernel {
   #onShell(frames: Buffer[]): void {
     const message = this.#parse(frames, "shell");
     if (message === undefined) return;
+    if (this.#shellBusy && READ_ONLY_REQUESTS.has(message.header.msg_type)) {
+      // Completion while a cell runs is answered now, from the live namespace, not after
+      // the cell. No busy/idle around it: the kernel is busy with the cell, and an idle
+      // here would tell the frontend otherwise.
+      void this.#handleShell(message).catch((error: unknown) => this.#replyFailure(message, error));
+      return;
+    }
     this.#shellQueue.push(message);
     if (!this.#shellBusy) void this.#drainShell();
   }
@@ -168,28 +174,26 @@ export class Kernel {
         try {
           await this.#handleShell(message);
         } catch (error) {
-          this.#options.log(
-            `${message.header.msg_type} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-          );
-          // The frontend waits for a reply: it gets the failure instead of a hang.
-          const type = message.header.msg_type;
-          if (type.endsWith("_request")) {
-            this.#reply(
-              this.#channels.shell,
-              message,
-              `${type.slice(0, -"_request".length)}_reply`,
-              {
-                status: "error",
-                ...errorContent(error),
-              },
-            );
-          }
+          this.#replyFailure(message, error);
         }
         this.#publish("status", { execution_state: "idle" }, message);
       }
     } finally {
       this.#shellBusy = false;
     }
+  }
+
+  /** The frontend waits for a reply: it gets the failure instead of a hang. */
+  #replyFailure(message: Message, error: unknown): void {
+    this.#options.log(
+      `${message.header.msg_type} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    const type = message.header.msg_type;
+    if (!type.endsWith("_request")) return;
+    this.#reply(this.#channels.shell, message, `${type.slice(0, -"_request".length)}_reply`, {
+      status: "error",
+      ...errorContent(error),
+    });
   }
 
   async #handleShell(message: Message): Promise<void> {
@@ -202,42 +206,15 @@ export class Kernel {
       case "execute_request":
         await this.#execute(message);
         return;
-      case "complete_request": {
-        const code = typeof content.code === "string" ? content.code : "";
-        const cursor = codeUnitOffset(code, content.cursor_pos);
-        const found = await complete(this.#session, code, cursor);
-        this.#reply(shell, message, "complete_reply", {
-          status: "ok",
-          matches: found.matches,
-          cursor_start: codePointOffset(code, found.start),
-          cursor_end: codePointOffset(code, found.end),
-          metadata: {},
-        });
+      case "complete_request":
+        this.#reply(shell, message, "complete_reply", await completeReply(this.#session, content));
         return;
-      }
-      case "inspect_request": {
-        const code = typeof content.code === "string" ? content.code : "";
-        const found = await inspect(this.#session, code, codeUnitOffset(code, content.cursor_pos));
-        this.#reply(shell, message, "inspect_reply", {
-          status: "ok",
-          found: found.found,
-          data: found.found ? { "text/plain": found.text } : {},
-          metadata: {},
-        });
+      case "inspect_request":
+        this.#reply(shell, message, "inspect_reply", await inspectReply(this.#session, content));
         return;
-      }
-      case "is_complete_request": {
-        const check = checkCell(typeof content.code === "string" ? content.code : "");
-        this.#reply(
-          shell,
-          message,
-          "is_complete_reply",
-          check.kind === "incomplete"
-            ? { status: "incomplete", indent: "" }
-            : { status: check.kind },
-        );
+      case "is_complete_request":
+        this.#reply(shell, message, "is_complete_reply", isCompleteReply(content));
         return;
-      }
       case "history_request":
         this.#reply(shell, message, "history_reply", {
           status: "ok",
@@ -386,39 +363,6 @@ export class Kernel {
   }
 
   #kernelInfo(): JsonObject {
-    return {
-      status: "ok",
-      protocol_version: PROTOCOL_VERSION,
-      implementation: "capsule",
-      implementation_version: this.#options.version,
-      language_info: {
-        name: "typescript",
-        version: "5",
-        mimetype: "text/typescript",
-        file_extension: ".ts",
-        pygments_lexer: "typescript",
-        codemirror_mode: "typescript",
-      },
-      banner: `Capsule ${this.#options.version}: durable TypeScript cells (session ${this.#options.sessionName})`,
-      help_links: [],
-      debugger: false,
-    };
+    return kernelInfo(this.#options.version, this.#options.sessionName);
   }
-}
-
-/** Jupyter counts the cursor in Unicode code points; JavaScript strings in UTF-16 units. */
-function codeUnitOffset(code: string, cursor: unknown): number {
-  if (typeof cursor !== "number" || !Number.isInteger(cursor) || cursor < 0) return code.length;
-  let units = 0;
-  let points = 0;
-  for (const char of code) {
-    if (points === cursor) break;
-    units += char.length;
-    points++;
-  }
-  return units;
-}
-
-function codePointOffset(code: string, units: number): number {
-  return Array.from(code.slice(0, units)).length;
 }

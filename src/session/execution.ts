@@ -12,6 +12,7 @@ import type { PreparedCell } from "../prepare/index.ts";
 import type { CheckpointPayload } from "../protocol/messages.ts";
 import { PausableDeadline } from "../protocol/pausable-deadline.ts";
 import { type Capabilities, runCapabilityCall } from "./capabilities.ts";
+import { displayChunk } from "./display.ts";
 import type { ExecuteOptions, ExecutionResult, OutputChunk } from "./options.ts";
 import { errorFromWire } from "./wire-errors.ts";
 import type { WorkerProcess } from "./worker-process.ts";
@@ -114,6 +115,9 @@ export function runCell(
                 data: message.data,
                 ...(message.truncated ? { truncated: true } : {}),
               });
+              return false;
+            case "display":
+              options.onOutput?.(displayChunk(message));
               return false;
             case "input":
               if (options.inputPausesLimit === true) deadline.pause(message.id);

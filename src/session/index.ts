@@ -18,9 +18,15 @@ export type {
   Limits,
   OutputChunk,
   Permissions,
+  RichOutput,
   SandboxMode,
   SessionOptions,
 } from "./options.ts";
 export { type AcquireOptions, type PoolOptions, SessionPool } from "./pool.ts";
-export { Session, type SessionState } from "./session.ts";
+export {
+  type IntrospectAnswer,
+  type IntrospectRequest,
+  Session,
+  type SessionState,
+} from "./session.ts";
 export { removeOrphanedWorkdirs } from "./workdirs.ts";

@@ -106,9 +106,23 @@ export interface ExecuteOptions {
 
 export interface OutputChunk {
   stream: "stdout" | "stderr" | "display";
+  /** The text; for a rich display its `text/plain`. */
   data: string;
   /** Set on the marker that replaces output over the per-execution limit. */
   truncated?: boolean;
+  /** A rich display (`display(value)` in the cell): its MIME bundle, an update or a clear. */
+  rich?: RichOutput;
+}
+
+/** A `display` message of the worker, as output (see DisplaySchema in src/protocol/messages.ts). */
+export interface RichOutput {
+  action: "display" | "update" | "clear";
+  /** MIME type → data (text, base64 for binary, JSON for JSON types). */
+  data: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  displayId?: string;
+  /** clear: only once the next output arrives. */
+  wait?: boolean;
 }
 
 export interface ExecutionResult {

@@ -12,10 +12,11 @@ import { EventEmitter } from "node:events";
 import { CapsuleError, SessionStateError } from "../errors.ts";
 import { DEFAULT_PROTECTED_NAMES } from "../prepare/index.ts";
 import { prepareCellOffLoop } from "../prepare/off-loop.ts";
-import type { WorkerMessage } from "../protocol/messages.ts";
+import type { Introspect, Introspection, WorkerMessage } from "../protocol/messages.ts";
 import { type Capabilities, checkCapabilities } from "./capabilities.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
+import { displayChunk } from "./display.ts";
 import { runCell } from "./execution.ts";
 import { allowListFetch } from "./net-allow.ts";
 import {
@@ -27,6 +28,10 @@ import {
   type SessionOptions,
 } from "./options.ts";
 import { WorkerProcess } from "./worker-process.ts";
+
+/** What `introspect` asks: completion after a property path, or what a path holds. */
+export type IntrospectRequest = Pick<Introspect, "kind" | "path" | "prefix">;
+export type IntrospectAnswer = Pick<Introspection, "matches" | "found" | "text">;
 
 export type SessionState = "CREATED" | "STARTING" | "READY" | "BUSY" | "TERMINATED";
 
@@ -184,6 +189,43 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#checkpoints.clear();
   }
 
+  /**
+   * Completion or inspection on the live namespace (see IntrospectSchema): not a cell, so
+   * allowed while one runs, and answered between its awaits. A cell that holds the
+   * worker's thread (a blocking loop) delays the answer to its end; after `timeoutMs`
+   * this rejects with INTROSPECT_TIMEOUT (the late answer is then dropped).
+   */
+  async introspect(request: IntrospectRequest, timeoutMs = 2_000): Promise<IntrospectAnswer> {
+    if (this.#state === "STARTING") await this.#starting;
+    const worker = this.#worker;
+    if ((this.#state !== "READY" && this.#state !== "BUSY") || worker === undefined)
+      throw this.#stateError("introspect");
+    const id = `${this.id}:introspect:${randomUUID()}`;
+    const answer = worker.call(id, { type: "introspect", id, ...request }, (reply) =>
+      reply.type === "introspection" ? reply : undefined,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new CapsuleError(
+              "INTROSPECT_TIMEOUT",
+              `session ${this.id}: no answer to ${request.kind} within ${timeoutMs} ms (a cell holds the worker)`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      const reply = await Promise.race([answer, late]);
+      return { matches: reply.matches, found: reply.found, text: reply.text };
+    } finally {
+      clearTimeout(timer);
+      answer.catch(() => undefined);
+    }
+  }
+
   /** The worker, once the session is READY (waiting out a respawn); else a state error. */
   async #readyWorker(operation: string): Promise<WorkerProcess> {
     if (this.#state === "STARTING") await this.#starting;
@@ -244,6 +286,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #onUnclaimed(message: WorkerMessage): void {
     if (message.type === "output")
       this.emit("output", { stream: message.stream, data: message.data });
+    else if (message.type === "display") this.emit("output", displayChunk(message));
     else if (message.type === "checkpoint") this.#checkpoints.apply(message);
   }
 

@@ -261,6 +261,7 @@ function isReply(message: WorkerMessage): boolean {
     case "result":
     case "checkpoint":
     case "restored":
+    case "introspection":
       return true;
     case "error":
       return message.execution_id !== undefined;
@@ -286,6 +287,7 @@ function correlationOf(message: WorkerMessage): string | undefined {
     case "ready":
       return "ready";
     case "output":
+    case "display":
     case "input":
     case "capability_call":
     case "result":
@@ -294,6 +296,7 @@ function correlationOf(message: WorkerMessage): string | undefined {
     case "error":
       return message.execution_id;
     case "restored":
+    case "introspection":
       return message.id;
     default:
       return undefined;

@@ -35,6 +35,12 @@ describe("a durable kernel", () => {
     expect((await first.cli.exited).signal).toBe("SIGKILL");
 
     const again = await kernelFor(dir);
+    // Completion in the new process, before any cell: the namespace is restored for it.
+    const names = await again.client.request("shell", "complete_request", {
+      code: "pri",
+      cursor_pos: 3,
+    });
+    expect(names.content.matches).toEqual(["prices"]);
     const after = await again.client.execute(
       "prices.set('coffee', 4); total(5) + prices.get('coffee')",
     );

@@ -15,6 +15,13 @@ export const SAMPLES: { readonly [K in MessageType]: MessageOf<K> } = {
     checkpoint: true,
   },
   output: { type: "output", execution_id: "exec-1", stream: "stdout", data: "hello ✓\n" },
+  display: {
+    type: "display",
+    execution_id: "exec-1",
+    action: "display",
+    data: { "text/plain": "Chart", "text/html": "<b>chart</b>", "application/json": { n: 1 } },
+    display_id: "chart-1",
+  },
   input: { type: "input", id: "in-1", execution_id: "exec-1", prompt: "name? " },
   input_response: { type: "input_response", input_id: "in-1", value: "Ada" },
   capability_call: {
@@ -54,6 +61,8 @@ export const SAMPLES: { readonly [K in MessageType]: MessageOf<K> } = {
     removed: ["old"],
     uncaptured: [{ name: "socket", reason: "native handle" }],
   },
+  introspect: { type: "introspect", id: "intro-1", kind: "complete", path: ["Math"], prefix: "P" },
+  introspection: { type: "introspection", id: "intro-1", matches: ["PI"], found: false, text: "" },
   checkpoint_request: { type: "checkpoint_request", id: "cp-1" },
   restore: { type: "restore", id: "restore-1", version: 1, chain: [new Uint8Array([9, 8, 7])] },
   reset: { type: "reset", id: "reset-1" },
