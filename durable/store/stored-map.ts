@@ -10,9 +10,17 @@
  * again. The database always holds every object (each apply is persisted before its
  * response), so a miss here is a miss there too. Iteration sees only what is loaded:
  * searches read the database instead (search.ts).
+ *
+ * Misses are remembered too: every new step looks up ids that exist nowhere yet (its
+ * promise when created, its task when settled), a read each. The database gains a row
+ * only from this map (the store persists what the server set), so an id stays absent
+ * until `set`; the memory of misses is bounded by forgetting them all at once.
  */
+const ABSENT_LIMIT = 4096;
+
 export class StoredMap<V> extends Map<string, V> {
   readonly #load: (id: string) => V | undefined;
+  readonly #absent = new Set<string>();
 
   constructor(load: (id: string) => V | undefined) {
     super();
@@ -21,10 +29,19 @@ export class StoredMap<V> extends Map<string, V> {
 
   override get(id: string): V | undefined {
     const cached = super.get(id);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined || this.#absent.has(id)) return cached;
     const loaded = this.#load(id);
     if (loaded !== undefined) super.set(id, loaded);
+    else {
+      if (this.#absent.size >= ABSENT_LIMIT) this.#absent.clear();
+      this.#absent.add(id);
+    }
     return loaded;
+  }
+
+  override set(id: string, value: V): this {
+    this.#absent.delete(id);
+    return super.set(id, value);
   }
 
   override has(id: string): boolean {
