@@ -34,3 +34,20 @@ export function saveHistory(file: string, history: readonly string[]): void {
   fs.writeFileSync(temporary, `${history.slice(0, HISTORY_SIZE).join("\n")}\n`, { mode: 0o600 });
   fs.renameSync(temporary, file);
 }
+
+/**
+ * Ctrl-R: the first entry from `from` on (history is newest first) that contains `query`
+ * and differs from the line as typed now; `next` is where a further Ctrl-R looks.
+ */
+export function searchHistory(
+  history: readonly string[],
+  query: string,
+  from: number,
+  current: string,
+): { entry: string; next: number } | undefined {
+  for (let i = from; i < history.length; i++) {
+    const entry = history[i] ?? "";
+    if (entry.includes(query) && entry !== current) return { entry, next: i + 1 };
+  }
+  return undefined;
+}

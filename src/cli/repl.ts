@@ -9,7 +9,7 @@
  * The habits of Node's REPL: on a terminal, line history per session that survives the
  * process (up/down; Ctrl-R puts the newest line containing what is typed, again for
  * older ones), and Tab completion from the live namespace (the kernel's
- * `complete`, run as an unrecorded peek); `_` and `_error` are the last result and
+ * `complete`: an `introspect` request to the session's worker, not a cell); `_` and `_error` are the last result and
  * error; `.help`, `.exit`, `.break`, `.load FILE` (runs the file as one cell), `.save FILE`
  * (writes every recorded cell of the session, also those from before a crash) and
  * `.editor` (a multi-line cell ended by Ctrl-D, cancelled by Ctrl-C).
@@ -21,7 +21,14 @@ import { complete } from "../kernel/introspect.ts";
 import { checkCell } from "./cell-input.ts";
 import { errorText, resultText } from "./format.ts";
 import { LineQueue } from "./line-queue.ts";
-import { HISTORY_SIZE, historyFile, loadHistory, saveHistory } from "./repl-history.ts";
+import { defaultName, HELP, isCommand, recordedCells, saveCells } from "./repl-commands.ts";
+import {
+  HISTORY_SIZE,
+  historyFile,
+  loadHistory,
+  saveHistory,
+  searchHistory,
+} from "./repl-history.ts";
 import { openStore, type StoreOptions, storeDir } from "./store.ts";
 import { createStyle, type Style, useColor } from "./terminal.ts";
 
@@ -36,19 +43,6 @@ const CONTINUE = "... ";
 /** Failures after which the REPL cannot go on (the store or the pool is gone). */
 const FATAL = new Set(["STORE_WRITE_FAILED", "STORE_CORRUPT", "STORE_LOCKED", "POOL_CLOSED"]);
 
-function defaultName(): string {
-  return `repl-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}`;
-}
-
-async function recordedCells(capsule: Capsule, name: string): Promise<number> {
-  try {
-    return (await capsule.show(`session/${name}`)).cells.length;
-  } catch (error) {
-    if (isCapsuleError(error) && error.code === "DURABLE_NOT_FOUND") return 0;
-    throw error;
-  }
-}
-
 export async function replCommand(options: ReplOptions): Promise<void> {
   const name = options.session ?? defaultName();
   const capsule = await openStore(options);
@@ -62,17 +56,6 @@ export async function replCommand(options: ReplOptions): Promise<void> {
     await capsule.close();
   }
 }
-
-const HELP = `.break    Leave a multi-line cell unfinished
-.editor   Enter editor mode: a multi-line cell, Ctrl-D runs it, Ctrl-C cancels
-.exit     Exit the REPL (the session stays in the store)
-.help     Print this help
-.load     Run a file as one cell: .load FILE
-.save     Save every recorded cell of this session to a file: .save FILE
-
-Tab completes names from the live namespace; up/down walk this session's history.
-_ is the last result, _error the last error.
-`;
 
 class Repl {
   readonly #capsule: Capsule;
@@ -224,23 +207,15 @@ class Repl {
         await this.#run(code);
         return undefined;
       }
-      case ".save": {
+      case ".save":
         if (argument === "") return this.#usage(".save FILE");
         try {
-          const view = await this.#capsule.show(`session/${this.#session.name}`);
-          const cells = view.cells.map((cell) => cell.code ?? "").filter((code) => code !== "");
-          fs.writeFileSync(argument, cells.length === 0 ? "" : `${cells.join("\n\n")}\n`);
+          await saveCells(this.#capsule, this.#session.name, argument);
           this.#write(`Session saved to: ${argument}\n`);
         } catch (error) {
-          if (isCapsuleError(error) && error.code === "DURABLE_NOT_FOUND") {
-            fs.writeFileSync(argument, "");
-            this.#write(`Session saved to: ${argument}\n`);
-          } else {
-            this.#error(error);
-          }
+          this.#error(error);
         }
         return undefined;
-      }
       case ".editor":
         await this.#editMode();
         return this.#lines.ended ? "exit" : undefined;
@@ -322,18 +297,13 @@ class Repl {
   #searchHistory(): void {
     const rl = this.#lines.rl;
     const search = this.#historySearch ?? { query: rl.line, next: 0 };
-    const history = this.#lines.history;
-    for (let i = search.next; i < history.length; i++) {
-      const entry = history[i];
-      if (entry === undefined || !entry.includes(search.query) || entry === rl.line) continue;
-      this.#historySearch = { query: search.query, next: i + 1 };
-      rl.write(null, { ctrl: true, name: "e" });
-      rl.write(null, { ctrl: true, name: "u" });
-      rl.write(entry);
-      return;
-    }
+    const found = searchHistory(this.#lines.history, search.query, search.next, rl.line);
     // Nothing older matches: the line stays as it is.
-    this.#historySearch = search;
+    this.#historySearch = found === undefined ? search : { query: search.query, next: found.next };
+    if (found === undefined) return;
+    rl.write(null, { ctrl: true, name: "e" });
+    rl.write(null, { ctrl: true, name: "u" });
+    rl.write(found.entry);
   }
 
   #saveHistory(history: string[]): void {
@@ -400,8 +370,13 @@ class Repl {
   }
 
   #output(chunk: DurableOutputChunk): void {
-    (chunk.stream === "stderr" ? process.stderr : process.stdout).write(chunk.data);
-    this.#atLineStart = chunk.data.endsWith("\n");
+    // A display is shown as its text, on a line of its own; a terminal has no output to clear.
+    const text =
+      chunk.stream === "display" && chunk.data !== "" && !chunk.data.endsWith("\n")
+        ? `${chunk.data}\n`
+        : chunk.data;
+    (chunk.stream === "stderr" ? process.stderr : process.stdout).write(text);
+    if (text !== "") this.#atLineStart = text.endsWith("\n");
   }
 
   #error(error: unknown): void {
@@ -416,9 +391,4 @@ class Repl {
   #write(text: string): void {
     process.stdout.write(text);
   }
-}
-
-/** A dot command, as Node's REPL tells them from code: `.name`, not a number like `.5`. */
-function isCommand(line: string): boolean {
-  return /^\.[A-Za-z]/.test(line.trim());
 }

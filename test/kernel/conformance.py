@@ -32,7 +32,16 @@ class CapsuleKernelTests(jupyter_kernel_test.KernelTests):
         {"code": "'a' + 'b'", "result": "'ab'"},
         {"code": "[1, 2].map((n) => n * 2)", "result": "[ 2, 4 ]"},
     ]
-    code_display_data = [{"code": "display({ shown: true })", "mime": "text/plain"}]
+    code_display_data = [
+        {"code": "display({ shown: true })", "mime": "text/plain"},
+        {"code": 'display({ "text/html": "<b>bold</b>" }, { raw: true })', "mime": "text/html"},
+        {
+            "code": 'display({ [Symbol.for("Jupyter.display")]() { return { "image/svg+xml": "<svg/>" } } })',
+            "mime": "image/svg+xml",
+        },
+    ]
+    # IPython's clear_output(); in a Capsule cell it is display.clear(wait?).
+    code_clear_output = "display.clear()"
 
     code_history_pattern = "6 ? 7"
     supported_history_operations = ("tail", "range", "search")

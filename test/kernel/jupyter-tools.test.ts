@@ -32,6 +32,8 @@ describe.skipIf(missing !== undefined && !inCi)("with Jupyter's own tools", () =
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/test_execute_result .*ok/);
     expect(result.stderr).toMatch(/test_history .*ok/);
+    expect(result.stderr).toMatch(/test_display_data .*ok/);
+    expect(result.stderr).toMatch(/test_clear_output .*ok/);
   });
 
   it("finishes a notebook after kill -9 of its kernel mid-notebook, with the namespace back", async () => {
