@@ -109,6 +109,14 @@ export class Cluster {
     });
   }
 
+  /** A fixture of test/scale/fixtures in remote mode against this cluster's server. */
+  fixture(name: string, args: string[]): JsonLinesChild {
+    return startJsonLinesChild(path.join(here, "fixtures", name), args, {
+      ...process.env,
+      RESONATE_URL: this.server.url,
+    });
+  }
+
   async kill(worker: WorkerProcess): Promise<void> {
     worker.process.kill("SIGKILL");
     await worker.exited;
