@@ -37,7 +37,18 @@ describe.skipIf(missing !== undefined && !inCi)("examples/notebook.ipynb", () =>
       expect.stringContaining("Table {"),
       "{ item: 'coffee', qty: 1, price: 4 }",
       "total: 17.75 for 3 items\n",
+      // The named display, replaced by its update at the end of the cell.
+      "6 units",
     ]);
     expect(outputs[2]?.[0]?.data?.["text/html"]).toContain("<th>item</th>");
+    const displays = outputs[5] ?? [];
+    expect(displays.map((output) => output.data?.["text/plain"])).toEqual([
+      "6 units",
+      "tea: 2",
+      "coffee: 1",
+      "cake: 3",
+    ]);
+    expect(displays[0]?.data?.["text/html"]).toBe("<b>6 units</b>");
+    expect(displays[1]?.data?.["image/svg+xml"]).toContain('width="60"');
   });
 });
