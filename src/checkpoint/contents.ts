@@ -89,6 +89,9 @@ export class Contents {
       case NodeKind.function:
         this.fillFunction(node, target);
         return;
+      case NodeKind.plain:
+        if (node[2] !== undefined) this.applyPatches(target, node[2]);
+        return;
       case NodeKind.scope: {
         const variables = asArray(node[3], "scope variables");
         const values: unknown[] = [];
@@ -108,6 +111,40 @@ export class Contents {
     if (typeof prototype === "object" && prototype !== null) {
       if (node[7] !== 0) this.applyPrototype(prototype, node[7]);
       this.applyProps(prototype, node[5], false);
+    }
+  }
+
+  /**
+   * Sets each patch of a plain tree: the JSON has `null` there. Only own properties are
+   * followed and redefined (a malformed path never reaches a prototype's accessor), and
+   * redefining keeps the key's place.
+   */
+  private applyPatches(root: Mutable, patches: unknown): void {
+    const list = asArray(patches, "plain tree patches");
+    expect(list.length % 2 === 0, "plain tree patches are not in pairs");
+    for (let k = 0; k < list.length; k += 2) {
+      const path = asArray(list[k], "patch path");
+      expect(path.length > 0, "a patch path is empty");
+      let at: Mutable = root;
+      for (let j = 0; j < path.length; j++) {
+        const key = path[j];
+        expect(
+          (typeof key === "string" || typeof key === "number") && Object.hasOwn(at, key),
+          "a patch path leaves the tree",
+        );
+        if (j === path.length - 1) {
+          Object.defineProperty(at, key as PropertyKey, {
+            value: this.sink.resolve(list[k + 1]),
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
+        } else {
+          const next = at[key as PropertyKey];
+          expect(typeof next === "object" && next !== null, "a patch path leaves the tree");
+          at = next as Mutable;
+        }
+      }
     }
   }
 

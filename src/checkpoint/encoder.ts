@@ -251,11 +251,23 @@ export class Encoder implements NodeSink {
 
   private build({ value, index, path, general }: Pending): void {
     if (general !== true && typeof value === "object") {
-      const members = this.plain.membersOf(value);
-      if (members !== undefined) {
-        const tree = { root: value, members: members.slice(1), path };
+      const walk = this.plain.treeOf(value);
+      if (walk !== undefined) {
+        const patches: unknown[] = [];
+        const tree = {
+          root: value,
+          members: walk.members.slice(1),
+          path,
+          json: walk.json,
+          patches,
+        };
         this.trees.add(index, tree);
         for (const member of tree.members) this.onPreviousOwner(member);
+        // After `add`: a patched value is no member, but may reach one (and explode it).
+        for (const { path: keys, value: item } of walk.patches) {
+          const where = keys.reduce<Path>((at, key) => link(at, key), path);
+          patches.push(keys, this.slot(item, where));
+        }
         return;
       }
     }

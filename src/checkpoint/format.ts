@@ -15,8 +15,13 @@ import { crc32 } from "node:zlib";
 import { decode, encode } from "@msgpack/msgpack";
 import { CheckpointError } from "../errors.ts";
 
-/** 2: the envelope carries a CRC-32; module nodes may say `require`. */
-export const CHECKPOINT_VERSION = 2;
+/**
+ * 2: the envelope carries a CRC-32; module nodes may say `require`. 3: a plain node may
+ * carry patches (`["J", json, [path, slot, …]]`), which a version-2 reader would drop;
+ * version 2 is still read (it is version 3 without patches).
+ */
+export const CHECKPOINT_VERSION = 3;
+const OLDEST_READABLE_VERSION = 2;
 const MAGIC = [0x43, 0x50, 0x43, 0x4b];
 const VERSION_AT = MAGIC.length;
 const CHECKSUM_AT = VERSION_AT + 2;
@@ -64,7 +69,9 @@ export const NodeKind = {
   scope: "C",
   /**
    * A plain tree of data (see `plain-trees.ts`): `["J", json]` (UTF-8 bytes), parsed by the target
-   * context's `JSON.parse`. It refers to no other node; only its root can be referenced.
+   * context's `JSON.parse`, or `["J", json, [path, slot, …]]`: each path (keys from the
+   * root) is `null` in the JSON and set to its slot once every node exists. Only its
+   * root can be referenced.
    */
   plain: "J",
 } as const;
@@ -133,10 +140,10 @@ export function readCheckpoint(data: Uint8Array): Payload {
   }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const version = view.getUint16(VERSION_AT);
-  if (version !== CHECKPOINT_VERSION) {
+  if (version < OLDEST_READABLE_VERSION || version > CHECKPOINT_VERSION) {
     throw new CheckpointError(
       "CHECKPOINT_VERSION",
-      `checkpoint version ${version} is not supported (this build reads version ${CHECKPOINT_VERSION})`,
+      `checkpoint version ${version} is not supported (this build reads versions ${OLDEST_READABLE_VERSION} to ${CHECKPOINT_VERSION})`,
     );
   }
   // Verified before anything is decoded: damaged bytes can decode "successfully" into a

@@ -1,32 +1,43 @@
 /**
- * Plain data in bulk. A *plain tree* is a subgraph of ordinary objects and arrays whose
- * leaves are JSON-safe primitives, each object reached once (no cycle, no sharing), and
- * nothing in it but its root reached from anywhere else. Such a tree is one node of the
- * table: JSON text written by this realm's `JSON.stringify`, restored by the *target*
- * context's own `JSON.parse`, which builds every object directly in that realm (its
- * prototypes are the target's `Object.prototype` / `Array.prototype`), in native code.
+ * Plain data in bulk. A *plain tree* is a subgraph of ordinary objects and arrays, each
+ * reached once inside it (no cycle, no sharing), nothing in it but its root reached from
+ * anywhere else. Such a tree is one node of the table: JSON text written by this realm's
+ * `JSON.stringify`, restored by the *target* context's own `JSON.parse`, which builds
+ * every object directly in that realm (its prototypes are the target's
+ * `Object.prototype` / `Array.prototype`), in native code.
+ *
+ * A value JSON cannot carry — a shared or builtin object (a Date, a Map, a typed array,
+ * a record referenced twice), a function, -0, NaN, undefined, a bigint, a symbol — does
+ * not stop the tree: its position is a *patch*, written as `null` in the JSON and as a
+ * slot next to it (`[path, slot, …]`), set once every node exists. A list of records
+ * that share a tag object is one JSON text and one patch per record, not a node per
+ * record. What a patch cannot express stops the object that has it (it is then a
+ * separate node, patched in where it sits): an accessor, a property attribute, a symbol
+ * key, a hole or named key on an array, a null or foreign prototype, a Proxy.
  *
  * Why JSON rather than `v8.deserialize`: V8's deserializer creates objects in the
  * caller's realm, so restoring into a `vm` context would need a second walk re-homing
  * every prototype, which measured slower than the target's `JSON.parse` alone (see the
- * checkpoint bench). JSON loses -0, NaN, ±Infinity, undefined, holes, sharing, named
- * properties on arrays, symbol keys, property attributes and null prototypes: a subgraph
- * with any of them is not a plain tree and takes the general node-by-node path.
+ * checkpoint bench).
  *
- * Never runs user code: every property is read by descriptor first, and a tree is only
- * accepted when `JSON.stringify` will find nothing to call — no accessor, no `toJSON` on
- * the prototypes it consults (user code may define `Object.prototype.toJSON`), no Proxy.
+ * Never runs user code: every property is read by descriptor first, and `JSON.stringify`
+ * only ever meets objects whose every property was read so (and copies this module
+ * makes, with `null` where a patch goes): no accessor, no `toJSON` on the prototypes it
+ * consults (user code may define `Object.prototype.toJSON`), no Proxy.
  *
- * Cost bound: a walk that fails marks the failing object and its ancestors as not plain,
- * so a later walk from any of them stops at once (a long list ending in a function is
- * linear, not quadratic).
+ * Cost bound: an object met twice inside one walk is made a patch and the walk starts
+ * again, at most `MAX_RESTARTS` times; then the root fails and, as when it cannot be
+ * opened, is marked not plain with the objects on the way to the shared one, so a later
+ * walk from any of them stops at once.
  */
 import { types } from "node:util";
 import { rejectWeakHolder } from "./classify.ts";
 import { Uncapturable } from "./functions.ts";
 
-/** Deeper trees take the general path (it is iterative, `JSON.stringify` recurses). */
+/** Deeper objects become patches (separate trees): `JSON.stringify` recurses. */
 const MAX_DEPTH = 200;
+/** Walks again with a shared object as a patch at most this many times per tree. */
+const MAX_RESTARTS = 8;
 
 /** What the walk needs to know about the rest of the encode. */
 export interface PlainTreeContext {
@@ -47,14 +58,38 @@ export interface PlainTreeContext {
 /** From this length on, an array's named keys are asked for rather than listed with its indices. */
 const NAMED_KEYS_FROM = 512;
 
-/** A walk position: the next own property of `value` to read. */
+/** A key on the way from a tree's root: an index of an array, a key of an object. */
+export type TreeKey = string | number;
+
+/** A position of a tree that JSON holds as `null`: `path` from the root, the value there. */
+export interface Patch {
+  path: TreeKey[];
+  value: unknown;
+}
+
+/** A plain tree found by `PlainTrees.treeOf`. */
+export interface TreeWalk {
+  /** Every object of the tree, root first. */
+  members: object[];
+  /** What `JSON.stringify` writes: the root, or a copy of it with `null` at the patches. */
+  json: object;
+  patches: Patch[];
+}
+
+/** One object of a walk: its own values, read by descriptor, in key order. */
 interface Frame {
   value: object;
   /** An object's own keys; undefined for an array (its keys are 0 … count - 1). */
   keys: string[] | undefined;
-  count: number;
+  /** The values read; becomes the JSON copy's content where a patch is below. */
+  values: unknown[];
   next: number;
   depth: number;
+  parent: Frame | undefined;
+  /** This frame's key in its parent. */
+  key: TreeKey;
+  /** A patch is at or below this object: JSON must see a copy. */
+  dirty: boolean;
 }
 
 /** Finds plain trees; one per encode (its verdicts hold while no user code runs). */
@@ -63,87 +98,147 @@ export class PlainTrees {
   /** Per prototype: whether `JSON.stringify` finds no `toJSON` through it. */
   private readonly toJSONFree = new Map<object, boolean>();
   private readonly context: PlainTreeContext;
+  /** Whether this realm's own prototypes are safe for the copies JSON reads. */
+  private readonly copiesSafe = !hasToJSON(Object.prototype) && !hasToJSON(Array.prototype);
 
   constructor(context: PlainTreeContext) {
     this.context = context;
   }
 
   /**
-   * The objects of the plain tree rooted at `root` (root first), or undefined when the
-   * subgraph is not one. `root` itself may already be taken (it is the node being built).
-   *
-   * Depth first, one property at a time: a child that is shared or not plain ends the
-   * walk where it is met (a list of records sharing a tag fails at the second record,
-   * not after reading the whole list first).
+   * The plain tree rooted at `root`, or undefined when `root` cannot be one. `root`
+   * itself may already be taken (it is the node being built).
    */
-  membersOf(root: object): object[] | undefined {
+  treeOf(root: object): TreeWalk | undefined {
     if (this.notPlain.has(root)) return undefined;
-    // Visited objects and their parent: the tree's members on success, the failing
-    // object's ancestors on failure.
-    const parents = new Map<object, object | null>([[root, null]]);
-    const first = this.open(root, 0);
-    if (first === undefined) return this.fail(root, parents);
-    const stack: Frame[] = [first];
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      if (frame.next === frame.count) {
-        // Last, as the dearest check (descriptors of a non-Proxy object run no user
-        // code): records that share a child fail before paying for it.
-        if (frame.keys !== undefined && !isOrdinaryObject(frame.value, frame.keys.length)) {
-          return this.fail(frame.value, parents);
+    const shared = new Set<object>();
+    for (let attempt = 0; attempt <= MAX_RESTARTS; attempt++) {
+      const outcome = this.walk(root, shared);
+      if (outcome === undefined) {
+        this.notPlain.add(root);
+        return undefined;
+      }
+      if (!("again" in outcome)) return outcome;
+      if (!this.copiesSafe || attempt === MAX_RESTARTS) {
+        for (let at: Frame | undefined = outcome.at; at !== undefined; at = at.parent) {
+          this.notPlain.add(at.value);
         }
-        stack.pop();
-        continue;
+        return undefined;
       }
-      const key = frame.keys === undefined ? frame.next : frame.keys[frame.next]!;
-      frame.next++;
-      const child = this.childOf(Reflect.getOwnPropertyDescriptor(frame.value, key));
-      if (child === null) continue;
-      if (
-        child === undefined ||
-        frame.depth === MAX_DEPTH ||
-        parents.has(child) ||
-        this.notPlain.has(child) ||
-        this.context.isTaken(child)
-      ) {
-        return this.fail(frame.value, parents);
-      }
-      parents.set(child, frame.value);
-      const opened = this.open(child, frame.depth + 1);
-      if (opened === undefined) return this.fail(child, parents);
-      stack.push(opened);
-    }
-    return [...parents.keys()];
-  }
-
-  private fail(at: object, parents: ReadonlyMap<object, object | null>): undefined {
-    for (let v: object | null | undefined = at; v != null; v = parents.get(v)) {
-      this.notPlain.add(v);
+      shared.add(outcome.again);
     }
     return undefined;
   }
 
-  /** A frame over `value`'s own properties, if its kind and prototype can be plain. */
-  private open(value: object, depth: number): Frame | undefined {
+  /** One depth-first walk; `{ again }` when an object is met twice (not yet in `shared`). */
+  private walk(
+    root: object,
+    shared: ReadonlySet<object>,
+  ): TreeWalk | { again: object; at: Frame } | undefined {
+    const members = new Set<object>([root]);
+    const first = this.open(root, 0, undefined, 0);
+    if (first === undefined) return undefined;
+    const patches: Patch[] = [];
+    const patch = (frame: Frame, index: number, value: unknown) => {
+      if (!this.copiesSafe) return false;
+      const path: TreeKey[] = [frame.keys === undefined ? index : frame.keys[index]!];
+      for (let at: Frame = frame; at.parent !== undefined; at = at.parent) path.push(at.key);
+      patches.push({ path: path.reverse(), value });
+      frame.values[index] = null;
+      frame.dirty = true;
+      return true;
+    };
+    const stack: Frame[] = [first];
+    let json: object = root;
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.next === frame.values.length) {
+        stack.pop();
+        if (frame.dirty) {
+          const copy = copyOf(frame);
+          if (frame.parent === undefined) json = copy;
+          else {
+            frame.parent.values[frame.parent.next - 1] = copy;
+            frame.parent.dirty = true;
+          }
+        }
+        continue;
+      }
+      const index = frame.next++;
+      const item = frame.values[index];
+      if (isJSONPrimitive(item)) continue;
+      if (typeof item !== "object" || item === null) {
+        if (!patch(frame, index, item)) return undefined;
+        continue;
+      }
+      if (
+        shared.has(item) ||
+        frame.depth === MAX_DEPTH ||
+        this.notPlain.has(item) ||
+        this.context.isTaken(item)
+      ) {
+        if (!patch(frame, index, item)) return undefined;
+        continue;
+      }
+      if (members.has(item)) return { again: item, at: frame };
+      const key = frame.keys === undefined ? index : frame.keys[index]!;
+      const opened = this.open(item, frame.depth + 1, frame, key);
+      if (opened === undefined) {
+        this.notPlain.add(item);
+        if (!patch(frame, index, item)) return undefined;
+        continue;
+      }
+      members.add(item);
+      stack.push(opened);
+    }
+    return { members: [...members], json, patches };
+  }
+
+  /**
+   * A frame over `value`'s own values, if it can be JSON: an ordinary object or a dense
+   * array without named keys, of an intrinsic prototype, every property a data property
+   * with the default attributes and a string key.
+   */
+  private open(value: object, depth: number, parent: Frame | undefined, key: TreeKey) {
     if (typeof value !== "object" || types.isProxy(value)) return undefined;
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto === null) return undefined;
+    let keys: string[] | undefined;
+    let count: number;
     if (Array.isArray(value)) {
       if (!this.isJSONProto(proto, "Array")) return undefined;
-      const count = value.length;
+      count = value.length;
       if (!this.onlyIndices(value, count)) return undefined;
-      return { value, keys: undefined, count, next: 0, depth };
+    } else {
+      if (!this.isJSONProto(proto, "Object")) return undefined;
+      const own = Reflect.ownKeys(value);
+      if (own.some((k) => typeof k !== "string")) return undefined;
+      if (!isOrdinaryObject(value, own.length)) return undefined;
+      keys = own as string[];
+      count = keys.length;
     }
-    if (!this.isJSONProto(proto, "Object")) return undefined;
-    const keys = Reflect.ownKeys(value);
-    if (keys.some((key) => typeof key !== "string")) return undefined;
-    return { value, keys: keys as string[], count: keys.length, next: 0, depth };
+    const values = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(value, keys === undefined ? i : keys[i]!);
+      if (
+        descriptor === undefined ||
+        !("value" in descriptor) ||
+        descriptor.writable !== true ||
+        descriptor.enumerable !== true ||
+        descriptor.configurable !== true
+      ) {
+        return undefined;
+      }
+      values[i] = descriptor.value;
+    }
+    const frame: Frame = { value, keys, values, next: 0, depth, parent, key, dirty: false };
+    return frame;
   }
 
   /**
    * Whether the array's own keys are its indices and `length` alone (JSON would drop a
-   * named or symbol key). Holes are not seen here: the walk reads every index, and a
-   * hole has no descriptor.
+   * named or symbol key). Holes are not seen here: `open` reads every index, and a hole
+   * has no descriptor.
    */
   private onlyIndices(array: unknown[], count: number): boolean {
     if (count >= NAMED_KEYS_FROM) {
@@ -159,35 +254,6 @@ export class PlainTrees {
     // Own keys are the indices, then `length`, then named keys, then symbols: with no
     // hole, an array without named keys has exactly length + 1 (a hole is caught later).
     return Reflect.ownKeys(array).length === count + 1;
-  }
-
-  /**
-   * For a default-attribute data property: null for a JSON-safe primitive, the object
-   * it holds; undefined for anything else (an accessor, an attribute, -0, a function…).
-   */
-  private childOf(descriptor: PropertyDescriptor | undefined): object | null | undefined {
-    if (
-      descriptor === undefined ||
-      !("value" in descriptor) ||
-      descriptor.writable !== true ||
-      descriptor.enumerable !== true ||
-      descriptor.configurable !== true
-    ) {
-      return undefined;
-    }
-    const item: unknown = descriptor.value;
-    switch (typeof item) {
-      case "string":
-      case "boolean":
-        return null;
-      case "number":
-        // JSON writes -0 as 0 and NaN/±Infinity as null.
-        return Number.isFinite(item) && !Object.is(item, -0) ? null : undefined;
-      case "object":
-        return item;
-      default:
-        return undefined;
-    }
   }
 
   /**
@@ -210,6 +276,44 @@ export class PlainTrees {
     }
     return free;
   }
+}
+
+/** A string, boolean, null or a number JSON writes as itself (not -0, NaN, ±Infinity). */
+function isJSONPrimitive(item: unknown): boolean {
+  switch (typeof item) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(item) && !Object.is(item, -0);
+    case "object":
+      return item === null;
+    default:
+      return false;
+  }
+}
+
+/**
+ * What JSON reads for a frame below which a patch sits: its values (patches already
+ * `null`, dirty children already their copies) in this realm's array, or an object
+ * with its keys in order (`__proto__` defined, not assigned, so it stays a key).
+ */
+function copyOf(frame: Frame): object {
+  if (frame.keys === undefined) return frame.values;
+  const copy: Record<string, unknown> = {};
+  const { keys, values } = frame;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key === "__proto__") {
+      Object.defineProperty(copy, key, {
+        value: values[i],
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else copy[key] = values[i];
+  }
+  return copy;
 }
 
 function hasToJSON(proto: object): boolean {

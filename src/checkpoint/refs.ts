@@ -91,6 +91,10 @@ export function refsOfNode(node: readonly unknown[]): number[] {
       if (Array.isArray(node[3]))
         for (let k = 1; k < node[3].length; k += 2) slotRefs(node[3][k], out);
       break;
+    case NodeKind.plain:
+      if (Array.isArray(node[2]))
+        for (let k = 1; k < node[2].length; k += 2) slotRefs(node[2][k], out);
+      break;
     case NodeKind.functionPrototype:
       if (typeof node[1] === "number") out.push(node[1]);
       break;

@@ -14,6 +14,10 @@ export interface PlainTree {
   /** Every object of the tree but the root (which has the node's index). */
   members: object[];
   path: Path;
+  /** What `JSON.stringify` writes: the root, or its copy with `null` at the patches. */
+  json: object;
+  /** `[path, slot, …]`: the values JSON cannot carry, set where the copy has `null`. */
+  patches: unknown[];
 }
 
 /** What the table reads and writes of the encoder's node table. */
@@ -96,7 +100,7 @@ export class TreeTable {
       // bytes are always valid UTF-8 and decode to the same text.
       let json: string;
       try {
-        json = JSON.stringify(tree.root);
+        json = JSON.stringify(tree.json);
       } catch (error) {
         // Only a RangeError can come out (the tree was checked): longer than a string can be.
         if (!(error instanceof RangeError)) throw error;
@@ -107,10 +111,12 @@ export class TreeTable {
         );
       }
       const bytes = Buffer.from(json, "utf8");
-      this.table.nodes[index] = [
+      const node: unknown[] = [
         NodeKind.plain,
         new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       ];
+      if (tree.patches.length > 0) node.push(tree.patches);
+      this.table.nodes[index] = node;
     }
   }
 

@@ -156,7 +156,7 @@ describe("checkpoint integrity: a CRC-32 over the envelope, checked before decod
     expect(error).toBeInstanceOf(CheckpointError);
     expect((error as CheckpointError).code).toBe("CHECKPOINT_VERSION");
     expect((error as CheckpointError).message).toBe(
-      `checkpoint version 1 is not supported (this build reads version ${CHECKPOINT_VERSION})`,
+      `checkpoint version 1 is not supported (this build reads versions 2 to ${CHECKPOINT_VERSION})`,
     );
   });
 

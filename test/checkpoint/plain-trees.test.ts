@@ -4,8 +4,9 @@
  * identity across names, values JSON cannot express, realms, getters — and check that
  * the fast path is actually taken where it should be (by looking at the node table).
  */
-import { decode } from "@msgpack/msgpack";
+import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
+import { sealCheckpoint } from "../../src/checkpoint/format.ts";
 import {
   applyCheckpoints,
   encodeNamespace,
@@ -162,6 +163,74 @@ describe("plain trees: plain data as one JSON node", () => {
     expect(r("holey.length === 5000 && !(4999 in holey) && holey[4998] === 4998")).toBe(true);
   });
 
+  it("patches what JSON cannot carry into the tree: shared records, builtins, functions, odd numbers", async () => {
+    const source = namespaceOf(`
+      var calls = 0;
+      const tags = [{ tag: "red" }, { tag: "green" }];
+      var rows = Array.from({ length: 300 }, (_, i) => ({ id: i, tag: tags[i % 2], z: -0, n: NaN,
+        u: undefined, big: 10n, when: new Date(i), sym: Symbol.for("s"), last: "end" }));
+      var mixed = { list: [1, () => 2, new Map([["k", 1]]), new Float64Array([1.5])], deep: { keep: [1, 2] } };
+      var self = { name: "self", inner: { up: null } }; self.inner.up = self;
+      var twice = { item: { v: 1 } }; twice.again = twice.item;
+      var proto = JSON.parse('{"__proto__": 1, "other": 2}'); proto.fn = function named() { return 3; };
+      var guarded = [{ ok: 1 }, { get lazy() { calls++; return 1; } }];
+    `);
+    const encoded = encodeNamespace(source.entries);
+    expect(encoded.uncaptured).toEqual([]);
+    expect(source.run("calls")).toBe(0);
+    const kinds = nodeKinds(encoded.data);
+    // rows: one JSON node with patches, the two tags, 300 dates and nothing per record.
+    expect(kinds.filter((kind) => kind === "O")).toHaveLength(1); // guarded[1]
+    expect(kinds.filter((kind) => kind === "D")).toHaveLength(300);
+    const r = (await restoreInto(encoded.data)).run;
+    expect(
+      r("rows.length === 300 && rows[0].tag === rows[2].tag && rows[1].tag !== rows[0].tag"),
+    ).toBe(true);
+    expect(r("rows[5].tag.tag")).toBe("green");
+    expect(r("Object.keys(rows[7]).join()")).toBe("id,tag,z,n,u,big,when,sym,last");
+    expect(
+      r(
+        "Object.is(rows[7].z, -0) && Number.isNaN(rows[7].n) && 'u' in rows[7] && rows[7].u === undefined",
+      ),
+    ).toBe(true);
+    expect(
+      r("rows[7].big === 10n && rows[7].sym === Symbol.for('s') && rows[7].when.getTime()"),
+    ).toBe(7);
+    expect(
+      r("rows[7].when instanceof Date && Object.getPrototypeOf(rows[7]) === Object.prototype"),
+    ).toBe(true);
+    expect(r("mixed.list[1]() + mixed.list[2].get('k') + mixed.list[3][0]")).toBe(4.5);
+    expect(r("mixed.list[0] === 1 && mixed.deep.keep.join()")).toBe("1,2");
+    expect(r("self.inner.up === self && self.name")).toBe("self");
+    expect(r("twice.again === twice.item && twice.item.v")).toBe(1);
+    expect(r("Object.hasOwn(proto, '__proto__') && proto['__proto__'] === 1 && proto.other")).toBe(
+      2,
+    );
+    expect(r("Object.getPrototypeOf(proto) === Object.prototype && proto.fn()")).toBe(3);
+    expect(r("Object.keys(proto).join()")).toBe("__proto__,other,fn");
+    expect(
+      r("guarded[0].ok === 1 && typeof Object.getOwnPropertyDescriptor(guarded[1], 'lazy').get"),
+    ).toBe("function");
+    expect(r("calls")).toBe(0);
+  });
+
+  it("rejects a patch whose path leaves its tree as CHECKPOINT_INVALID", async () => {
+    const source = namespaceOf(`var data = { a: { b: 1n } };`);
+    const encoded = encodeNamespace(source.entries);
+    const payload = decode(encoded.data.subarray(10)) as { nodes: unknown[][] };
+    expect(payload.nodes[0]![2]).toEqual([
+      ["a", "b"],
+      [3, "1"],
+    ]);
+    for (const path of [["a", "missing"], ["a", "b", "c"], ["__proto__", "x"], []]) {
+      payload.nodes[0]![2] = [path, [3, "1"]];
+      const error = await restoreInto(
+        sealCheckpoint(encode(payload, { ignoreUndefined: false })),
+      ).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe("CHECKPOINT_INVALID");
+    }
+  });
+
   it("never runs getters or toJSON: such data takes the node-by-node path", async () => {
     const source = namespaceOf(`
       var calls = 0;
@@ -189,10 +258,11 @@ describe("plain trees: plain data as one JSON node", () => {
       `);
       const encoded = encodeNamespace(source.entries.filter(([name]) => name === "data"));
       expect(source.run("calls")).toBe(0);
-      // Objects consult Object.prototype; arrays consult both.
+      // Objects consult Object.prototype; arrays consult both: then the object is JSON
+      // and its array a separate node, patched in.
       const kinds = nodeKinds(encoded.data);
       if (where === "Object.prototype") expect(kinds).not.toContain("J");
-      else expect(kinds).toEqual(["O", "A", "J"]);
+      else expect(kinds).toEqual(["J", "A"]);
       const restored = await restoreInto(encoded.data);
       expect(restored.run("JSON.stringify(data)")).toBe('{"list":[1,2],"inner":{"x":1}}');
     }
