@@ -11,6 +11,7 @@ import { CapabilityCalls } from "./capabilities.ts";
 import { Checkpointing } from "./checkpointing.ts";
 import { createSessionContext, type SessionContext } from "./context.ts";
 import { CellInterrupt, describeThrown, type WireErrorFields } from "./errors.ts";
+import { introspect } from "./introspect.ts";
 import { startCell } from "./executors/main-thread.ts";
 import type { CellOutcome, CellPlan } from "./executors/plan.ts";
 import type { CellService } from "./executors/service-link.ts";
@@ -54,15 +55,24 @@ export class WorkerRuntime {
   constructor(options: RuntimeOptions) {
     this.#options = options;
     this.#service = options.service;
-    this.#output = new OutputBudget((stream, data, truncated) => {
-      this.#service.send({
-        type: "output",
-        execution_id: this.#running?.id ?? this.#lastExecutionId,
-        stream,
-        data,
-        ...(truncated ? { truncated } : {}),
-      });
-    }, options.outputLimitBytes);
+    this.#output = new OutputBudget(
+      (stream, data, truncated) => {
+        this.#service.send({
+          type: "output",
+          execution_id: this.#running?.id ?? this.#lastExecutionId,
+          stream,
+          data,
+          ...(truncated ? { truncated } : {}),
+        });
+      },
+      options.outputLimitBytes,
+      (item) =>
+        this.#service.send({
+          type: "display",
+          execution_id: this.#running?.id ?? this.#lastExecutionId,
+          ...item,
+        }),
+    );
     this.#capabilities = new CapabilityCalls({
       send: (message) => this.#service.send(message),
       running: () => this.#running,
@@ -80,7 +90,7 @@ export class WorkerRuntime {
       moduleRoot: this.#options.moduleRoot,
       io: {
         write: (stream, data) => this.#output.write(stream, data),
-        display: (value) => this.#output.write("display", renderResult(value).display),
+        display: (item) => this.#output.display(item),
         input: (prompt) => this.#askInput(prompt),
       },
     });
@@ -115,6 +125,10 @@ export class WorkerRuntime {
         return;
       case "reset":
         this.#reset(message.id);
+        return;
+      case "introspect":
+        // Completion and inspection read the namespace between a cell's awaits (see introspect.ts).
+        this.#service.send(introspect(this.#session.global, message));
         return;
       default:
         // cancel is the service thread's; heartbeats and session-layer kinds the channel's.
