@@ -55,6 +55,15 @@ describe("capsule repl with piped stdin", () => {
     ]);
   });
 
+  it("prints a display() as its text, on a line of its own; a clear prints nothing", async () => {
+    const dir = tempDir();
+    const input =
+      'display("a"); display({ "text/html": "<b>x</b>", "text/plain": "x" }, { raw: true }); display.clear(); 7\n';
+    const done = await run(["repl", "--dir", dir, "-s", "shows"], { input });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain("> 'a'\nx\n7\n");
+  });
+
   it("brings the namespace back after kill -9 when started again with the same name", async () => {
     const dir = tempDir();
     const repl = start(["repl", "--dir", dir, "-s", "survivor"]);
