@@ -11,10 +11,10 @@ import { CapabilityCalls } from "./capabilities.ts";
 import { Checkpointing } from "./checkpointing.ts";
 import { createSessionContext, type SessionContext } from "./context.ts";
 import { CellInterrupt, describeThrown, type WireErrorFields } from "./errors.ts";
-import { introspect } from "./introspect.ts";
 import { startCell } from "./executors/main-thread.ts";
 import type { CellOutcome, CellPlan } from "./executors/plan.ts";
-import type { CellService } from "./executors/service-link.ts";
+import type { CellService, StrayNotice } from "./executors/service-link.ts";
+import { introspect } from "./introspect.ts";
 import { OutputBudget, type OutputStream } from "./output.ts";
 import { renderResult } from "./render.ts";
 
@@ -51,6 +51,8 @@ export class WorkerRuntime {
   #lastExecutionId = "none";
   #cellCount = 0;
   #inputCount = 0;
+  /** The notice of a stray callback stopped for a cell that has not started yet. */
+  #strayNotice: { executionId: string; text: string } | undefined;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -136,6 +138,32 @@ export class WorkerRuntime {
     }
   }
 
+  /**
+   * A callback that held the main thread without yielding was stopped. The user learns it
+   * as stderr: in the output of the cell that waited for it (it explains that cell's wait,
+   * just before its own output), else as output between cells (the session's `output`
+   * event), like anything else a stray callback writes. A cell stopped already (timed out,
+   * cancelled) says why in its own error.
+   */
+  strayStopped(notice: StrayNotice): void {
+    if (notice.afterStop) return;
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    if (notice.waitingCell !== undefined) {
+      const text = `[capsule: ${STRAY_CODE}: a callback left by an earlier cell held the main thread without yielding; it was stopped after this cell waited ${seconds(notice.heldMs)} for it]\n`;
+      // Not taken yet (it is behind this notice in the queue): it gets the notice first.
+      if (this.#lastExecutionId !== notice.waitingCell) {
+        this.#strayNotice = { executionId: notice.waitingCell, text };
+        return;
+      }
+      this.#output.write("stderr", text);
+      return;
+    }
+    this.#output.write(
+      "stderr",
+      `[capsule: ${STRAY_CODE}: a callback held the main thread without yielding for longer than the cell time limit (${seconds(notice.limitMs)}) and was stopped]\n`,
+    );
+  }
+
   /** Wakes whatever the running cell waits for; the process is about to exit. */
   close(): void {
     this.#rejectInputs("input cancelled: the worker is shutting down");
@@ -174,6 +202,10 @@ export class WorkerRuntime {
     this.#running = running;
     this.#lastExecutionId = message.id;
     this.#output.reset();
+    const notice = this.#strayNotice;
+    this.#strayNotice = undefined;
+    if (notice !== undefined && notice.executionId === message.id)
+      this.#output.write("stderr", notice.text);
     for (const name of this.#capabilities.define(this.#session, running.capabilities)) {
       this.#output.write(
         "stderr",
@@ -316,6 +348,8 @@ export class WorkerRuntime {
   }
 
   async #restore(message: MessageOf<"restore">): Promise<void> {
+    // Its continuations run from the event loop: no stray stop may cut them.
+    this.#service.busy(1);
     try {
       const restored = await this.#checkpoints.restore(message.chain);
       this.#service.send({
@@ -326,6 +360,8 @@ export class WorkerRuntime {
       });
     } catch (thrown) {
       this.#service.send(errorMessage(message.id, describeCapsuleError(thrown)));
+    } finally {
+      this.#service.busy(-1);
     }
   }
 
@@ -346,6 +382,9 @@ export class WorkerRuntime {
     this.#service.send({ type: "restored", id, names: [], failed: [] });
   }
 }
+
+/** The stable code in the notice of a stopped stray callback. */
+export const STRAY_CODE = "STRAY_CALLBACK_STOPPED";
 
 /** Capsule's own failures (a checkpoint too large, a malformed restore) keep their code. */
 function describeCapsuleError(thrown: unknown): WireErrorFields {

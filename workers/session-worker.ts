@@ -46,6 +46,7 @@ process.on("SIGINT", () => {});
 
 service.onHost = (message, token) => runtime.handle(message, token);
 service.onDiagnostic = (text) => runtime.writeOutput("stderr", text);
+service.onStray = (notice) => runtime.strayStopped(notice);
 service.onExit = () => {
   runtime.close();
   // Stopping the service thread first closes its inspector session, so Node does not
@@ -60,7 +61,7 @@ service.onFailure = (error) => {
 service.send({ type: "ready", pid: process.pid, protocol_version: PROTOCOL_VERSION });
 // After READY, not before it: a pooled session waits idle, and its first cell should not
 // pay for loading the checkpoint codec (a cell that arrives first loads it itself).
-setImmediate(loadCheckpointCodec);
+setImmediate(() => service.runtime(loadCheckpointCodec));
 
 function captureProcessOutput(target: WorkerRuntime): void {
   for (const stream of ["stdout", "stderr"] as const) {

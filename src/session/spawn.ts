@@ -86,6 +86,10 @@ export async function spawnWorker(options: ResolvedSessionOptions): Promise<Spaw
     "--experimental-vm-modules",
     // `--allow-worker` warns on every thread start; the threads are Capsule's own.
     "--disable-warning=SecurityWarning",
+    // A stray callback stopped by the service thread (see workers/executors/main-watch.ts)
+    // unwinds Node's timer or tick loop before it pops its async context; with the checks
+    // on, Node aborts the process for that instead of running on.
+    "--no-force-async-hooks-checks",
     path.join(build, WORKER_ENTRY),
     JSON.stringify(config),
   ];

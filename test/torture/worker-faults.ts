@@ -22,7 +22,18 @@ interface Fault {
   cancelAfterMs?: number;
   /** Checked on a successful result. */
   check?: (outcome: { value: unknown; truncated: boolean }) => string | undefined;
+  /**
+   * The cell leaves a callback behind that writes this line and then holds the main
+   * thread: the next cell is run once the line arrived, must get its own result, and must
+   * say in its output that the callback was stopped.
+   */
+  stray?: string;
 }
+
+/** The stable code of the notice a stopped stray callback leaves in the next cell's output. */
+const STRAY_NOTICE = "STRAY_CALLBACK_STOPPED";
+/** How long the harness waits for a stray callback to start before calling it a violation. */
+const STRAY_START_MS = 10_000;
 
 const bytes = (data: Uint8Array) => `Buffer.from([${[...data].join(",")}])`;
 const writeFd3 = (data: string) => `require("node:fs").writeSync(3, ${data}); "written"`;
@@ -73,6 +84,12 @@ const FAULTS: Fault[] = [
   {
     name: "exception from a timer",
     code: "setTimeout(() => { throw new Error('timer boom') }, 0); 'armed'",
+    check: ({ value }) => (value === "armed" ? undefined : `value ${String(value)}`),
+  },
+  {
+    name: "timer left spinning",
+    code: "setTimeout(() => { console.log('stray spins'); while (true) {} }, 0); 'armed'",
+    stray: "stray spins",
     check: ({ value }) => (value === "armed" ? undefined : `value ${String(value)}`),
   },
   {
@@ -203,6 +220,8 @@ async function inject(fault: Fault, keep: number): Promise<string | undefined> {
   try {
     await session.start();
     await session.execute(`let keep = ${keep}`);
+    const strayStarted =
+      fault.stray === undefined ? undefined : lineFrom(session, fault.stray, STRAY_START_MS);
     const abort = new AbortController();
     let truncated = false;
     const running = session.execute(fault.code, {
@@ -235,17 +254,40 @@ async function inject(fault: Fault, keep: number): Promise<string | undefined> {
     } else if (!fault.codes.includes(outcome.code ?? "")) {
       return `gave ${outcome.code} (${outcome.message.slice(0, 200)}) instead of ${fault.codes.join("|")}`;
     }
+    let nextOutput = "";
+    if (strayStarted !== undefined && !(await strayStarted))
+      return `the stray callback did not start within ${STRAY_START_MS} ms`;
     // The next cell is not blamed for the fault, and the namespace came back.
-    const after = await session.execute("keep").then(
-      (result) => result.value,
-      (error: unknown) =>
-        `error ${(error as { code?: string }).code}: ${String(error).slice(0, 200)}`,
-    );
+    const after = await session
+      .execute("keep", { onOutput: (chunk) => (nextOutput += chunk.data) })
+      .then(
+        (result) => result.value,
+        (error: unknown) =>
+          `error ${(error as { code?: string }).code}: ${String(error).slice(0, 200)}`,
+      );
     if (after !== keep) return `after the fault, keep is ${String(after)} instead of ${keep}`;
+    if (fault.stray !== undefined && !nextOutput.includes(STRAY_NOTICE))
+      return `the next cell's output does not say the stray callback was stopped: ${JSON.stringify(nextOutput.slice(0, 200))}`;
     return undefined;
   } catch (error) {
     return `harness error: ${String(error).slice(0, 300)}`;
   } finally {
     await session.close().catch(() => undefined);
   }
+}
+
+/** Resolves true once the session writes `line` between cells, false after `withinMs`. */
+function lineFrom(session: Session, line: string, withinMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(false), withinMs);
+    const listener = (chunk: { data: string }) => {
+      if (chunk.data.includes(line)) finish(true);
+    };
+    const finish = (seen: boolean) => {
+      clearTimeout(timer);
+      session.off("output", listener);
+      resolve(seen);
+    };
+    session.on("output", listener);
+  });
 }

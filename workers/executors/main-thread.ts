@@ -33,9 +33,11 @@ export function startCell(
 ): void {
   const stopped = options.service.whenStopped(options.token, plan.timeoutMs);
   const synchronous = Promise.withResolvers<CellOutcome>();
+  // The end runs from the event loop (a promise reaction): as Capsule's code, so that a
+  // stray callback's stop never cuts it.
   Promise.race([synchronous.promise, stopped]).then(
-    (outcome) => end.succeeded(outcome),
-    (thrown: unknown) => end.failed(thrown),
+    (outcome) => options.service.runtime(() => end.succeeded(outcome)),
+    (thrown: unknown) => options.service.runtime(() => end.failed(thrown)),
   );
   try {
     const script = new vm.Script(plan.source, {

@@ -19,6 +19,10 @@ import {
   INPUT_IDLE,
   INPUT_WAITING,
   type InputAnswer,
+  MAIN_FREE,
+  MAIN_RUNTIME,
+  MAIN_STRAY_CLAIMED,
+  MAIN_STRAY_REQUESTED,
   type ServiceConfig,
   type ServiceData,
   SHARED_SLOTS,
@@ -47,7 +51,23 @@ export interface CellService {
   askInputSync(message: MessageOf<"input">): InputAnswer;
   /** Reported in heartbeats. */
   setNamespaceSize(size: number): void;
+  /**
+   * Runs Capsule's own code that starts from the event loop outside a doorbell (a cell's
+   * end, a restore's continuation), where a stray callback's stop never cuts it.
+   */
+  runtime<T>(run: () => T): T;
+  /** Capsule work that spans turns of the event loop (a restore) starts (+1) or ends (-1). */
+  busy(delta: 1 | -1): void;
 }
+
+/** What the main thread hears when a stray callback was stopped. */
+export type StrayNotice = Extract<FromService, { type: "stray_stopped" }>;
+
+/**
+ * How long the main thread, entering while a stray callback's termination is requested,
+ * gives that termination to land (it lands at the first interrupt check, microseconds).
+ */
+const STRAY_LANDING_MS = 5;
 
 function interruptFor(reason: StopReason, timeoutMs: number): CellInterrupt {
   switch (reason) {
@@ -67,6 +87,9 @@ export class ServiceLink implements CellService {
   readonly #thread: Worker;
   readonly #shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
   readonly #answers: MessagePort;
+  readonly #inbox: MessagePort;
+  /** Nesting of `runtime()` inside one entry from the event loop. */
+  #depth = 0;
   readonly #stops = new Map<
     number,
     { reject(interrupt: CellInterrupt): void; timeoutMs: number }
@@ -74,26 +97,31 @@ export class ServiceLink implements CellService {
   /** A host message; an `execute` carries its cell's token. */
   onHost: (message: HostMessage, token: number | undefined) => void = () => {};
   onDiagnostic: (text: string) => void = () => {};
+  /** A callback that held the main thread was stopped. */
+  onStray: (notice: StrayNotice) => void = () => {};
   /** The host asked us to exit, or is gone. */
   onExit: () => void = () => {};
   /** The service thread itself failed: the worker cannot talk to its host any more. */
   onFailure: (error: Error) => void = () => {};
 
   constructor(config: ServiceConfig) {
-    const { port1, port2 } = new MessageChannel();
-    this.#answers = port1;
+    const answers = new MessageChannel();
+    this.#answers = answers.port1;
+    const inbox = new MessageChannel();
+    this.#inbox = inbox.port1;
     const data: ServiceData = {
       config,
       shared: this.#shared.buffer as SharedArrayBuffer,
-      answers: port2,
+      answers: answers.port2,
+      inbox: inbox.port2,
       parentPid: process.ppid,
     };
     // Not unref'd: this thread owns the frame pipe, which is what keeps the worker alive.
     this.#thread = new Worker(new URL("./service-thread.ts", import.meta.url), {
       workerData: data,
-      transferList: [port2],
+      transferList: [answers.port2, inbox.port2],
     });
-    this.#thread.on("message", (message: FromService) => this.#receive(message));
+    this.#thread.on("message", () => this.#onDoorbell());
     this.#thread.on("error", (error: unknown) =>
       this.onFailure(error instanceof Error ? error : new Error(String(error))),
     );
@@ -161,6 +189,69 @@ export class ServiceLink implements CellService {
     Atomics.store(this.#shared, Slot.NAMESPACE_SIZE, size);
   }
 
+  runtime<T>(run: () => T): T {
+    if (this.#depth === 0) this.#enter();
+    this.#depth++;
+    try {
+      return run();
+    } finally {
+      if (--this.#depth === 0) Atomics.store(this.#shared, Slot.MAIN, MAIN_FREE);
+    }
+  }
+
+  busy(delta: 1 | -1): void {
+    Atomics.add(this.#shared, Slot.BUSY, delta);
+  }
+
+  /**
+   * The service thread has messages for us. They are taken one at a time: a termination
+   * (of a cell's synchronous part, or of a stray callback) unwinds this handler without
+   * running its `finally`, and whatever was not taken yet waits for the next doorbell.
+   */
+  #onDoorbell(): void {
+    // Only the event loop calls this, never a cell: a depth left over is from a run a
+    // termination unwound.
+    this.#depth = 0;
+    this.runtime(() => {
+      Atomics.store(this.#shared, Slot.DOORBELL, 0);
+      for (;;) {
+        const received = receiveMessageOnPort(this.#inbox);
+        if (received === undefined) return;
+        this.#receive(received.message as FromService);
+      }
+    });
+  }
+
+  /** Claims the main thread for Capsule code (see the `MAIN` word in service-protocol.ts). */
+  #enter(): void {
+    Atomics.add(this.#shared, Slot.PULSE, 1);
+    for (;;) {
+      const seen = Atomics.compareExchange(this.#shared, Slot.MAIN, MAIN_FREE, MAIN_RUNTIME);
+      // RUNTIME is only ever written here: one a termination left behind is ours again.
+      if (seen === MAIN_FREE || seen === MAIN_RUNTIME) return;
+      if (seen === MAIN_STRAY_REQUESTED) {
+        // A termination not landed yet lands in this loop, before we have taken anything.
+        const until = performance.now() + STRAY_LANDING_MS;
+        while (performance.now() < until) {
+          // let it land
+        }
+        const now = Atomics.compareExchange(
+          this.#shared,
+          Slot.MAIN,
+          MAIN_STRAY_REQUESTED,
+          MAIN_RUNTIME,
+        );
+        if (now === MAIN_STRAY_REQUESTED) {
+          this.#post({ type: "stray_recovered" });
+          return;
+        }
+      }
+      // MAIN_STRAY_CLAIMED: the service thread is deciding, without blocking; ask again.
+      if (seen !== MAIN_STRAY_CLAIMED && seen !== MAIN_STRAY_REQUESTED)
+        throw new Error(`capsule: the main thread's state is ${seen}`);
+    }
+  }
+
   /** Stops the service thread (the process is exiting). */
   async close(): Promise<void> {
     this.#thread.removeAllListeners("exit");
@@ -174,7 +265,13 @@ export class ServiceLink implements CellService {
   #receive(message: FromService): void {
     switch (message.type) {
       case "host":
+        if (message.token !== undefined) Atomics.store(this.#shared, Slot.RECEIVED, message.token);
         this.onHost(message.message, message.token);
+        return;
+      case "ping":
+        return;
+      case "stray_stopped":
+        this.onStray(message);
         return;
       case "stopped": {
         // The termination has unwound by now (this message is read after it): re-arm.

@@ -16,6 +16,29 @@
  *   its synchronous part (awaiting, or not
  *   started yet):                              CAS IDLE → stoppedMarker(token)
  *   main, after the termination unwound:       TERMINATING → IDLE
+ *
+ * The shared `MAIN` word says what the main thread runs outside a cell's synchronous part,
+ * so that a *stray* callback (a timer or promise callback a finished cell left behind that
+ * never yields) can be stopped the same way without ever cutting Capsule's own code:
+ *
+ *   main, entering Capsule code from the event loop:  PULSE += 1, then CAS FREE → RUNTIME
+ *                                                     (a cell's synchronous part runs
+ *                                                     inside it); on leaving: → FREE
+ *   service, when the main thread owes it a doorbell
+ *   and runs JS outside Capsule code too long:        CAS FREE → STRAY_CLAIMED, re-read
+ *                                                     PULSE (changed: the main thread just
+ *                                                     came in; back to FREE), else request
+ *                                                     the termination, then → STRAY_REQUESTED
+ *   main, entering while a claim stands:              CLAIMED: wait for the service's
+ *                                                     decision; REQUESTED: spin briefly (a
+ *                                                     termination not landed yet lands here,
+ *                                                     where it cuts nothing), then
+ *                                                     CAS REQUESTED → RUNTIME
+ *
+ * Service → main messages travel on the `inbox` port, which the main thread reads with
+ * `receiveMessageOnPort` one at a time; a message on the worker port is only a doorbell.
+ * So a termination that unwinds the main thread in the middle of its messages loses none:
+ * the rest stay queued for the next doorbell. `DOORBELL` is 1 while a doorbell is unanswered.
  */
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
 
@@ -34,7 +57,22 @@ export type FromService =
   /** Something the host should see as the worker's stderr (a protocol problem). */
   | { type: "diagnostic"; text: string }
   /** The host asked to shut down, or is gone: exit. */
-  | { type: "exit" };
+  | { type: "exit" }
+  /** Nothing to do: proves the main thread still reaches its event loop. */
+  | { type: "ping" }
+  /**
+   * A callback that held the main thread without yielding was stopped. `waitingCell`: the
+   * cell that was waiting for the main thread (the notice goes into its output);
+   * `afterStop`: the current cell had already been stopped (timed out or cancelled), so
+   * what was cut may have been that cell's own code, and its error says so already.
+   */
+  | {
+      type: "stray_stopped";
+      heldMs: number;
+      limitMs: number;
+      waitingCell?: string;
+      afterStop: boolean;
+    };
 
 /** Main thread → service thread. */
 export type ToService =
@@ -45,7 +83,9 @@ export type ToService =
    */
   | { type: "input"; message: MessageOf<"input"> }
   /** Cell `token` is over (its result or error follows): drop its deadline and cancel. */
-  | { type: "cell_done"; token: number };
+  | { type: "cell_done"; token: number }
+  /** The main thread is back in Capsule code after a stray callback was stopped. */
+  | { type: "stray_recovered" };
 
 /** The answer to a synchronous `input()`, posted on the answers port before the wake-up. */
 export interface InputAnswer {
@@ -64,8 +104,23 @@ export const Slot = {
   INPUT: 1,
   /** Top-level user names, for heartbeats. */
   NAMESPACE_SIZE: 2,
+  /** What the main thread runs outside a cell's synchronous part (see the module comment). */
+  MAIN: 3,
+  /** Counts the main thread's entries into Capsule code. */
+  PULSE: 4,
+  /** 1 while a doorbell is unanswered. */
+  DOORBELL: 5,
+  /** The token of the latest cell the main thread has taken from the inbox. */
+  RECEIVED: 6,
+  /** Capsule work in flight across turns of the event loop (a restore): no stray stops. */
+  BUSY: 7,
 } as const;
-export const SHARED_SLOTS = 3;
+export const SHARED_SLOTS = 8;
+
+export const MAIN_FREE = 0;
+export const MAIN_RUNTIME = 1;
+export const MAIN_STRAY_CLAIMED = 2;
+export const MAIN_STRAY_REQUESTED = 3;
 
 export const CELL_IDLE = 0;
 export const CELL_TERMINATING = -1;
@@ -86,6 +141,8 @@ export interface ServiceData {
   shared: SharedArrayBuffer;
   /** The service thread's end of the synchronous-input answers channel. */
   answers: MessagePort;
+  /** Where the service thread posts its messages to the main thread (see the module comment). */
+  inbox: MessagePort;
   parentPid: number;
 }
 

@@ -22,6 +22,7 @@ import { ProtocolChannel } from "../../src/protocol/channel.ts";
 import { type HostMessage, isHostMessage } from "../../src/protocol/messages.ts";
 import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
+import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
 import {
   CELL_IDLE,
   CELL_TERMINATING,
@@ -39,12 +40,25 @@ import {
 const WATCH_INTERVAL_MS = 200;
 /** After the host asked us to go (or went), how long the main thread gets to exit by itself. */
 const EXIT_GRACE_MS = 2000;
+/** How long a stopped cell's notice waits for a main thread some callback still holds. */
+const STOPPED_WAIT_MS = 250;
 
 const port = parentPort;
 if (port === null) throw new Error("service-thread.ts must run in a worker thread");
 const data = workerData as ServiceData;
 const shared = new Int32Array(data.shared);
-const post = (message: FromService) => port.postMessage(message);
+// Everything for the main thread goes through the watch, which rings its doorbell.
+const watch = new MainWatch({
+  shared,
+  inbox: data.inbox,
+  ring: () => port.postMessage(0),
+  idleLimitMs: data.config.defaultTimeoutMs,
+  current: () => current,
+  diagnostic: (text) => post({ type: "diagnostic", text }),
+});
+function post(message: FromService, limitMs?: number): void {
+  watch.post(message, limitMs);
+}
 
 /** The cell the host is running, from its `execute` until the main thread says it is done. */
 interface CurrentCell {
@@ -105,6 +119,9 @@ port.on("message", (message: ToService) => {
         current = undefined;
       }
       return;
+    case "stray_recovered":
+      watch.recovered();
+      return;
   }
 });
 
@@ -128,7 +145,9 @@ function fromHost(message: HostMessage): void {
         inputPausesLimit: message.input_pauses_limit === true,
       };
       current = cell;
-      post({ type: "host", message, token });
+      // A stray callback holding the main thread is stopped in time for the cell to run
+      // within its own limit (the wait counts against it, as on the host's clock).
+      post({ type: "host", message, token }, Math.min(STRAY_WAIT_MS, timeoutMs / 2));
       return;
     }
     case "cancel":
@@ -174,7 +193,8 @@ function stop(cell: CurrentCell, reason: StopReason): void {
     if (seen === CELL_IDLE || seen < CELL_TERMINATING) {
       const marker = stoppedMarker(cell.token);
       if (Atomics.compareExchange(shared, Slot.CELL, seen, marker) !== seen) continue;
-      post({ type: "stopped", token: cell.token, reason, terminated: false });
+      // The main thread owes this notice; if a callback holds it, that goes soon.
+      post({ type: "stopped", token: cell.token, reason, terminated: false }, STOPPED_WAIT_MS);
       break;
     }
     // TERMINATING for another token cannot happen (one cell at a time); do not spin on it.
@@ -233,6 +253,7 @@ function leave(): void {
 
 function watchProcess(): void {
   setInterval(() => {
+    watch.tick();
     if (process.ppid !== data.parentPid) {
       say(`\ncapsule: host process ${data.parentPid} is gone; exiting\n`);
       process.kill(process.pid, "SIGKILL");
