@@ -91,6 +91,20 @@ describe("capsule kernel rich output", () => {
     ]);
   });
 
+  it("counts displays against the cell's output limit: over it, one marker and nothing more", async () => {
+    const { reply, iopub } = await kernel.client.execute(`
+      display({ "text/html": "<p>" + "x".repeat(9 * 1024 * 1024) + "</p>" }, { raw: true });
+      display("dropped too");
+      console.log("and this");
+      "still a result"`);
+    expect(reply.content.status).toBe("ok");
+    const shown = outputs(iopub);
+    expect(shown.map((m) => m.header.msg_type)).toEqual(["display_data", "execute_result"]);
+    expect(shown[0]?.content.data).toEqual({
+      "text/plain": expect.stringContaining("truncated"),
+    });
+  });
+
   it("fails the cell with a TypeError for display options that make no sense", async () => {
     const update = await kernel.client.execute('display("x", { update: true })');
     expect(update.reply.content).toMatchObject({ status: "error", ename: "TypeError" });
