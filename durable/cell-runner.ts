@@ -4,6 +4,7 @@
  * failures (a crashed worker, a closed pool) are thrown, not recorded, so the step is
  * retried or left unrecorded.
  */
+import { CheckpointError, type ErrorCode } from "../src/errors.ts";
 import type { ExecuteOptions, OutputChunk, Session } from "../src/session/index.ts";
 import {
   checkpointDelta,
@@ -55,6 +56,16 @@ export async function runCell(
   const before = session.lastCheckpoint();
   try {
     const result = await session.execute(code, executeOptions);
+    if (result.checkpointError !== undefined) {
+      // Recording the result without the cell's changes would lose them on a resume
+      // (the namespace would silently lack them): the step fails instead, and the next
+      // cell starts again from the previous recorded one.
+      const { code: failure, message } = result.checkpointError;
+      throw new CheckpointError(
+        failure.startsWith("CHECKPOINT_") ? (failure as ErrorCode) : "CHECKPOINT_INVALID",
+        `the checkpoint after the cell failed, so the cell is not recorded: ${message}`,
+      );
+    }
     const checkpoint = checkpointDelta(before, session.lastCheckpoint());
     return {
       ok: true,

@@ -146,6 +146,9 @@ export function runCell(
                   display: message.display,
                   mode: message.mode,
                   executionTime: message.execution_time,
+                  ...(message.checkpoint_error === undefined
+                    ? {}
+                    : { checkpointError: message.checkpoint_error }),
                 },
               });
               return true;

@@ -135,6 +135,11 @@ export interface ExecutionResult {
   mode: ExecutionMode;
   /** Time the cell ran inside the worker, in ms. */
   executionTime: number;
+  /**
+   * Why the checkpoint after the cell failed (`CHECKPOINT_TOO_LARGE`, …), when it did:
+   * the result stands, but what the cell changed is not in `lastCheckpoint()`.
+   */
+  checkpointError?: { code: string; message: string };
 }
 
 export interface ResolvedSessionOptions {
