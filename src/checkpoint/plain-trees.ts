@@ -25,10 +25,10 @@
  * makes, with `null` where a patch goes): no accessor, no `toJSON` on the prototypes it
  * consults (user code may define `Object.prototype.toJSON`), no Proxy.
  *
- * Cost bound: an object met twice inside one walk is made a patch and the walk starts
- * again, at most `MAX_RESTARTS` times; then the root fails and, as when it cannot be
- * opened, is marked not plain with the objects on the way to the shared one, so a later
- * walk from any of them stops at once.
+ * Cost bound: at most two walks per tree. Objects met twice inside the first walk are
+ * collected; if there are any, a second walk patches them wherever they are met (it
+ * sees a subset of the first walk's objects, so it meets nothing twice). An object that
+ * cannot be opened is marked not plain, so no later walk opens it again.
  */
 import { types } from "node:util";
 import { rejectWeakHolder } from "./classify.ts";
@@ -36,8 +36,6 @@ import { Uncapturable } from "./functions.ts";
 
 /** Deeper objects become patches (separate trees): `JSON.stringify` recurses. */
 const MAX_DEPTH = 200;
-/** Walks again with a shared object as a patch at most this many times per tree. */
-const MAX_RESTARTS = 8;
 
 /** What the walk needs to know about the rest of the encode. */
 export interface PlainTreeContext {
@@ -111,30 +109,24 @@ export class PlainTrees {
    */
   treeOf(root: object): TreeWalk | undefined {
     if (this.notPlain.has(root)) return undefined;
-    const shared = new Set<object>();
-    for (let attempt = 0; attempt <= MAX_RESTARTS; attempt++) {
-      const outcome = this.walk(root, shared);
-      if (outcome === undefined) {
-        this.notPlain.add(root);
-        return undefined;
-      }
-      if (!("again" in outcome)) return outcome;
-      if (!this.copiesSafe || attempt === MAX_RESTARTS) {
-        for (let at: Frame | undefined = outcome.at; at !== undefined; at = at.parent) {
-          this.notPlain.add(at.value);
-        }
-        return undefined;
-      }
-      shared.add(outcome.again);
+    const twice = new Set<object>();
+    let tree = this.walk(root, new Set(), twice);
+    if (tree !== undefined && twice.size > 0) {
+      tree = this.copiesSafe ? this.walk(root, twice, new Set()) : undefined;
     }
-    return undefined;
+    if (tree === undefined) this.notPlain.add(root);
+    return tree;
   }
 
-  /** One depth-first walk; `{ again }` when an object is met twice (not yet in `shared`). */
+  /**
+   * One depth-first walk: `shared` are patched wherever met; an object met a second
+   * time otherwise is added to `twice` (the walk's result is then only a survey).
+   */
   private walk(
     root: object,
     shared: ReadonlySet<object>,
-  ): TreeWalk | { again: object; at: Frame } | undefined {
+    twice: Set<object>,
+  ): TreeWalk | undefined {
     const members = new Set<object>([root]);
     const first = this.open(root, 0, undefined, 0);
     if (first === undefined) return undefined;
@@ -180,7 +172,10 @@ export class PlainTrees {
         if (!patch(frame, index, item)) return undefined;
         continue;
       }
-      if (members.has(item)) return { again: item, at: frame };
+      if (members.has(item)) {
+        twice.add(item);
+        continue;
+      }
       const key = frame.keys === undefined ? index : frame.keys[index]!;
       const opened = this.open(item, frame.depth + 1, frame, key);
       if (opened === undefined) {

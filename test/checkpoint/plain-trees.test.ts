@@ -172,6 +172,9 @@ describe("plain trees: plain data as one JSON node", () => {
       var mixed = { list: [1, () => 2, new Map([["k", 1]]), new Float64Array([1.5])], deep: { keep: [1, 2] } };
       var self = { name: "self", inner: { up: null } }; self.inner.up = self;
       var twice = { item: { v: 1 } }; twice.again = twice.item;
+      const pair = { p: 1 }; const inner = { pair, list: [pair] };
+      var nested = { a: inner, b: inner, c: { pair } };
+      var back = { child: { v: 1 } }; back.map = new Map([["c", back.child]]);
       var proto = JSON.parse('{"__proto__": 1, "other": 2}'); proto.fn = function named() { return 3; };
       var guarded = [{ ok: 1 }, { get lazy() { calls++; return 1; } }];
     `);
@@ -180,7 +183,8 @@ describe("plain trees: plain data as one JSON node", () => {
     expect(source.run("calls")).toBe(0);
     const kinds = nodeKinds(encoded.data);
     // rows: one JSON node with patches, the two tags, 300 dates and nothing per record.
-    expect(kinds.filter((kind) => kind === "O")).toHaveLength(1); // guarded[1]
+    // guarded[1] (its getter), and back (the Map reaches its child: the tree is exploded).
+    expect(kinds.filter((kind) => kind === "O")).toHaveLength(2);
     expect(kinds.filter((kind) => kind === "D")).toHaveLength(300);
     const r = (await restoreInto(encoded.data)).run;
     expect(
@@ -203,6 +207,9 @@ describe("plain trees: plain data as one JSON node", () => {
     expect(r("mixed.list[0] === 1 && mixed.deep.keep.join()")).toBe("1,2");
     expect(r("self.inner.up === self && self.name")).toBe("self");
     expect(r("twice.again === twice.item && twice.item.v")).toBe(1);
+    expect(r("nested.a === nested.b && nested.a.pair === nested.c.pair")).toBe(true);
+    expect(r("nested.a.list[0] === nested.c.pair && nested.c.pair.p")).toBe(1);
+    expect(r("back.map.get('c') === back.child && back.child.v")).toBe(1);
     expect(r("Object.hasOwn(proto, '__proto__') && proto['__proto__'] === 1 && proto.other")).toBe(
       2,
     );
