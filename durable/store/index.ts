@@ -8,8 +8,11 @@
  *
  * - persists: the full current state of every promise, task, schedule and timeout that
  *   the requests of one event-loop turn (and ticks) touched is written to
- *   `{dir}/store.db` (SQLite via `node:sqlite`, WAL) in one transaction — group commit —
- *   *before* any of their responses is returned or their messages delivered;
+ *   `{dir}/store.db` (SQLite via `node:sqlite`, WAL) in one transaction — group commit,
+ *   group-commit.ts — *before* any of their acknowledgments is returned or their
+ *   messages delivered; only answers a crash cannot contradict go at once
+ *   (early-answer.ts: reads of committed state, and the creation of a local step, whose
+ *   loss only makes the step run again), so a sequential `ctx.run` step is one commit;
  *   `durability: "process"` (default, synchronous=NORMAL) survives any crash of the
  *   process, `"machine"` (synchronous=FULL) also a power loss (store-db.ts); on open the
  *   server is rebuilt from what is live
