@@ -156,6 +156,12 @@ function displayFunction(io: ContextIo): unknown {
   return Object.freeze(display);
 }
 
+/**
+ * The getters Capsule itself defines on the namespace (`_`, `_error`): reading one runs
+ * no user code, so completion and inspection may follow them.
+ */
+export const CAPSULE_GETTERS = new WeakSet<() => unknown>();
+
 interface LastValue {
   /** Sets the value, while Capsule owns the name. */
   record(value: unknown): void;
@@ -174,6 +180,7 @@ interface LastValue {
 function defineLastValue(target: Record<string, unknown>, name: "_" | "_error"): LastValue {
   let last: unknown;
   const get = () => last;
+  CAPSULE_GETTERS.add(get);
   Object.defineProperty(target, name, {
     get,
     set: (value: unknown) =>

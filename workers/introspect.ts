@@ -8,8 +8,10 @@
  */
 import util from "node:util";
 import type { Introspect, Introspection } from "../src/protocol/messages.ts";
+import { CAPSULE_GETTERS } from "./context.ts";
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 /** The wire's bounds on an answer (see IntrospectionSchema). */
 const MAX_MATCHES = 10_000;
 const MAX_TEXT = 100_000;
@@ -20,7 +22,9 @@ const none: Answer = { matches: [], found: false, text: "" };
 export function introspect(root: object, request: Introspect): Introspection {
   let answer: Answer;
   try {
-    answer = request.kind === "complete" ? complete(root, request) : inspect(root, request);
+    if (request.kind === "complete") answer = complete(root, request);
+    else if (request.kind === "inspect") answer = inspect(root, request);
+    else answer = { ...none, found: offersDisplay(root, request.path) };
   } catch {
     // A value the engine refuses to describe (a revoked proxy deep inside): no answer.
     answer = none;
@@ -42,15 +46,40 @@ function descriptorOf(target: unknown, key: string): PropertyDescriptor | undefi
   return undefined;
 }
 
-/** Follows `path` from the global object through data properties only: a getter might do anything. */
+/**
+ * Follows `path` from the global object through data properties only: a getter might do
+ * anything. Capsule's own getters (`_`, `_error`) are the exception: they run no user code.
+ */
 function resolve(root: object, path: readonly string[]): { value: unknown } | undefined {
   let value: unknown = root;
   for (const key of path) {
     const descriptor = descriptorOf(value, key);
-    if (descriptor === undefined || !("value" in descriptor)) return undefined;
-    value = descriptor.value;
+    if (descriptor === undefined) return undefined;
+    if ("value" in descriptor) value = descriptor.value;
+    else if (descriptor.get !== undefined && CAPSULE_GETTERS.has(descriptor.get))
+      value = descriptor.get();
+    else return undefined;
   }
   return { value };
+}
+
+/**
+ * Whether the value at `path` has a `[Symbol.for("Jupyter.display")]` method (a data
+ * property along its prototype chain): the kernel runs that method, in a cell, only then.
+ */
+function offersDisplay(root: object, path: readonly string[]): boolean {
+  const found = resolve(root, path);
+  if (found === undefined) return false;
+  const { value } = found;
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
+  let level: object | null = value;
+  for (let depth = 0; level !== null && depth < 64; depth++) {
+    if (util.types.isProxy(level)) return false;
+    const descriptor = Reflect.getOwnPropertyDescriptor(level, JUPYTER_DISPLAY);
+    if (descriptor !== undefined) return typeof descriptor.value === "function";
+    level = Reflect.getPrototypeOf(level);
+  }
+  return false;
 }
 
 function complete(root: object, request: Introspect): Answer {

@@ -57,6 +57,20 @@ export function errorContent(error: unknown): {
   };
 }
 
+/**
+ * Whether the last result `_` has a `Jupyter.display` method, asked without a cell (an
+ * introspect request): most results have none, and the peek that runs the method costs
+ * a whole cell.
+ */
+async function offersDisplay(session: NamedSession): Promise<boolean> {
+  try {
+    return (await session.introspect({ kind: "display", path: ["_"], prefix: "" })).found;
+  } catch (error) {
+    if (isCapsuleError(error) && error.code === "INTROSPECT_TIMEOUT") return false;
+    throw error;
+  }
+}
+
 /** A MIME bundle the value offers through `Symbol.for("Jupyter.display")`, read by a peek. */
 async function richBundle(session: NamedSession): Promise<JsonObject | undefined> {
   const marker = `\u0000capsule-display:`;
@@ -147,7 +161,8 @@ export async function executeRequest(options: {
     });
     const text = resultText(result);
     let bundle: JsonObject | undefined;
-    if (!result.hasValue && text !== undefined && !silent) bundle = await richBundle(session);
+    if (!result.hasValue && text !== undefined && !silent && (await offersDisplay(session)))
+      bundle = await richBundle(session);
     if (bundle !== undefined || text !== undefined) {
       const data: JsonObject = { "text/plain": text ?? "", ...bundle };
       if (!silent)

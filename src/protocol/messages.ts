@@ -193,7 +193,8 @@ export const IntrospectSchema = z.object({
   type: z.literal("introspect"),
   seq,
   id,
-  kind: z.enum(["complete", "inspect"]),
+  /** `display`: whether the value at `path` offers a `[Symbol.for("Jupyter.display")]` method (`found`). */
+  kind: z.enum(["complete", "inspect", "display"]),
   path: z.array(z.string().max(256)).max(64),
   prefix: z.string().max(256),
 });
