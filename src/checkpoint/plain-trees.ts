@@ -156,9 +156,14 @@ export class PlainTrees {
         }
         continue;
       }
-      const index = frame.next++;
-      const item = frame.values[index];
-      if (isJSONPrimitive(item)) continue;
+      // Runs of primitives (most of an array of numbers or strings) in one tight loop.
+      const { values } = frame;
+      let index = frame.next;
+      while (index < values.length && isJSONPrimitive(values[index])) index++;
+      frame.next = index;
+      if (index === values.length) continue;
+      frame.next = index + 1;
+      const item = values[index];
       if (typeof item !== "object" || item === null) {
         if (!patch(frame, index, item)) return undefined;
         continue;
@@ -213,18 +218,18 @@ export class PlainTrees {
       count = keys.length;
     }
     const values = new Array<unknown>(count);
-    for (let i = 0; i < count; i++) {
-      const descriptor = Reflect.getOwnPropertyDescriptor(value, keys === undefined ? i : keys[i]!);
-      if (
-        descriptor === undefined ||
-        !("value" in descriptor) ||
-        descriptor.writable !== true ||
-        descriptor.enumerable !== true ||
-        descriptor.configurable !== true
-      ) {
-        return undefined;
+    if (keys === undefined) {
+      for (let i = 0; i < count; i++) {
+        const descriptor = Reflect.getOwnPropertyDescriptor(value, i);
+        if (!isDefaultData(descriptor)) return undefined;
+        values[i] = descriptor.value;
       }
-      values[i] = descriptor.value;
+    } else {
+      for (let i = 0; i < count; i++) {
+        const descriptor = Reflect.getOwnPropertyDescriptor(value, keys[i]!);
+        if (!isDefaultData(descriptor)) return undefined;
+        values[i] = descriptor.value;
+      }
     }
     const frame: Frame = { value, keys, values, next: 0, depth, parent, key, dirty: false };
     return frame;
@@ -271,6 +276,18 @@ export class PlainTrees {
     }
     return free;
   }
+}
+
+/** A data property as an assignment makes it: writable, enumerable, configurable. */
+function isDefaultData(
+  descriptor: PropertyDescriptor | undefined,
+): descriptor is PropertyDescriptor & { value: unknown } {
+  return (
+    descriptor !== undefined &&
+    descriptor.writable === true &&
+    descriptor.enumerable === true &&
+    descriptor.configurable === true
+  );
 }
 
 /** A string, boolean, null or a number JSON writes as itself (not -0, NaN, ±Infinity). */
