@@ -14,7 +14,12 @@ describe("streamed output", () => {
       { stream: "stdout", data: "two\n" },
       { stream: "stderr", data: "three\n" },
       { stream: "stderr", data: "four\n" },
-      { stream: "display", data: "{ five: 5 }" },
+      // A display is its text for text-only consumers, and its MIME bundle as `rich`.
+      {
+        stream: "display",
+        data: "{ five: 5 }",
+        rich: { action: "display", data: { "text/plain": "{ five: 5 }" } },
+      },
     ]);
   });
 
