@@ -8,13 +8,15 @@
  *    group touched: its answer shows only committed state. With a group pending, only
  *    the kinds whose objects are known here qualify.
  * 2. The creation of a local step (`ctx.run`: `resonate:scope` local, no target, so no
- *    task and no message), plain or fenced, that made exactly that one pending promise.
- *    Its answer says only "not recorded: run it", which a crash before the commit keeps
- *    true: the promise is lost with it and the resumed function creates it again and
- *    runs the step, the at-least-once contract every step has (a crash between a step's
- *    effect and its settlement re-runs it too). Its record rides in the group, so the
- *    settlement of a short step and the create commit as one transaction, and so does
- *    the poison marker a durable execute writes before its cell (attempt-ledger.ts).
+ *    task and no message), fenced by a task that this process holds, that made exactly
+ *    that one pending promise. Its answer says only "not recorded: run it", and the only
+ *    one holding it is this process, which a crash before the commit takes down too:
+ *    the promise is lost with it, and the resumed function creates it again and runs the
+ *    step, the at-least-once contract every step has (a crash between a step's effect
+ *    and its settlement re-runs it too). A task held elsewhere (a `capsule serve` client,
+ *    which outlives this process) gets no early answer. The record rides in the group,
+ *    so the settlement of a short step and the create commit as one transaction, and so
+ *    does the poison marker a durable execute writes before its cell (attempt-ledger.ts).
  *    The settlement is the acknowledgment and still waits for its commit; a message, a
  *    task or a settled promise is never released before its commit.
  */
@@ -27,9 +29,10 @@ export function answersAtOnce(
   request: Request,
   changes: readonly ServerChange[],
   pending: TouchedObjects | undefined,
+  heldHere: (taskId: string) => boolean,
 ): boolean {
   if (changes.length === 0) return pending === undefined || !readsPending(request, pending);
-  return createsLocalStep(request, changes, pending);
+  return createsLocalStep(request, changes, pending, heldHere);
 }
 
 /** Whether the response may show an object of the pending group (true when unknown). */
@@ -54,14 +57,13 @@ function createsLocalStep(
   request: Request,
   changes: readonly ServerChange[],
   pending: TouchedObjects | undefined,
+  heldHere: (taskId: string) => boolean,
 ): boolean {
-  let create: Extract<Request, { kind: "promise.create" }>["data"];
-  if (request.kind === "promise.create") create = request.data;
-  else if (request.kind === "task.fence" && request.data.action.kind === "promise.create") {
-    // The fence passed on the task's state: that state must be committed too.
-    if (pending?.tasks.has(request.data.id) || pending?.promises.has(request.data.id)) return false;
-    create = request.data.action.data;
-  } else return false;
+  if (request.kind !== "task.fence" || request.data.action.kind !== "promise.create") return false;
+  const task = request.data.id;
+  // The fence passed on the task's state: that state must be committed too.
+  if (!heldHere(task) || pending?.tasks.has(task) || pending?.promises.has(task)) return false;
+  const create = request.data.action.data;
   const [change] = changes;
   return (
     changes.length === 1 &&

@@ -228,7 +228,8 @@ export class EmbeddedNetwork implements Network {
       return Promise.resolve(response);
     }
     const { changes } = result;
-    if (answersAtOnce(request, changes, this.group.pending)) {
+    const heldHere = (task: string) => this.server.tasks.get(task)?.pid === this.pid;
+    if (answersAtOnce(request, changes, this.group.pending, heldHere)) {
       if (changes.length > 0) this.group.add(changes, req.kind);
       return Promise.resolve(response);
     }

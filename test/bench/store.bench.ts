@@ -39,8 +39,17 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.max(0, index)] ?? Number.NaN;
 }
 
+/**
+ * The SDK on `network` with the network's own pid when it has one (EmbeddedNetwork: the
+ * documented use, under which the store knows which tasks this process holds).
+ */
+function resonateOn(network: Network): Resonate {
+  const pid: unknown = Reflect.get(network, "pid");
+  return new Resonate({ network, ...(typeof pid === "string" ? { pid } : {}) });
+}
+
 async function measureSteps(name: string, network: Network): Promise<Measurement> {
-  const resonate = new Resonate({ network });
+  const resonate = resonateOn(network);
   let samples: number[] = [];
   const workflow = resonate.register("steps", async (ctx: Context) => {
     let total = 0;
@@ -142,7 +151,7 @@ async function measureBurst(
   counters?: () => { commits: number; checkpoints: number },
   machine = false,
 ): Promise<BurstResult> {
-  const resonate = new Resonate({ network });
+  const resonate = resonateOn(network);
   const workflow = resonate.register("burst", async (ctx: Context, n: number) => {
     let total = 0;
     for (let i = 0; i < CONCURRENT_STEPS; i++) total += await ctx.run(async () => n + i);

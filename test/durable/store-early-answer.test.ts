@@ -32,6 +32,24 @@ function settle(id: string) {
   };
 }
 
+/** Creates execution "root" and acquires its task for `pid`; returns the task's version. */
+async function acquireRoot(network: EmbeddedNetwork, pid: string): Promise<number> {
+  await network.send(create("root", { "resonate:target": "local://any@default" }));
+  const acquired = await network.send({
+    kind: "task.acquire",
+    head: head(),
+    data: { id: "root", version: 0, pid, ttl: 60_000 },
+  });
+  expect(acquired.head.status).toBe(200);
+  // Acquiring bumps the task's version; the fence names the new one.
+  return 1;
+}
+
+/** A request made under the task of "root", as the SDK makes every step of a function. */
+function fenced(version: number, action: ReturnType<typeof create> | ReturnType<typeof settle>) {
+  return { kind: "task.fence" as const, head: head(), data: { id: "root", version, action } };
+}
+
 function get(id: string) {
   return { kind: "promise.get" as const, head: head(), data: { id } };
 }
@@ -49,12 +67,15 @@ describe("embedded store: early answers", () => {
   it("answers a local step's create before its commit and commits it with the settlement", async () => {
     const network = EmbeddedNetwork.open({ dir });
     try {
+      const version = await acquireRoot(network, network.pid);
       const before = network.writeCounters().commits;
-      const created = payload(await network.send(create("step-1", LOCAL_TAGS)));
-      expect(created.promise.state).toBe("pending");
+      const created = payload(await network.send(fenced(version, create("step-1", LOCAL_TAGS))));
+      expect(created.action.data).toMatchObject({ promise: { state: "pending" } });
       // Answered in this turn: the group that persists it has not committed yet.
       expect(network.writeCounters().commits).toBe(before);
-      const settled = network.send(settle("step-1")).then(() => network.writeCounters().commits);
+      const settled = network
+        .send(fenced(version, settle("step-1")))
+        .then(() => network.writeCounters().commits);
       // The settlement is the acknowledgment: answered after the one commit of both.
       expect(await settled).toBe(before + 1);
     } finally {
@@ -65,6 +86,26 @@ describe("embedded store: early answers", () => {
       expect(payload(await reopened.send(get("step-1"))).promise.state).toBe("resolved");
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("makes a step's create under a task another process holds wait for its commit", async () => {
+    const network = EmbeddedNetwork.open({ dir });
+    try {
+      // A `capsule serve` client: it outlives this process, so it may only see commits.
+      const version = await acquireRoot(network, "a-client-process");
+      const before = network.writeCounters().commits;
+      const commits = await network
+        .send(fenced(version, create("step-1", LOCAL_TAGS)))
+        .then(() => network.writeCounters().commits);
+      expect(commits).toBe(before + 1);
+      // Nor does a local create outside any task.
+      const unfenced = await network
+        .send(create("loose", LOCAL_TAGS))
+        .then(() => network.writeCounters().commits);
+      expect(unfenced).toBe(before + 2);
+    } finally {
+      await network.close();
     }
   });
 
