@@ -27,7 +27,7 @@ export interface WorkerOptions {
   url?: string;
   /** The worker group to join. Default "cells". */
   group?: string;
-  /** Cells run at once (more wait, their tasks' leases kept). Default: the CPUs. */
+  /** Cells run at once (more wait, their tasks' leases kept). Default: the CPUs (at most the pool's `maxSessions`). */
   concurrency?: number;
   /** Bearer token (default: env `RESONATE_TOKEN`). */
   token?: string;
@@ -38,7 +38,10 @@ export interface WorkerOptions {
    * of this worker, its cell moves to another worker once the lease runs out. Default 10 000.
    */
   leaseMs?: number;
-  /** Sessions kept live between cells (least recently used released first). Default 32. */
+  /**
+   * Sessions kept live between cells (least recently used released first). Default and
+   * most: the pool's `maxSessions` (16) less one.
+   */
   maxLiveSessions?: number;
   /** A live session unused this long goes back to the pool, ms. Default 600 000. */
   sessionIdleMs?: number;
@@ -48,6 +51,9 @@ export interface WorkerOptions {
 }
 
 export const DEFAULT_WORKER_GROUP = "cells";
+
+/** SessionPool's own default `maxSessions`. */
+const POOL_MAX_SESSIONS = 16;
 
 export class CapsuleWorker {
   readonly pid: string;
@@ -78,11 +84,15 @@ export class CapsuleWorker {
       logger: capsuleLogger(options.logLevel),
     });
     this.pool = new SessionPool({ ...options.pool, checkpoint: true });
+    // Live sessions hold pool sessions: keep them within the pool's bound (one spare for
+    // a session being retired), or a new session would wait for a pool that never frees.
+    const poolSize = options.pool?.maxSessions ?? POOL_MAX_SESSIONS;
+    const concurrency = Math.min(options.concurrency ?? os.availableParallelism(), poolSize);
     this.#live = new LiveSessions(this.pool, {
-      maxLive: options.maxLiveSessions ?? 32,
+      maxLive: Math.max(1, Math.min(options.maxLiveSessions ?? poolSize - 1, poolSize - 1)),
       idleMs: options.sessionIdleMs ?? 600_000,
     });
-    const slots = new Semaphore(options.concurrency ?? os.availableParallelism());
+    const slots = new Semaphore(concurrency);
     // A leaf function (Info, not Context): one cell, no durable calls inside.
     const cell = async (info: Info, raw: unknown): Promise<RemoteStepRecord> => {
       const request = parseCellRequest(raw);
