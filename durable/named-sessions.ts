@@ -89,6 +89,8 @@ export class NamedSessions {
   readonly #sessions: SessionScope;
   readonly #beforeFirstCell: () => void;
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Calls of each name queued or running (cells, peeks, restoring reads). */
+  readonly #inFlight = new Map<string, number>();
   /** Next cell number of each name, once known (this process owns the numbering). */
   readonly #next = new Map<string, number>();
   /** Live options (output and input callbacks, signal) of cells this process started. */
@@ -121,9 +123,17 @@ export class NamedSessions {
       execute: (code, options = {}) =>
         this.#enqueue(name, () => this.#execute(name, code, options)),
       peek: (code, options = {}) => this.#enqueue(name, () => this.#peek(name, code, options)),
-      introspect: (request, timeoutMs) => {
+      introspect: async (request, timeoutMs) => {
         const live = sessions.slot(name).live;
         if (live !== undefined) return live.introspect(request, timeoutMs);
+        // A cell is being set up (its namespace restored): waiting in turn would wait for
+        // the whole cell, so there is nothing to read yet.
+        if ((this.#inFlight.get(name) ?? 0) > 0) {
+          throw new CapsuleError(
+            "INTROSPECT_TIMEOUT",
+            `session ${name}: no live namespace to read while its cell starts`,
+          );
+        }
         return this.#enqueue(name, () =>
           this.#restoreThen(name, (session) => session.introspect(request, timeoutMs)),
         );
@@ -137,11 +147,13 @@ export class NamedSessions {
   }
 
   #enqueue<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.#inFlight.set(name, (this.#inFlight.get(name) ?? 0) + 1);
     const turn = (this.#queues.get(name) ?? Promise.resolve()).then(work);
     const settled = turn.then(
       () => undefined,
       () => undefined,
     );
+    void settled.then(() => this.#inFlight.set(name, (this.#inFlight.get(name) ?? 1) - 1));
     this.#queues.set(name, settled);
     return turn;
   }
