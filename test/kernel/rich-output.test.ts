@@ -61,6 +61,29 @@ describe("capsule kernel rich output", () => {
     });
   });
 
+  it("streams a display while the cell still runs, also from a cell that blocks its thread", async () => {
+    // A synchronous input() holds the worker's main thread until we answer, so a display
+    // that arrives before the answer was streamed while the cell ran. (iopub and stdin are
+    // separate sockets: their messages are not ordered with each other.)
+    const cell = await kernel.client.send("shell", "execute_request", {
+      code: 'display({ "text/html": "<i>working</i>" }, { raw: true }); const go = input("go? "); go',
+      allow_stdin: true,
+    });
+    const asked = await kernel.client.waitFor(
+      (m) => m.channel === "stdin" && m.parent_header.msg_id === cell,
+    );
+    const shown = await kernel.client.waitFor(
+      (m) => m.header.msg_type === "display_data" && m.parent_header.msg_id === cell,
+    );
+    expect(shown.content.data).toEqual({ "text/html": "<i>working</i>" });
+    expect(kernel.client.iopubOf(cell).some((m) => m.header.msg_type === "execute_result")).toBe(
+      false,
+    );
+    await kernel.client.send("stdin", "input_reply", { value: "ok" }, asked.header);
+    expect((await kernel.client.reply(cell)).content.status).toBe("ok");
+    await kernel.client.idle(cell);
+  });
+
   it("updates a named display with update_display_data, and carries metadata", async () => {
     const { iopub } = await kernel.client.execute(`
       display("step 1", { display_id: "progress", metadata: { note: "first" } });
