@@ -175,7 +175,7 @@ function bundleFrom(candidate: unknown): Record<string, unknown> | undefined {
     if (mime.length > 256 || !MIME_TYPE.test(mime)) continue;
     const data = dataProperty(candidate, mime);
     if (isJsonMime(mime)) {
-      if (data !== missing && isPlainData(data)) out[mime] = data;
+      if (data !== missing && data !== undefined && isPlainData(data)) out[mime] = data;
     } else if (typeof data === "string") {
       out[mime] = data;
     } else if (ArrayBuffer.isView(data) && !util.types.isDataView(data)) {
