@@ -86,7 +86,11 @@ export class Encoder implements NodeSink {
         const reader = scopeReader();
         if ("unavailable" in reader) return undefined;
         this.usedInspector = true;
-        return reader.namedKeysOf(array);
+        try {
+          return reader.namedKeysOf(array);
+        } catch {
+          return undefined; // the walk lists the keys itself
+        }
       },
     });
   }

@@ -12,7 +12,7 @@
  * element is its kind (see `NodeKind`). ArrayBuffer bytes are MessagePack `bin`.
  */
 import { crc32 } from "node:zlib";
-import { decode, encode } from "@msgpack/msgpack";
+import { decode, Encoder } from "@msgpack/msgpack";
 import { CheckpointError } from "../errors.ts";
 
 /**
@@ -97,8 +97,23 @@ export interface Payload {
   uncaptured: { name: string; reason: string }[];
 }
 
+/**
+ * One MessagePack encoder kept between checkpoints: a fresh one starts at 2 KiB and
+ * doubles its buffer, copying what it wrote each time, then copies the result out; the
+ * kept one writes in place and `sealCheckpoint` makes the only copy. Kept only while
+ * its buffer is small, so one large checkpoint does not pin its size for the worker's life.
+ */
+let spareEncoder: Encoder | undefined;
+const KEEP_ENCODER_BYTES = 4 * 1024 * 1024;
+
 export function writeCheckpoint(payload: Payload): Uint8Array {
-  return sealCheckpoint(encode(payload, { ignoreUndefined: false }));
+  const encoder = spareEncoder ?? new Encoder({ ignoreUndefined: false });
+  spareEncoder = undefined;
+  // A view of the encoder's own buffer, copied by `sealCheckpoint` before any reuse.
+  const body = encoder.encodeSharedRef(payload);
+  const sealed = sealCheckpoint(body);
+  if (body.buffer.byteLength <= KEEP_ENCODER_BYTES) spareEncoder = encoder;
+  return sealed;
 }
 
 /**

@@ -25,6 +25,9 @@ export interface PrototypeContext {
   moduleOf(value: unknown): ModuleBinding | undefined;
 }
 
+/** Prototypes found to be some realm's `<name>.prototype`, by name (see `isIntrinsic`). */
+const INTRINSIC_PROTOTYPES = new WeakMap<object, string>();
+
 export class Prototypes {
   private readonly intrinsic = new Map<object, string | false>();
   private readonly context: PrototypeContext;
@@ -70,14 +73,20 @@ export class Prototypes {
     return [SlotTag.ref, this.context.nodeIndex(proto, "<prototype>")];
   }
 
-  /** `isIntrinsicPrototype`, remembered per prototype: most objects share a handful. */
+  /**
+   * `isIntrinsicPrototype`, remembered per prototype: most objects share a handful. A
+   * yes is remembered across encodes too (an engine-made prototype stays one: its
+   * constructor's `prototype` cannot be rewritten); a no only for this encode, since
+   * user code may put a prototype's `constructor` back between encodes.
+   */
   isIntrinsic(proto: object, builtin: string): boolean {
-    let known = this.intrinsic.get(proto);
+    let known = INTRINSIC_PROTOTYPES.get(proto) ?? this.intrinsic.get(proto);
     if (known === undefined) {
       const ctor = constructorOfPrototype(proto);
       const name = ctor === undefined ? "" : functionName(ctor);
       known = ctor !== undefined && isIntrinsicPrototype(proto, name) ? name : false;
-      this.intrinsic.set(proto, known);
+      if (known === false) this.intrinsic.set(proto, known);
+      else INTRINSIC_PROTOTYPES.set(proto, known);
     }
     return known === builtin;
   }

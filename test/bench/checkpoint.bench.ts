@@ -3,8 +3,9 @@
  * into a fresh vm context) for namespaces of about 1 KiB, 1 MiB and 50 MiB, against
  * `v8.serialize` / `v8.deserialize` of the same values measured in the same run:
  * *plain* (records, arrays of numbers and strings, nothing shared: the JSON fast path)
- * and *mixed* (records sharing tag objects, a Float64Array, a Date, a Map: node by
- * node where sharing or builtins require it). Sizes are printed too.
+ * and *mixed* (records sharing tag objects, a Float64Array, a Date, a Map: the records
+ * are still one JSON node, the shared tags and builtins patched into it as separate
+ * nodes). Sizes are printed too.
  *
  * Closures: a namespace of 1,000 closures each with its own scope, and of 1,000 closures
  * in 10 shared scopes, against 1,000 top-level functions (same count, no captured scope)

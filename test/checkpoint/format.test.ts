@@ -32,6 +32,16 @@ describe("checkpoint format: size bound, version and malformed data", () => {
     expect(encoded.bytes).toBeLessThan(100_200);
   });
 
+  it("gives every checkpoint bytes of its own (the MessagePack encoder is reused)", async () => {
+    const first = encodeNamespace(namespaceOf(`var a = "first"; var n = [1, 2];`).entries);
+    const copy = first.data.slice();
+    const second = encodeNamespace(namespaceOf(`var b = "second"; var m = { x: 1 };`).entries);
+    expect(first.data).toEqual(copy);
+    expect(first.data.buffer).not.toBe(second.data.buffer);
+    expect((await restoreInto(first.data)).run("a + n.join()")).toBe("first1,2");
+    expect((await restoreInto(second.data)).run("b + m.x")).toBe("second1");
+  });
+
   it("refuses a checkpoint over maxBytes and names the largest names", () => {
     const ns = namespaceOf(`
       var big = new Float64Array(50000); var medium = "x".repeat(20000); var small = 1;
