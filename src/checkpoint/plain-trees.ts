@@ -112,7 +112,11 @@ export class PlainTrees {
     const twice = new Set<object>();
     let tree = this.walk(root, new Set(), twice);
     if (tree !== undefined && twice.size > 0) {
-      tree = this.copiesSafe ? this.walk(root, twice, new Set()) : undefined;
+      const again = new Set<object>();
+      tree = this.copiesSafe ? this.walk(root, twice, again) : undefined;
+      // Cannot happen (see the cost bound above), but a tree that lost an identity would
+      // restore wrong data, so it is checked.
+      if (again.size > 0) tree = undefined;
     }
     if (tree === undefined) this.notPlain.add(root);
     return tree;
