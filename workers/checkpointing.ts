@@ -66,6 +66,16 @@ export class Checkpointing {
   capture(
     scope: "full" | { declared: readonly string[]; used: readonly string[] },
   ): CheckpointPayload | undefined {
+    // A cell that names nothing (`1 + 1`) cannot have changed a name: skip listing and
+    // reading the whole namespace (a timer's change is taken with the next cell that can).
+    if (
+      scope !== "full" &&
+      this.#checkpointer !== undefined &&
+      scope.declared.length === 0 &&
+      scope.used.length === 0 &&
+      !this.#needsFull(scope.used)
+    )
+      return undefined;
     const names = this.#session.userNames();
     // Descriptors, never `global[name]`: a getter on the global must not run because
     // Capsule takes a checkpoint (it is captured as its getter/setter functions).

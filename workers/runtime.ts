@@ -255,8 +255,8 @@ export class WorkerRuntime {
         result.checkpoint_error = { code, message: reason };
       }
     }
-    this.#finish(running);
-    this.#service.send(result);
+    this.#finish(running, plan);
+    this.#service.endCell(running.token, result);
   }
 
   #failed(
@@ -283,19 +283,21 @@ export class WorkerRuntime {
         this.#checkpoints.rebase(this.#session);
       }
     }
-    this.#finish(running);
-    this.#service.send(failure);
+    this.#finish(running, plan);
+    this.#service.endCell(running.token, failure);
   }
 
   #captureAfter(plan: CellPlan) {
     return this.#checkpoints.capture({ declared: plan.declared, used: plan.free });
   }
 
-  /** Ends the cell's bookkeeping; the service thread hears of it before the reply. */
-  #finish(running: Running): void {
+  /** Ends the cell's bookkeeping; the reply (`endCell`) follows. */
+  #finish(running: Running, plan: CellPlan): void {
     if (this.#running === running) this.#running = undefined;
-    this.#service.setNamespaceSize(this.#session.userNames().length);
-    this.#service.cellDone(running.token);
+    // Listing the namespace costs more than running `1 + 1`: only a cell that names
+    // something can have changed it (a timer's change is counted at the next such cell).
+    if (plan.declared.length > 0 || plan.free.length > 0 || plan.assigned.length > 0)
+      this.#service.setNamespaceSize(this.#session.userNames().length);
     // A cancelled or finished cell wakes any `input()` or capability call it left waiting.
     this.#rejectInputs("input cancelled: the cell ended");
     this.#capabilities.rejectFor(

@@ -30,6 +30,7 @@
 import { EventEmitter } from "node:events";
 import { ProtocolError } from "../errors.ts";
 import type { ByteStream } from "./byte-stream.ts";
+import type { ChannelEvents, ChannelOptions, ChannelStats } from "./channel-options.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from "./frame.ts";
 import { Liveness, StallWatch } from "./liveness.ts";
@@ -37,70 +38,10 @@ import type { Heartbeat, Message } from "./messages.ts";
 import { type HeartbeatFields, processStatsSampler } from "./process-stats.ts";
 import { ReceiveWindow } from "./receive-window.ts";
 import { ResendBuffer } from "./resend-buffer.ts";
+import { isSessionLayer } from "./session-layer.ts";
 
-export interface ChannelOptions {
-  /** Send a heartbeat after this long without sending anything (ms, default 1000; 0 turns heartbeats and dead-peer detection off). */
-  heartbeatIntervalMs?: number;
-  /**
-   * Extra silence allowed before a test request, and then before declaring the peer dead;
-   * also how long a resend request may go unanswered before it is repeated (ms, default 3000).
-   */
-  graceMs?: number;
-  /** Sent frames kept for resend requests (default 1024). */
-  resendBufferFrames?: number;
-  /** Bytes of sent frames kept for resend requests (default 64 MiB; the newest frame is always kept). */
-  resendBufferBytes?: number;
-  /** Frames received after a gap that may be held while waiting for it (default 4096). */
-  maxHeldFrames?: number;
-  /** Largest frame payload sent or accepted (default 64 MiB). */
-  maxFrameBytes?: number;
-  /**
-   * A frame more than this far ahead of the next expected one is a violation, not a gap:
-   * no peer keeps that much for resend (default 65536, 64 times the default resend buffer).
-   */
-  maxGapFrames?: number;
-  /**
-   * The byte stream neither loses, duplicates nor reorders (a pipe to a child process):
-   * every frame must carry the next sequence number, and anything else (a gap, a
-   * duplicate, an unsequenced frame) is a violation, since only a third party writing
-   * into the stream can cause it; so is an unfinished frame that swallows the answer to a
-   * test request (see `StallWatch`). Default false (gaps are repaired by resend).
-   */
-  orderedTransport?: boolean;
-  /** The fields of outgoing heartbeats (default: this process's RSS and CPU, namespace size 0). */
-  heartbeatFields?: () => HeartbeatFields;
-  /** Time source (default the real clock); tests inject a fake one. */
-  clock?: Clock;
-}
-
-export interface ChannelEvents {
-  /** An application message, in sequence order. */
-  message: [message: Message];
-  /**
-   * A protocol problem. Fatal (then `close`, see `isFatalProtocolError`): a corrupt
-   * stream, with the decoder's code, or a `PROTOCOL_VIOLATION`. Not fatal: a resend that
-   * cannot be served, frames reported lost.
-   */
-  error: [error: ProtocolError];
-  /** The peer did not answer a test request in time (`PROTOCOL_PEER_DEAD`). */
-  dead: [error: ProtocolError];
-  /** A heartbeat from the peer, with its memory, CPU and namespace size. */
-  heartbeat: [heartbeat: Heartbeat];
-  /** The channel closed (by `close`, the stream closing, or a corrupt stream). */
-  close: [];
-}
-
-/** Counters, for tests and diagnostics. */
-export interface ChannelStats {
-  framesSent: number;
-  framesReceived: number;
-  delivered: number;
-  duplicatesDropped: number;
-  resendRequestsSent: number;
-  framesResent: number;
-  /** Frames received after a gap, waiting for it to be filled. */
-  held: number;
-}
+export type { ChannelEvents, ChannelOptions, ChannelStats } from "./channel-options.ts";
+export { isFatalProtocolError } from "./session-layer.ts";
 
 export class ProtocolChannel extends EventEmitter<ChannelEvents> {
   readonly #stream: ByteStream;
@@ -445,31 +386,5 @@ export class ProtocolChannel extends EventEmitter<ChannelEvents> {
       this.#inbox = this.#inbox.slice(index);
       this.#delivering = false;
     }
-  }
-}
-
-/** True for the errors after which the channel closes: the peer's stream cannot be trusted. */
-export function isFatalProtocolError(error: ProtocolError): boolean {
-  switch (error.code) {
-    case "PROTOCOL_MALFORMED_FRAME":
-    case "PROTOCOL_FRAME_TOO_LARGE":
-    case "PROTOCOL_INVALID_MESSAGE":
-    case "PROTOCOL_VIOLATION":
-      return true;
-    default:
-      return false;
-  }
-}
-
-function isSessionLayer(message: Message): boolean {
-  switch (message.type) {
-    case "heartbeat":
-    case "test_request":
-    case "resend_request":
-      return true;
-    case "error":
-      return message.code === "PROTOCOL_RESEND_UNAVAILABLE" && message.execution_id === undefined;
-    default:
-      return false;
   }
 }

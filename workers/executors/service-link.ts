@@ -45,8 +45,11 @@ export interface CellService {
   guard<T>(token: number, run: () => T): { value: T } | { stopped: true };
   /** Rejects with the interrupt once the service thread has stopped cell `token`. */
   whenStopped(token: number, timeoutMs: number): Promise<never>;
-  /** The cell `token` ended: the service thread drops its deadline. */
-  cellDone(token: number): void;
+  /**
+   * The cell `token` ended with `reply`: the service thread drops its deadline, then sends
+   * the reply (one message between the threads, not two).
+   */
+  endCell(token: number, reply: WorkerMessage): void;
   /** Sends an `input` request and blocks this thread until the host answers it. */
   askInputSync(message: MessageOf<"input">): InputAnswer;
   /** Reported in heartbeats. */
@@ -163,9 +166,9 @@ export class ServiceLink implements CellService {
     });
   }
 
-  cellDone(token: number): void {
+  endCell(token: number, reply: WorkerMessage): void {
     this.#stops.delete(token);
-    this.#post({ type: "cell_done", token });
+    this.#post({ type: "send", message: reply, done: token });
   }
 
   askInputSync(message: MessageOf<"input">): InputAnswer {

@@ -76,14 +76,13 @@ export type FromService =
 
 /** Main thread → service thread. */
 export type ToService =
-  | { type: "send"; message: WorkerMessage }
+  /** `done`: the reply ending cell `done`, whose deadline and cancel are dropped first. */
+  | { type: "send"; message: WorkerMessage; done?: number }
   /**
    * A synchronous `input()`: send the request, and when the host answers, post the answer
    * on `answers` and wake the main thread waiting on `INPUT`.
    */
   | { type: "input"; message: MessageOf<"input"> }
-  /** Cell `token` is over (its result or error follows): drop its deadline and cancel. */
-  | { type: "cell_done"; token: number }
   /** The main thread is back in Capsule code after a stray callback was stopped. */
   | { type: "stray_recovered" };
 

@@ -23,6 +23,7 @@ import { type HostMessage, isHostMessage } from "../../src/protocol/messages.ts"
 import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
 import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
+import { OutputCoalescer } from "./output-coalescer.ts";
 import {
   CELL_IDLE,
   CELL_TERMINATING,
@@ -98,12 +99,20 @@ channel.on("error", (error: Error) =>
   post({ type: "diagnostic", text: `[capsule protocol] ${error.message}\n` }),
 );
 channel.on("close", () => leave());
+/** Everything the main thread sends goes out through this, in order, writes coalesced. */
+const outgoing = new OutputCoalescer((message) => {
+  if (!channel.closed) channel.send(message);
+});
 
 port.on("message", (message: ToService) => {
   switch (message.type) {
     case "send":
+      if (message.done !== undefined && current?.token === message.done) {
+        current.deadline.clear();
+        current = undefined;
+      }
       if (message.message.type === "input") pauseForInput(message.message.id);
-      if (!channel.closed) channel.send(message.message);
+      outgoing.send(message.message);
       return;
     case "input":
       waitingInput = message.message.id;
@@ -111,13 +120,7 @@ port.on("message", (message: ToService) => {
       // A cell stopped while it was not interruptible (awaiting) must not sleep on input.
       if (current?.stopped === true)
         answerInput({ input_id: message.message.id, value: "input cancelled", cancelled: true });
-      else if (!channel.closed) channel.send(message.message);
-      return;
-    case "cell_done":
-      if (current?.token === message.token) {
-        current.deadline.clear();
-        current = undefined;
-      }
+      else outgoing.send(message.message);
       return;
     case "stray_recovered":
       watch.recovered();
@@ -242,6 +245,7 @@ let leaving = false;
 function leave(): void {
   if (leaving) return;
   leaving = true;
+  outgoing.flush();
   if (current !== undefined) stop(current, "shutdown");
   post({ type: "exit" });
   // A main thread that cannot get to its exit (stuck in a native call) is ended from here.
