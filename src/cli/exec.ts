@@ -47,12 +47,17 @@ class LiveOutput {
 
   write(chunk: OutputChunk): void {
     this.#spinner.pause();
-    if (chunk.stream === "stderr") process.stderr.write(chunk.data);
-    else {
-      process.stdout.write(chunk.data);
-      this.#atLineStart = chunk.data.endsWith("\n");
+    // A display() prints as its text, on a line of its own (a clear has none).
+    const data =
+      chunk.stream === "display" && chunk.data !== "" && !chunk.data.endsWith("\n")
+        ? `${chunk.data}\n`
+        : chunk.data;
+    if (chunk.stream === "stderr") process.stderr.write(data);
+    else if (data !== "") {
+      process.stdout.write(data);
+      this.#atLineStart = data.endsWith("\n");
     }
-    if (chunk.data.endsWith("\n")) this.#spinner.resume();
+    if (data.endsWith("\n")) this.#spinner.resume();
   }
 
   /** Ends a partial line of stdout; `echoed` says the terminal already moved on (Enter). */

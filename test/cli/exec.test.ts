@@ -13,6 +13,14 @@ describe("capsule exec", () => {
     expect(done.code).toBe(0);
   });
 
+  it("prints each display() as its text on a line of its own", async () => {
+    const done = await run([
+      "exec",
+      'display("a"); display({ "text/plain": "b" }, { raw: true }); 1',
+    ]);
+    expect(done).toMatchObject({ code: 0, stdout: "'a'\nb\n1\n", stderr: "" });
+  });
+
   it("continues a durable session in a new process: let x = 41, then x + 1 prints 42", async () => {
     const dir = tempDir();
     const first = await run(["exec", "--dir", dir, "-s", "demo", "let x = 41"]);
