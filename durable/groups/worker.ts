@@ -131,7 +131,7 @@ export class CapsuleWorker {
   static start(options: WorkerOptions = {}): CapsuleWorker {
     const url = resolveRemoteUrl(options.url);
     if (url === undefined) {
-      throw new TypeError("capsule worker: no server URL (pass url or set RESONATE_URL)");
+      throw new TypeError("no server URL for the worker (pass --url, `url`, or set RESONATE_URL)");
     }
     return new CapsuleWorker(options, url);
   }
