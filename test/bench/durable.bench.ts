@@ -4,7 +4,8 @@
  *    trivial cell) on the embedded store, at both durability levels, versus the SDK's
  *    in-memory LocalNetwork;
  * 2. a durable `execute` of a 10 ms cell, at both durability levels, versus a plain
- *    `session.execute` of it;
+ *    `session.execute` of it on one warm worker, and on a fresh worker every 10 cells
+ *    (what each durable execution gets), which tells the cold worker's share apart;
  * 3. time from process start to the first resumed step after a `kill -9`: to the first
  *    replayed cell and to the first cell that runs again (worker start and restore);
  *    as a process starts by default, and with Node's compile cache (`NODE_COMPILE_CACHE`,
@@ -98,6 +99,33 @@ async function plainExecute(code: string): Promise<number[]> {
   }
 }
 
+/**
+ * Plain cells on a fresh worker every `STEPS` cells: what each durable execution gets (a
+ * released session retires its worker, and every execution leases its own), so that the
+ * durable layer's own share of the overhead can be told from the cold worker's.
+ */
+async function plainExecuteFreshWorkers(code: string): Promise<number[]> {
+  const pool = new SessionPool({ minIdle: 1 });
+  try {
+    const samples: number[] = [];
+    for (let execution = 0; execution < EXECUTIONS; execution++) {
+      const session = await pool.acquire();
+      try {
+        for (let i = 0; i < STEPS; i++) {
+          const started = performance.now();
+          await session.execute(code);
+          samples.push(performance.now() - started);
+        }
+      } finally {
+        session.release();
+      }
+    }
+    return samples;
+  } finally {
+    await pool.close();
+  }
+}
+
 const FIXTURE = path.join(import.meta.dirname, "..", "durable", "fixtures", "capsule-child.ts");
 
 function reportsOf(
@@ -180,6 +208,10 @@ export default async function run(): Promise<void> {
   );
 
   const plain = stats("session.execute (plain)", await plainExecute(SLOW_CELL));
+  const fresh = stats(
+    `session.execute, a fresh worker every ${STEPS} cells`,
+    await plainExecuteFreshWorkers(SLOW_CELL),
+  );
   const durable = [];
   for (const durability of ["process", "machine"] as const) {
     durable.push(
@@ -191,12 +223,15 @@ export default async function run(): Promise<void> {
   }
   printTable(
     "a 10 ms cell: durable execute vs plain session.execute",
-    [plain, ...durable],
+    [plain, fresh, ...durable],
     plain.name,
   );
+  const percent = (row: Measurement, base: Measurement) =>
+    (((row.medianUs - base.medianUs) / base.medianUs) * 100).toFixed(1);
   for (const row of durable) {
-    const overhead = ((row.medianUs - plain.medianUs) / plain.medianUs) * 100;
-    console.log(`${row.name}: overhead on a 10 ms cell (median) ${overhead.toFixed(1)} %`);
+    console.log(
+      `${row.name}: overhead on a 10 ms cell (median) ${percent(row, plain)} % over plain, ${percent(row, fresh)} % over plain on fresh workers`,
+    );
   }
 
   const cold = await restartTimes(false);
