@@ -78,6 +78,24 @@ describe("capsule worker groups", () => {
     expect((await orchestrator.exited).code, orchestrator.stderr()).toBe(0);
   });
 
+  it("a worker gone between cells: the next cell goes to another worker at once and restores", async () => {
+    const [a, b] = await Promise.all([cluster.worker(), cluster.worker()]);
+    const orchestrator = cluster.orchestrator(["job-gone-between", "4", "pause-2"]);
+    await orchestrator.next("paused", (r) => r.index === 2);
+    const holder = cellsOf([orchestrator])[1];
+    const gone = [a, b].find((w) => w.pid === holder?.hostPid);
+    const other = [a, b].find((w) => w !== gone);
+    if (gone === undefined || other === undefined) throw new Error("cell 1 ran on no worker");
+    await cluster.kill(gone);
+    cluster.open("resume-2");
+    const done = await orchestrator.next("done");
+    expect(done.values).toEqual([1, 2, 3, 4]);
+    const where = cellsOf([orchestrator]);
+    expect(where.map((w) => w.hostPid)).toEqual([gone.pid, gone.pid, other.pid, other.pid]);
+    expect(where.map((w) => w.start)).toEqual(["fresh", "live", "restored", "live"]);
+    expect(cluster.runs()).toEqual({ "0": 1, "1": 1, "2": 1, "3": 1 });
+  });
+
   it("kill -9 of the orchestrator: a new one finishes while the worker keeps the session", async () => {
     await Promise.all([cluster.worker(), cluster.worker()]);
     const lease = { CAPSULE_TEST_LEASE_MS: "1500" };
