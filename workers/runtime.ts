@@ -17,6 +17,7 @@ import type { CellService, StrayNotice } from "./executors/service-link.ts";
 import { introspect } from "./introspect.ts";
 import { OutputBudget, type OutputStream } from "./output.ts";
 import { renderResult } from "./render.ts";
+import { strayNoticeText } from "./stray-notice.ts";
 
 export interface RuntimeOptions {
   moduleRoot: string;
@@ -146,22 +147,12 @@ export class WorkerRuntime {
    * cancelled) says why in its own error.
    */
   strayStopped(notice: StrayNotice): void {
-    if (notice.afterStop) return;
-    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    if (notice.waitingCell !== undefined) {
-      const text = `[capsule: ${STRAY_CODE}: a callback left by an earlier cell held the main thread without yielding; it was stopped after this cell waited ${seconds(notice.heldMs)} for it]\n`;
-      // Not taken yet (it is behind this notice in the queue): it gets the notice first.
-      if (this.#lastExecutionId !== notice.waitingCell) {
-        this.#strayNotice = { executionId: notice.waitingCell, text };
-        return;
-      }
-      this.#output.write("stderr", text);
-      return;
-    }
-    this.#output.write(
-      "stderr",
-      `[capsule: ${STRAY_CODE}: a callback held the main thread without yielding for longer than the cell time limit (${seconds(notice.limitMs)}) and was stopped]\n`,
-    );
+    const text = strayNoticeText(notice);
+    if (text === undefined) return;
+    // Not taken yet (it is behind this notice in the queue): that cell gets it first.
+    if (notice.waitingCell !== undefined && this.#lastExecutionId !== notice.waitingCell)
+      this.#strayNotice = { executionId: notice.waitingCell, text };
+    else this.#output.write("stderr", text);
   }
 
   /** Wakes whatever the running cell waits for; the process is about to exit. */
@@ -384,9 +375,6 @@ export class WorkerRuntime {
     this.#service.send({ type: "restored", id, names: [], failed: [] });
   }
 }
-
-/** The stable code in the notice of a stopped stray callback. */
-export const STRAY_CODE = "STRAY_CALLBACK_STOPPED";
 
 /** Capsule's own failures (a checkpoint too large, a malformed restore) keep their code. */
 function describeCapsuleError(thrown: unknown): WireErrorFields {
