@@ -54,6 +54,13 @@ export class Cluster {
     this.server = await serve({ dir: path.join(this.root, "served"), port: 0 });
   }
 
+  /** Stops `capsule serve` and starts it again on the same port and store. */
+  async restartServer(): Promise<void> {
+    const port = Number(new URL(this.server.url).port);
+    await this.server.close();
+    this.server = await serve({ dir: path.join(this.root, "served"), port });
+  }
+
   /** A `capsule worker` process, resolved once it has joined the group. */
   async worker(leaseMs = 2_000): Promise<WorkerProcess> {
     const child = spawn(
