@@ -17,12 +17,11 @@ import type { ExecuteOptions, ExecutionResult, OutputChunk } from "./options.ts"
 import { errorFromWire } from "./wire-errors.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
-/** Extra time the host gives a worker to report a timeout or cancel before it kills it. */
-const BACKSTOP_GRACE_MS = 2000;
-
 /** What the session supplies to a cell run. */
 export interface CellSettings {
   timeoutMs: number;
+  /** Extra time the worker gets to report a timeout or cancel before the host kills it. */
+  stopGraceMs: number;
   /** Ask the worker for the checkpoint after a successful cell (it rides on the result). */
   checkpoint: boolean;
   /** What this cell may call on the host (the session's, with the execute's over them). */
@@ -66,7 +65,7 @@ export function runCell(
     };
     // With `inputPausesLimit`, waiting for an `input()` answer does not count, as in the
     // worker (see PausableDeadline).
-    const deadline = new PausableDeadline(timeoutMs + BACKSTOP_GRACE_MS, () =>
+    const deadline = new PausableDeadline(timeoutMs + settings.stopGraceMs, () =>
       killFor(
         new TimeoutError(`execution timed out after ${timeoutMs} ms; the worker was restarted`),
       ),
@@ -79,7 +78,7 @@ export function runCell(
           killFor(
             new CancelledError("execution cancelled; the worker did not stop and was restarted"),
           ),
-        BACKSTOP_GRACE_MS,
+        settings.stopGraceMs,
       );
     };
     if (options.signal?.aborted) {

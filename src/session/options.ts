@@ -78,6 +78,12 @@ export interface SessionOptions {
    */
   heartbeatMs?: number;
   graceMs?: number;
+  /**
+   * Time a worker gets to stop a timed-out or cancelled cell itself (keeping the
+   * namespace) before the host kills and restarts it, in ms. Default 2000. Raise it on a
+   * machine so loaded that a worker's own stop can take longer.
+   */
+  stopGraceMs?: number;
   /** Crashes of one session tolerated within `respawnWindowMs` before it gives up. Default 3 in 60 s. */
   maxRespawns?: number;
   respawnWindowMs?: number;
@@ -160,6 +166,7 @@ export interface ResolvedSessionOptions {
   capabilities: Capabilities;
   heartbeatMs: number;
   graceMs: number;
+  stopGraceMs: number;
   maxRespawns: number;
   respawnWindowMs: number;
 }
@@ -189,6 +196,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
       typeof options.permissions?.net === "object" ? options.permissions.net.allow : undefined,
     heartbeatMs: options.heartbeatMs ?? 1000,
     graceMs: options.graceMs ?? 10_000,
+    stopGraceMs: options.stopGraceMs ?? 2000,
     maxRespawns: options.maxRespawns ?? 3,
     respawnWindowMs: options.respawnWindowMs ?? 60_000,
   };

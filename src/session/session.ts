@@ -146,6 +146,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#executions++;
       return await runCell(worker, `${this.id}:${this.#executions}`, prepared, options, {
         timeoutMs: this.options.timeoutMs,
+        stopGraceMs: this.options.stopGraceMs,
         checkpoint: this.options.checkpoint,
         capabilities,
         onCheckpoint: (message) => this.#checkpoints.apply(message),

@@ -107,7 +107,9 @@ describe("a stray callback holding the main thread", () => {
   });
 
   it("that is a timed-out cell's own callback is stopped in place, keeping the namespace", async () => {
-    const session = await startSession();
+    // The host's kill waits long enough that only a worker that cannot stop the cell
+    // (not a slow machine) would be restarted.
+    const session = await startSession({ stopGraceMs: 30_000 });
     const respawns = countRespawns(session);
     const error = await session
       .execute("var progress = 'made'; await null; while (true) {}", { timeoutMs: 300 })
