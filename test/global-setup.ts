@@ -5,6 +5,7 @@
  * some other run in the same checkout and are left alone.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentStaleReason, REBUILD_ENV } from "../src/build/manifest.ts";
@@ -43,13 +44,22 @@ export function setup(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
   if (currentStaleReason(root) !== undefined) buildWorkers({ root });
   process.env[REBUILD_ENV] = "rebuild-stale";
+  // The `capsule` launcher keeps Node's compile cache in the user's cache directory; the
+  // CLI processes of a test run share one of their own, removed at the end.
+  if (process.env.NODE_COMPILE_CACHE === undefined) {
+    compileCache = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-test-compile-cache-"));
+    process.env.NODE_COMPILE_CACHE = compileCache;
+  }
 }
+
+let compileCache: string | undefined;
 
 /**
  * Workers of a test file that just ended are still exiting (they notice the closed pipe
  * within milliseconds); only those still alive after a bounded grace count as leaks.
  */
 export async function teardown(): Promise<void> {
+  if (compileCache !== undefined) fs.rmSync(compileCache, { recursive: true, force: true });
   const until = Date.now() + 5000;
   let leaked = leakedWorkers();
   while (leaked.length > 0 && Date.now() < until) {
