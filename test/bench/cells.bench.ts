@@ -7,23 +7,10 @@
  */
 import { CancelledError } from "../../src/errors.ts";
 import { Session } from "../../src/session/index.ts";
-import { type Measurement, printTable } from "./harness.ts";
+import { fromDurationsNs, printTable } from "./harness.ts";
 
 const ROUND_TRIPS = 2000;
 const CANCELS = 200;
-
-function summarize(name: string, durationsNs: number[]): Measurement {
-  const sorted = [...durationsNs].sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))]!;
-  const totalNs = sorted.reduce((sum, value) => sum + value, 0);
-  return {
-    name,
-    medianUs: at(0.5) / 1000,
-    p99Us: at(0.99) / 1000,
-    opsPerSec: sorted.length / (totalNs / 1e9),
-  };
-}
 
 async function timeCells(session: Session, mode: "blocking_sync" | undefined): Promise<number[]> {
   const options = mode === undefined ? {} : { mode };
@@ -74,14 +61,14 @@ export default async function run(): Promise<void> {
   const session = new Session({ checkpoint: false });
   await session.start();
   try {
-    const eventLoop = summarize('execute("1 + 1")', await timeCells(session, undefined));
-    const blocking = summarize(
+    const eventLoop = fromDurationsNs('execute("1 + 1")', await timeCells(session, undefined));
+    const blocking = fromDurationsNs(
       'execute("1 + 1", { mode: "blocking_sync" })',
       await timeCells(session, "blocking_sync"),
     );
     printTable("Cell round trip", [eventLoop, blocking], eventLoop.name);
     const cancels = await timeCancels(session);
-    const cancelRow = summarize(`cancel, ${CANCELS} times`, cancels.durations);
+    const cancelRow = fromDurationsNs(`cancel, ${CANCELS} times`, cancels.durations);
     printTable(
       "Cancel of a spinning blocking cell (abort → rejected)",
       [cancelRow],

@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { Capsule } from "../../durable/index.ts";
 import { type RunningServer, serve } from "../../durable/serve/http-server.ts";
-import { type Measurement, printTable } from "./harness.ts";
+import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
 
 const CLI = path.join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
 const EXECUTIONS = 10;
@@ -24,20 +24,6 @@ const CONCURRENT = 4;
 // costs ~3 µs an iteration in a session and would measure that instead.
 const CPU_CELL = "(() => { let x = 0; for (let i = 0; i < 3e6; i++) x += i; return x; })()";
 const KILLS = 2;
-
-function stats(name: string, samplesMs: number[]): Measurement {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const at = (fraction: number): number =>
-    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))] ??
-    Number.NaN;
-  const total = sorted.reduce((sum, x) => sum + x, 0);
-  return {
-    name,
-    medianUs: at(0.5) * 1000,
-    p99Us: at(0.99) * 1000,
-    opsPerSec: sorted.length / (total / 1000),
-  };
-}
 
 interface Worker {
   child: ChildProcess;
@@ -99,7 +85,7 @@ export default async function run(): Promise<void> {
         await (await steps.run(`${label}-${i}`, group, "1")).result();
         samples.push((performance.now() - started) / STEPS);
       }
-      return stats(label, samples);
+      return fromDurationsMs(label, samples);
     };
     workers.push(await startWorker(server.url, side));
     const local = await latency("execute('1') in-process (orchestrator's pool)", "");
@@ -177,7 +163,7 @@ export default async function run(): Promise<void> {
     }
     printTable(
       `kill -9 of the worker running a cell -> the cell's result from the other worker (lease 1 s), ${KILLS} kills`,
-      [stats("kill -9 to result elsewhere", moved)],
+      [fromDurationsMs("kill -9 to result elsewhere", moved)],
       "kill -9 to result elsewhere",
     );
   } finally {

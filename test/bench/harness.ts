@@ -72,7 +72,30 @@ function timeBatch(operation: () => unknown, batch: number): number {
 
 function percentile(sorted: number[], fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
+  return sorted[Math.max(0, index)] ?? Number.NaN;
+}
+
+/**
+ * The statistics of operations timed one by one (durations in milliseconds), for
+ * benchmarks whose operations are too slow or too stateful for `measure`'s batches.
+ */
+export function fromDurationsMs(name: string, durationsMs: readonly number[]): Measurement {
+  const sorted = [...durationsMs].sort((a, b) => a - b);
+  const totalMs = sorted.reduce((sum, value) => sum + value, 0);
+  return {
+    name,
+    medianUs: percentile(sorted, 0.5) * 1000,
+    p99Us: percentile(sorted, 0.99) * 1000,
+    opsPerSec: sorted.length / (totalMs / 1000),
+  };
+}
+
+/** `fromDurationsMs` for durations measured in nanoseconds (process.hrtime.bigint()). */
+export function fromDurationsNs(name: string, durationsNs: readonly number[]): Measurement {
+  return fromDurationsMs(
+    name,
+    durationsNs.map((ns) => ns / 1e6),
+  );
 }
 
 /**

@@ -9,25 +9,11 @@
  */
 import { cleanup } from "../cli/cli-process.ts";
 import { startKernel } from "../kernel/kernel-process.ts";
-import { type Measurement, printTable } from "./harness.ts";
+import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
 
 const ROUNDS = Number(process.env.BENCH_KERNEL_ROUNDS ?? 60);
 const WARMUP = 5;
 const BASELINE = "kernel_info_request (kernel only)";
-
-function summarize(name: string, durationsMs: number[]): Measurement {
-  const sorted = [...durationsMs].sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))] ??
-    Number.NaN;
-  const total = sorted.reduce((sum, value) => sum + value, 0);
-  return {
-    name,
-    medianUs: at(0.5) * 1000,
-    p99Us: at(0.99) * 1000,
-    opsPerSec: sorted.length / (total / 1000),
-  };
-}
 
 async function timed(name: string, operation: () => Promise<unknown>): Promise<Measurement> {
   for (let i = 0; i < WARMUP; i++) await operation();
@@ -37,7 +23,7 @@ async function timed(name: string, operation: () => Promise<unknown>): Promise<M
     await operation();
     durations.push(performance.now() - started);
   }
-  return summarize(name, durations);
+  return fromDurationsMs(name, durations);
 }
 
 export default async function kernelBench(): Promise<void> {

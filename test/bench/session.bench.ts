@@ -16,7 +16,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { prepareCell } from "../../src/prepare/index.ts";
 import { Session, SessionPool } from "../../src/session/index.ts";
 import { bwrapArgs, probeSandbox } from "../../src/session/sandbox.ts";
-import { consume, type Measurement, measure, printTable } from "./harness.ts";
+import { consume, fromDurationsNs, type Measurement, measure, printTable } from "./harness.ts";
 import {
   memoryAvailableKiB,
   mib,
@@ -33,20 +33,6 @@ const CONCURRENT_SESSIONS = 100;
 const IDLE_SESSIONS = Number(process.env.BENCH_IDLE_SESSIONS ?? 250);
 /** The idle-sessions row stops starting sessions before the machine runs this low. */
 const MEMORY_FLOOR_KIB = 6 * 1024 * 1024;
-
-/** Statistics of individually timed operations (durations in ns). */
-function summarize(name: string, durationsNs: number[]): Measurement {
-  const sorted = [...durationsNs].sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))]!;
-  const totalNs = sorted.reduce((sum, value) => sum + value, 0);
-  return {
-    name,
-    medianUs: at(0.5) / 1000,
-    p99Us: at(0.99) / 1000,
-    opsPerSec: sorted.length / (totalNs / 1e9),
-  };
-}
 
 /** Host and worker stamp with the same base: wall-clock `timeOrigin` plus a monotonic offset. */
 function wallClockMs(): number {
@@ -101,7 +87,7 @@ async function roundTrips(rounds: number, perRound: number): Promise<RoundTrips>
       }
     }
     const [pipe, withCheckpoint, withoutCheckpoint] = contenders.map((contender) =>
-      summarize(contender.name, contender.durations),
+      fromDurationsNs(contender.name, contender.durations),
     );
     return {
       pipe: pipe!,
@@ -155,8 +141,8 @@ async function warmAcquire(samples: number): Promise<Measurement[]> {
       releaseNs.push(Number(process.hrtime.bigint() - released));
     }
     return [
-      summarize("pool.acquire() (warm, idle session)", acquireNs),
-      summarize("release() → idle again (retire + fresh start)", releaseNs),
+      fromDurationsNs("pool.acquire() (warm, idle session)", acquireNs),
+      fromDurationsNs("release() → idle again (retire + fresh start)", releaseNs),
     ];
   } finally {
     await pool.close();
@@ -217,19 +203,19 @@ async function coldStart(rounds: number): Promise<Measurement[]> {
     totalNs.push(start + close);
   }
   return [
-    summarize(SPAWN_BASELINE, nodeNs),
+    fromDurationsNs(SPAWN_BASELINE, nodeNs),
     // The worker is started the same way (`ulimit -n` needs a shell): this isolates that cost.
-    summarize("spawn `sh -c 'ulimit -n 100; exec node -e 0'`", shellNs),
-    summarize("new Session().start() → READY (permissions-only)", startNs),
+    fromDurationsNs("spawn `sh -c 'ulimit -n 100; exec node -e 0'`", shellNs),
+    fromDurationsNs("new Session().start() → READY (permissions-only)", startNs),
     ...(sandboxed
       ? [
           // bubblewrap's own cost, without Capsule: compare with the first row.
-          summarize("spawn `bwrap (worker's namespaces) node -e 0`", bwrapNs),
-          summarize('new Session().start() → READY (sandbox "namespaces")', sandboxStartNs),
+          fromDurationsNs("spawn `bwrap (worker's namespaces) node -e 0`", bwrapNs),
+          fromDurationsNs('new Session().start() → READY (sandbox "namespaces")', sandboxStartNs),
         ]
       : []),
-    summarize("session.close() → exited", closeNs),
-    summarize("start + close", totalNs),
+    fromDurationsNs("session.close() → exited", closeNs),
+    fromDurationsNs("start + close", totalNs),
   ];
 }
 
@@ -250,7 +236,7 @@ async function outputLatency(
   const delaysNs: number[] = [];
   for (let cell = 0; cell < cells; cell++) await stampedCell(session, code, delaysNs);
   if (delaysNs.length === 0) throw new Error(`bench: no stamped output from ${name}`);
-  return summarize(`${name} (${delaysNs.length} lines)`, delaysNs);
+  return fromDurationsNs(`${name} (${delaysNs.length} lines)`, delaysNs);
 }
 
 /** Runs one cell whose output lines are stamps, adding each line's delay to `delaysNs`. */
@@ -349,8 +335,8 @@ async function manySessions(
       `${CONCURRENT_SESSIONS} sessions at once (latency of each, from the common start)`,
       [
         baseline,
-        summarize(`${CONCURRENT_SESSIONS} × start() → READY`, started.eachNs),
-        summarize(`${CONCURRENT_SESSIONS} × execute() at once`, executed.eachNs),
+        fromDurationsNs(`${CONCURRENT_SESSIONS} × start() → READY`, started.eachNs),
+        fromDurationsNs(`${CONCURRENT_SESSIONS} × execute() at once`, executed.eachNs),
       ],
       baseline.name,
     );
@@ -454,7 +440,7 @@ export default async function run(): Promise<void> {
   const trips = await roundTrips(100, 20);
   const pipe = trips.pipe;
   const prepare = measure('prepareCell("1 + 1") (host only)', () => prepareCell("1 + 1"));
-  const inWorker = summarize(
+  const inWorker = fromDurationsNs(
     "  of which in the worker (executionTime)",
     trips.workerMs.map((ms) => ms * 1e6),
   );
