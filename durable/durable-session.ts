@@ -79,6 +79,8 @@ export class DurableSession {
     this.#ctx = ctx;
     this.#slot = slot;
     this.#attempts = attempts;
+    // In-process cells: the worker starts while recorded steps replay (given back unused).
+    if (group === undefined) slot.prepare();
   }
 
   /** Pid of the worker behind this session, while one is leased. */

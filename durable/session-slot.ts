@@ -5,8 +5,10 @@
  * The session is leased lazily: only when a cell must actually run. If the live session
  * is not at the cell the caller continues from (a resume in a new process, or after
  * the session was released), a fresh one is leased with that cell's checkpoint restored.
+ * `prepare()` has the pool start that worker while earlier cells are still being replayed
+ * from their records, and gives it back if no cell needed it.
  */
-import type { Session, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
+import type { Reservation, Session, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
 
 export class SessionSlot {
   readonly #pool: SessionPool;
@@ -16,6 +18,8 @@ export class SessionSlot {
   #tail: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #releaseWhenIdle = false;
+  /** A worker started for this slot's next lease (see `prepare`). */
+  #reservation: Reservation | undefined;
 
   constructor(pool: SessionPool) {
     this.#pool = pool;
@@ -30,6 +34,17 @@ export class SessionSlot {
   /** Pid of the live session's worker, when one is leased. */
   get pid(): number | undefined {
     return this.#session?.pid;
+  }
+
+  /**
+   * A cell will probably run here soon (a durable session was opened): have the pool
+   * start a worker now, so that a resumed execution finds it ready when replay reaches
+   * its first unrecorded cell. `release()` gives it back unused.
+   */
+  prepare(): void {
+    if (this.live === undefined && this.#reservation === undefined) {
+      this.#reservation = this.#pool.reserve();
+    }
   }
 
   /**
@@ -64,8 +79,14 @@ export class SessionSlot {
     return turn;
   }
 
-  /** Gives the session back to the pool now (nothing may be running). */
+  /** Gives the session (and a worker started for it) back to the pool now (nothing may be running). */
   release(): void {
+    this.#reservation?.cancel();
+    this.#reservation = undefined;
+    this.#drop();
+  }
+
+  #drop(): void {
     this.#releaseWhenIdle = false;
     const session = this.#session;
     this.#session = undefined;
@@ -85,9 +106,11 @@ export class SessionSlot {
   ): Promise<Session> {
     const live = this.#session;
     if (live !== undefined && live.state !== "TERMINATED" && this.#at === at) return live;
-    this.release();
+    this.#drop();
     const checkpoint = await loadCheckpoint();
-    const session = await this.#pool.acquire(
+    const reservation = this.#reservation;
+    this.#reservation = undefined;
+    const session = await (reservation ?? this.#pool).acquire(
       checkpoint === undefined ? {} : { restore: checkpoint },
     );
     this.#session = session;

@@ -22,7 +22,12 @@ export type {
   SandboxMode,
   SessionOptions,
 } from "./options.ts";
-export { type AcquireOptions, type PoolOptions, SessionPool } from "./pool.ts";
+export {
+  type AcquireOptions,
+  type PoolOptions,
+  type Reservation,
+  SessionPool,
+} from "./pool.ts";
 export {
   type IntrospectAnswer,
   type IntrospectRequest,

@@ -6,6 +6,11 @@
  * in its place, because resetting a namespace cannot undo what the previous user did to
  * the process (patched built-ins, timers, listeners, files). `close()` leaves no process
  * behind, and a new pool removes the working directories dead hosts left behind.
+ *
+ * `reserve()` lets a caller that will probably need a session soon (a durable execution
+ * replaying recorded cells until it reaches one that must run) have a worker started
+ * now, so its start overlaps the caller's own work; the claim is given back unused when
+ * the session was not needed after all.
  */
 import { CapsuleError, SessionStateError } from "../errors.ts";
 import { checkCapabilities } from "./capabilities.ts";
@@ -29,6 +34,17 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A claim on one session the pool starts at once (on top of `minIdle`). `acquire()`
+ * leases it (waiting for its start, never starting a second one); `cancel()` gives the
+ * claim back, and the pool retires the worker if no one else wants it. Either ends the
+ * claim; a later `acquire()` is an ordinary `pool.acquire()`.
+ */
+export interface Reservation {
+  acquire(options?: AcquireOptions): Promise<Session>;
+  cancel(): void;
+}
+
 /** Failed warm starts retried in a row before the pool waits for the next release or acquire. */
 const MAX_WARM_START_RETRIES = 3;
 
@@ -45,6 +61,10 @@ export class SessionPool {
   readonly #leased = new Set<Session>();
   /** Sessions being started or retired (their process still runs), counted against `maxSessions`. */
   #pending = 0;
+  /** Warm starts in flight (sessions that will be idle or go to a waiter). */
+  #warming = 0;
+  /** Open reservations: each keeps one more session idle than `minIdle`. */
+  #reserved = 0;
   /** Starts in flight, so `close()` can wait for them. */
   readonly #starts = new Set<Promise<unknown>>();
   /** Retirements in flight: `close()` waits for those processes too (and their directories). */
@@ -95,6 +115,33 @@ export class SessionPool {
     return session;
   }
 
+  /**
+   * Starts a session now for a caller that will probably lease it soon (see
+   * `Reservation`); with `minIdle` sessions already idle it starts one more.
+   */
+  reserve(): Reservation {
+    let open = !this.#closed;
+    if (open) {
+      this.#reserved++;
+      this.#fill();
+    }
+    const end = (): boolean => {
+      if (!open) return false;
+      open = false;
+      this.#reserved--;
+      return true;
+    };
+    return {
+      acquire: (options) => {
+        end();
+        return this.acquire(options);
+      },
+      cancel: () => {
+        if (end()) this.#trim();
+      },
+    };
+  }
+
   /** Closes every session (idle and leased) and rejects waiting acquirers. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -122,6 +169,8 @@ export class SessionPool {
       this.#fill();
       return Promise.resolve(idle);
     }
+    // A warm start in flight that no waiter claimed yet is nearer than a new start.
+    if (this.#warming > this.#waiters.length) return this.#wait(signal);
     if (this.size < this.#maxSessions) {
       return this.#create().then((session) => {
         this.#lease(session);
@@ -198,23 +247,47 @@ export class SessionPool {
     return session;
   }
 
-  /** Starts sessions in the background until `minIdle` are idle (within `maxSessions`). */
+  /** Sessions to keep idle: `minIdle` plus one per open reservation. */
+  get #wantedIdle(): number {
+    return this.#minIdle + this.#reserved;
+  }
+
+  /** Starts sessions in the background until `minIdle` (+ reservations) are idle (within `maxSessions`). */
   #fill(): void {
     if (this.#closed) return;
-    const wanted = this.#minIdle - this.#idle.length - this.#pending;
+    const wanted = this.#wantedIdle - this.#idle.length - this.#warming;
     for (let i = 0; i < wanted && this.size < this.#maxSessions; i++) {
+      this.#warming++;
       this.#create().then(
         (session) => {
+          this.#warming--;
           this.#failedWarmStarts = 0;
           this.#offer(session);
+          // Taken by a waiter: the idle set may need topping up; beyond it, a reservation
+          // cancelled while its start was in flight leaves a surplus to retire.
+          this.#fill();
+          this.#trim();
         },
         () => {
+          this.#warming--;
           // Every release retires a worker, so warm starts are what keeps acquire fast:
           // retry a failed one at once, a few times in a row (a circuit breaker, not a
           // loop); after that the next release or acquire tries again.
           if (++this.#failedWarmStarts <= MAX_WARM_START_RETRIES) this.#fill();
+          // An acquirer that waited for this start gets one of its own (or the error).
+          if (this.#waiters.length > this.#warming) this.#serveWaiter();
         },
       );
+    }
+  }
+
+  /** Retires idle sessions beyond what `minIdle` and the open reservations keep. */
+  #trim(): void {
+    while (this.#idle.length > this.#wantedIdle) {
+      const surplus = this.#idle.pop();
+      if (surplus === undefined) break;
+      this.#leased.add(surplus);
+      void this.#release(surplus, false);
     }
   }
 
@@ -229,8 +302,18 @@ export class SessionPool {
     }
   }
 
+  /** Starts a session for the first waiter; a failed start rejects that waiter. */
+  #serveWaiter(): void {
+    if (this.#closed || this.size >= this.#maxSessions) return;
+    this.#create().then(
+      (session) => this.#offer(session),
+      (error: unknown) =>
+        this.#waiters.shift()?.reject(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
   /** A released session is retired, never reset for someone else; a fresh one takes its place. */
-  async #release(session: Session): Promise<void> {
+  async #release(session: Session, replace = true): Promise<void> {
     if (!this.#leased.delete(session)) return;
     this.#pending++;
     const retired = session.close();
@@ -241,7 +324,7 @@ export class SessionPool {
       this.#retiring.delete(retired);
       this.#pending--;
     }
-    this.#replace();
+    if (replace) this.#replace();
   }
 
   /** A session ended for good (closed, or gave up respawning): drop it and top up. */
@@ -255,13 +338,7 @@ export class SessionPool {
   /** Keeps waiters served and the warm set full after a session left. */
   #replace(): void {
     if (this.#closed) return;
-    if (this.#waiters.length > 0 && this.size < this.#maxSessions) {
-      this.#create().then(
-        (session) => this.#offer(session),
-        (error: unknown) =>
-          this.#waiters.shift()?.reject(error instanceof Error ? error : new Error(String(error))),
-      );
-    }
+    if (this.#waiters.length > this.#warming) this.#serveWaiter();
     this.#fill();
   }
 }

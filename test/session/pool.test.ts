@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionPool } from "../../src/session/pool.ts";
 import type { Session } from "../../src/session/session.ts";
+import { waitForPidsGone } from "../support/processes.ts";
 import { processExists } from "./helpers.ts";
 
 let pool: SessionPool | undefined;
@@ -126,5 +127,57 @@ describe("SessionPool", () => {
     pool = new SessionPool({ minIdle: 1 });
     await pool.close();
     await expect(pool.acquire()).rejects.toMatchObject({ code: "POOL_CLOSED" });
+  });
+
+  it("reserve starts a worker at once; acquire leases that one instead of starting another", async () => {
+    pool = new SessionPool({ minIdle: 0, maxSessions: 4 });
+    const reservation = pool.reserve();
+    expect(pool.size).toBe(1);
+    // A plain acquire meanwhile waits for a start in flight rather than adding one.
+    const plain = pool.acquire();
+    expect(pool.size).toBe(1);
+    const first = await plain;
+    // The reservation is still open: its worker is started again, and leased by it.
+    const reserved = await reservation.acquire();
+    expect(reserved.pid).not.toBe(first.pid);
+    expect([first.executions, reserved.executions]).toEqual([0, 0]);
+    expect(pool.leased).toBe(2);
+    expect(pool.size).toBe(2);
+    first.release();
+    reserved.release();
+  });
+
+  it("a cancelled reservation's worker is retired beyond minIdle, also when cancelled during its start", async () => {
+    pool = new SessionPool({ minIdle: 1, maxSessions: 4 });
+    const pool1 = pool;
+    // The pool has no event for its idle count: a bounded poll of the condition.
+    const until = async (condition: () => boolean): Promise<boolean> => {
+      const end = Date.now() + 30_000;
+      while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      return condition();
+    };
+    const reservation = pool.reserve();
+    expect(await until(() => pool1.idle === 2)).toBe(true);
+    const idlePids = await Promise.all([pool.acquire(), pool.acquire()]).then((sessions) => {
+      const pids = sessions.map((session) => session.pid!);
+      for (const session of sessions) session.release();
+      return pids;
+    });
+    expect(await waitForPidsGone(idlePids)).toEqual([]);
+    // minIdle 1 + one open reservation: two idle again; cancelling leaves one.
+    expect(await until(() => pool1.idle === 2 && pool1.size === 2)).toBe(true);
+    reservation.cancel();
+    expect(pool.idle).toBe(1);
+    expect(await until(() => pool1.size === 1)).toBe(true);
+    // Cancelled while its worker starts: the worker is retired once it is up.
+    const early = pool.reserve();
+    expect(pool.size).toBe(2);
+    early.cancel();
+    expect(await until(() => pool1.size === 1 && pool1.idle === 1)).toBe(true);
+    // An ended reservation is inert: cancel again does nothing, acquire is a plain one.
+    early.cancel();
+    const plain = await early.acquire();
+    expect(plain.executions).toBe(0);
+    plain.release();
   });
 });
