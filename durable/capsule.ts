@@ -297,6 +297,7 @@ export class Capsule {
   }
 
   async #shutdown(): Promise<void> {
+    this.#inputs.close();
     await this.#resonate.stop();
     // The store closes before the pool, so a cell killed by the pool's shutdown
     // cannot have its failure recorded.

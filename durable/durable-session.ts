@@ -181,11 +181,16 @@ export class DurableSession {
       options,
     });
     this.#lastStep = step.id;
+    // The watch outlives this pass, which ends while the rpc is pending; the pass that
+    // gets the record learns how much of its output this process already showed.
+    const live = this.#inputs.liveOutputs;
+    if (options.onOutput !== undefined) live.watch(step.id, options.onOutput, this);
     const settled = step.then(
       (record: unknown) => {
         const ranOn = ranOnOf(record);
+        const shownLive = live.finish(step.id, ranOn?.stream, this);
         try {
-          const result = this.#settle(step.id, index, record, options);
+          const result = this.#settle(step.id, index, record, options, shownLive);
           return ranOn === undefined ? result : { ...result, ranOn };
         } finally {
           // Also after a recorded user error: the session stays live on that worker.
@@ -195,6 +200,7 @@ export class DurableSession {
         }
       },
       (reason: unknown) => {
+        live.finish(step.id, undefined, this);
         throw rebuildStepRejection(reason);
       },
     );
@@ -206,6 +212,7 @@ export class DurableSession {
     index: number,
     record: unknown,
     options: DurableExecuteOptions,
+    shownLive?: number,
   ): DurableExecutionResult {
     if (!isStepRecord(record)) {
       throw new StoreError(
@@ -221,6 +228,6 @@ export class DurableSession {
           : applyDelta(this.#latest.checkpoint, record.checkpoint);
       this.#latest = { index, stepId, checkpoint };
     }
-    return resultFromRecord(record, !this.#ranNow.delete(stepId), options.onOutput);
+    return resultFromRecord(record, !this.#ranNow.delete(stepId), options.onOutput, shownLive);
   }
 }

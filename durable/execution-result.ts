@@ -15,13 +15,21 @@ export interface DurableExecutionResult extends ExecutionResult {
   replayed: boolean;
 }
 
+/**
+ * `shownLive`, for a remote cell this process watched run (groups/live-output.ts): how
+ * many of its first chunks reached `onOutput` live; those replay marked, the rest are
+ * delivered unmarked (this process shows them for the first time).
+ */
 export function resultFromRecord(
   record: StepRecord,
   replayed: boolean,
   onOutput: ((chunk: DurableOutputChunk) => void) | undefined,
+  shownLive?: number,
 ): DurableExecutionResult {
   const output: DurableOutputChunk[] = replayed
-    ? record.output.map((chunk) => ({ ...chunk, replayed: true }))
+    ? record.output.map((chunk, i) =>
+        shownLive === undefined || i < shownLive ? { ...chunk, replayed: true } : chunk,
+      )
     : record.output;
   if (replayed && onOutput !== undefined) {
     for (const chunk of output) onOutput(chunk);

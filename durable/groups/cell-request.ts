@@ -30,6 +30,8 @@ export interface CellRequest {
   prev: string;
   timeoutMs?: number;
   mode?: ExecuteOptions["mode"];
+  /** The orchestrator watches the output live: write it to the step's output log. */
+  live?: boolean;
 }
 
 /** How the worker got the namespace it ran the cell in. */
@@ -44,6 +46,8 @@ export interface RanOn {
   sessionPid: number | undefined;
   /** "live": the worker's session was at the previous step; no restore happened. */
   start: SessionStart;
+  /** The attempt token the cell's live output was written under (see output-log.ts). */
+  stream?: string;
 }
 
 export type RemoteStepRecord = StepRecord & { ranOn: RanOn };
@@ -71,6 +75,7 @@ export function parseCellRequest(value: unknown): CellRequest {
   if (r.mode !== undefined && (typeof r.mode !== "string" || !MODES.includes(r.mode))) {
     throw invalid(`unknown mode ${String(r.mode)}`);
   }
+  if (r.live !== undefined && typeof r.live !== "boolean") throw invalid("live is not a boolean");
   return value as CellRequest;
 }
 
@@ -80,5 +85,6 @@ export function ranOnOf(value: unknown): RanOn | undefined {
   const ranOn = (value as { ranOn?: unknown }).ranOn;
   if (typeof ranOn !== "object" || ranOn === null) return undefined;
   const r = ranOn as Record<string, unknown>;
+  if (r.stream !== undefined && typeof r.stream !== "string") return undefined;
   return typeof r.worker === "string" && typeof r.group === "string" ? (ranOn as RanOn) : undefined;
 }

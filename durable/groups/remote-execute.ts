@@ -40,6 +40,8 @@ export function remoteExecute(ctx: Context, step: RemoteExecute): DurablePromise
     prev: step.prev,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.mode === undefined ? {} : { mode: options.mode }),
+    // Only a caller that watches the output makes the worker write its live log.
+    ...(options.onOutput === undefined ? {} : { live: true }),
   };
   return ctx.rpc<unknown>(
     CELL_FUNCTION,

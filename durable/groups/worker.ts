@@ -17,8 +17,10 @@ import { runCell } from "../cell-runner.ts";
 import { getPromise } from "../promise-query.ts";
 import { createRemoteNetwork, resolveRemoteUrl } from "../remote.ts";
 import { capsuleLogger } from "../sdk-logger.ts";
+import type { StepRecord } from "../step-record.ts";
 import { CELL_FUNCTION, parseCellRequest, type RemoteStepRecord } from "./cell-request.ts";
 import { LiveSessions } from "./live-sessions.ts";
+import { OutputLogWriter } from "./output-log.ts";
 import { Semaphore } from "./semaphore.ts";
 import { checkpointAfter } from "./store-checkpoint.ts";
 
@@ -103,10 +105,23 @@ export class CapsuleWorker {
           info.id,
           () => checkpointAfter(this.#network.send, request.prev, (id) => this.#settled(id)),
           async (session, start) => {
-            const record = await runCell(session, request.code, {
-              ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
-              ...(request.mode === undefined ? {} : { mode: request.mode }),
-            });
+            const log = request.live
+              ? new OutputLogWriter(
+                  { send: this.#network.send, promises: this.#resonate.promises },
+                  { stepId: info.id, originId: request.execution },
+                )
+              : undefined;
+            let record: StepRecord;
+            try {
+              record = await runCell(session, request.code, {
+                ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+                ...(request.mode === undefined ? {} : { mode: request.mode }),
+                ...(log === undefined ? {} : { onOutput: (chunk) => log.push(chunk) }),
+              });
+            } finally {
+              // Every batch is in the store before the record: a settled step's log is whole.
+              await log?.close();
+            }
             return {
               ...record,
               ranOn: {
@@ -115,6 +130,7 @@ export class CapsuleWorker {
                 hostPid: process.pid,
                 sessionPid: session.pid,
                 start,
+                ...(log === undefined ? {} : { stream: log.attempt }),
               },
             };
           },

@@ -1,0 +1,84 @@
+// Live output of a remote cell: chunks reach the orchestrator's onOutput through the
+// store's output log while the cell still runs in a `capsule worker`, each shown
+// unmarked once, and the record replays them marked. Real processes: `capsule serve`
+// on port 0, workers through the CLI, an orchestrator fixture (fixtures/live-output.ts).
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { searchPromises } from "../../durable/promise-query.ts";
+import { createRemoteNetwork } from "../../durable/remote.ts";
+import type { Report } from "../support/json-lines-child.ts";
+import { Cluster } from "./cluster.ts";
+
+let cluster: Cluster;
+
+beforeEach(async () => {
+  cluster = new Cluster();
+  await cluster.start();
+});
+
+afterEach(async () => {
+  await cluster.close();
+});
+
+const unmarked = (reports: Report[]) =>
+  reports.filter((r) => r.event === "chunk" && r.replayed !== true).map((r) => r.data);
+const marked = (reports: Report[]) =>
+  reports.filter((r) => r.event === "chunk" && r.replayed === true).map((r) => r.data);
+
+async function outputLogIds(url: string): Promise<string[]> {
+  const { network } = createRemoteNetwork({ url, pid: "live-output-reader" });
+  try {
+    const found = await searchPromises(network.send, { "capsule:kind": "output" });
+    return found.map((p) => p.id);
+  } finally {
+    await network.stop();
+  }
+}
+
+it("streams a remote cell's output to onOutput while it runs, each chunk unmarked once", async () => {
+  await cluster.worker();
+  const orchestrator = cluster.fixture("live-output.ts", ["live-gate", cluster.side, "gate"]);
+  // The cell waits for gate-1, which only this test creates: "first" arriving now is live.
+  const first = await orchestrator.next("chunk", (r) => r.data === "first\n");
+  expect(first.replayed).toBeUndefined();
+  cluster.open("gate-1");
+  const done = await orchestrator.next("done");
+  expect((await orchestrator.exited).code, orchestrator.stderr()).toBe(0);
+  expect(done.value).toBe(2);
+  const reports = orchestrator.reports();
+  // Shown once each, in order; whatever was shown live replays marked from the record.
+  expect(unmarked(reports)).toEqual(["first\n", "second\n"]);
+  expect(["first\n", "second\n"].slice(0, marked(reports).length)).toEqual(marked(reports));
+  expect(marked(reports).length).toBeGreaterThanOrEqual(1);
+  // The record holds the whole output; the result says what this pass showed before.
+  const output = done.output as { data: string; replayed?: boolean }[];
+  expect(output.map((chunk) => chunk.data)).toEqual(["first\n", "second\n"]);
+  expect(output.filter((chunk) => chunk.replayed === true).length).toBe(marked(reports).length);
+  expect(cluster.runs()).toEqual({ "1": 1 });
+  // Only the watched cell wrote a log: cell 0 ran without onOutput.
+  const step1 = reports.find((r) => r.event === "step" && r.index === 1)?.id as string;
+  const logIds = await outputLogIds(cluster.server.url);
+  expect(logIds.length).toBeGreaterThanOrEqual(1);
+  for (const id of logIds) expect(id.startsWith(`${step1}.out.`)).toBe(true);
+});
+
+it("kill -9 of the worker mid-cell: the re-run's output streams too, the record replays only its own", async () => {
+  const [a, b] = await Promise.all([cluster.worker(), cluster.worker()]);
+  const orchestrator = cluster.fixture("live-output.ts", ["live-hang", cluster.side, "hang"]);
+  await orchestrator.next("chunk", (r) => r.data === "first\n");
+  await cluster.sideFile("started-1");
+  // Cell 1 runs where cell 0 ran: that worker holds the session live (affinity).
+  const cell0 = await orchestrator.next("cell", (r) => r.index === 0);
+  const holder = [a, b].find((w) => w.pid === cell0.hostPid);
+  if (holder === undefined) throw new Error("cell 0 ran on no worker");
+  await cluster.kill(holder);
+  const done = await orchestrator.next("done");
+  expect((await orchestrator.exited).code, orchestrator.stderr()).toBe(0);
+  expect(done.value).toBe(2);
+  const reports = orchestrator.reports();
+  // The killed attempt's "first", then the re-run's own output, each shown once.
+  // (The re-run prints both lines in one turn: they may arrive as one chunk.)
+  expect(unmarked(reports).join("")).toBe("first\nfirst\nsecond\n");
+  const output = done.output as { data: string }[];
+  expect(output.map((chunk) => chunk.data).join("")).toBe("first\nsecond\n");
+  expect(cluster.runs()).toEqual({ "1": 2 });
+});
