@@ -3,7 +3,10 @@
  * Capsule processes on other machines (remote mode, `Capsule.open({ url })`) share one
  * store. Requests are POSTed as JSON to `/` and answered by the store (persisted before
  * the answer, as locally); messages reach each process over server-sent events from
- * `/poll/{group}/{pid}`, which is what the SDK's HTTP network speaks.
+ * `/poll/{group}/{pid}`, which is what the SDK's HTTP network speaks. Messages are rows of
+ * the store until a poller's connection took them (`persistMessages`, outbox.ts): one
+ * produced just before a crash of serve, or for a poller not connected, is delivered
+ * after the restart to the poller that connects for its address.
  *
  * The store's own lease keep-alive is off here: it assumes every lease is its process's,
  * which is not true of remote clients. A client that dies loses its tasks when their
@@ -45,9 +48,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     dir: options.dir,
     keepLeasesAlive: false,
     leasesOnOpen: "keep",
+    persistMessages: true,
   });
   const router = new MessageRouter();
-  store.recv((message: Message, address?: string) => router.route(message, address ?? ""));
+  store.recv((message: Message, address: string, delivered: () => void) =>
+    router.route(message, address, delivered),
+  );
   await store.init();
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const streams = new Set<http.ServerResponse>();
@@ -118,7 +124,12 @@ function openStream(
   const disconnect = router.connect({
     group,
     pid,
-    deliver: (message) => res.write(`data: ${JSON.stringify(message)}\n\n`),
+    // Delivered once the kernel has the bytes: a write that fails leaves the message in
+    // the store, for the next start of serve.
+    deliver: (message, delivered) =>
+      res.write(`data: ${JSON.stringify(message)}\n\n`, (error) => {
+        if (error === undefined || error === null) delivered();
+      }),
   });
   res.on("close", disconnect);
 }

@@ -4,14 +4,22 @@
  * that process if it is connected, else for any process of the group; `poll://any@{group}`
  * (what the SDK makes of `target: "group"`) is for any process of the group. A message nobody
  * can take yet waits: an anycast one for the next client of its group, a unicast one for
- * its process (the server re-sends tasks later anyway; there is no reason to wait).
+ * its process. Each message comes with `delivered`, called once a client's stream took it
+ * (or it can never be delivered): the store keeps it until then, so that a restart of
+ * serve delivers it again (durable/store/outbox.ts).
  */
 import type { Message } from "@resonatehq/sdk";
 
 export interface Client {
   group: string;
   pid: string;
-  deliver(message: Message): void;
+  /** Sends the message; calls `delivered` once it was handed to the connection. */
+  deliver(message: Message, delivered: () => void): void;
+}
+
+interface Waiting {
+  message: Message;
+  delivered: () => void;
 }
 
 interface Address {
@@ -36,7 +44,7 @@ export function parseAddress(address: string): Address | undefined {
 
 export class MessageRouter {
   readonly #clients = new Set<Client>();
-  readonly #waiting = new Map<string, Message[]>();
+  readonly #waiting = new Map<string, Waiting[]>();
   #next = 0;
 
   connect(client: Client): () => void {
@@ -44,32 +52,35 @@ export class MessageRouter {
     for (const key of [anyKey(client.group), uniKey(client.group, client.pid)]) {
       const waiting = this.#waiting.get(key) ?? [];
       this.#waiting.delete(key);
-      for (const message of waiting) client.deliver(message);
+      for (const { message, delivered } of waiting) client.deliver(message, delivered);
     }
     return () => this.#clients.delete(client);
   }
 
-  route(message: Message, address: string): void {
+  route(message: Message, address: string, delivered: () => void = () => {}): void {
     const target = parseAddress(address);
-    // Not a poll address: no client of this server can take it.
-    if (target === undefined) return;
+    // Not a poll address: no client of this server can ever take it.
+    if (target === undefined) {
+      delivered();
+      return;
+    }
     const group = [...this.#clients].filter((client) => client.group === target.group);
     const exact = group.find((client) => client.pid === target.pid);
     if (exact !== undefined) {
-      exact.deliver(message);
+      exact.deliver(message, delivered);
       return;
     }
     if (target.anycast && group.length > 0) {
       const chosen = group[this.#next++ % group.length];
-      chosen?.deliver(message);
+      chosen?.deliver(message, delivered);
       return;
     }
     const key = target.anycast ? anyKey(target.group) : uniKey(target.group, target.pid);
     const waiting = this.#waiting.get(key) ?? [];
-    // Bounded: a process that never comes back must not grow this; the server re-sends
-    // a task's execute message when its lease runs out, so an old one can go.
-    if (waiting.length >= MAX_WAITING) waiting.shift();
-    waiting.push(message);
+    // Bounded: a process that never comes back must not grow this (nor the store's
+    // table); the server re-sends a task's execute message on its retry timeout anyway.
+    if (waiting.length >= MAX_WAITING) waiting.shift()?.delivered();
+    waiting.push({ message, delivered });
     this.#waiting.set(key, waiting);
   }
 }

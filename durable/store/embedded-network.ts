@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import type { Message, Network, Request, Response } from "@resonatehq/sdk";
+import type { Network, Request, Response } from "@resonatehq/sdk";
 import { StoreError } from "../../src/errors.ts";
 import { answersAtOnce } from "./early-answer.ts";
 import { collectFinishedExecutions, type GcResult } from "./gc.ts";
@@ -11,7 +11,9 @@ import {
   type EmbeddedNetworkOptions,
   STORE_FATAL_EXIT_CODE,
   type StoreStats,
+  writeFailure,
 } from "./network-options.ts";
+import { deliverAll, type MessageSubscriber, Outbox, type OutboxEntry } from "./outbox.ts";
 import { DATABASE_FILE, openOwnedDatabase, retireOwner } from "./ownership.ts";
 import { type RecoveryReport, releaseOrphanedTasks } from "./recovery.ts";
 import {
@@ -24,12 +26,16 @@ import { searchPromises } from "./search.ts";
 import { searchSchedules, searchTasks } from "./search-tasks.ts";
 import { snapshot } from "./snapshot.ts";
 import type { StoreDatabase, WriteCounters } from "./store-db.ts";
-import { collectTouched, isEmptyTouched } from "./touched.ts";
+import { collectTouched, isEmptyTouched, type TouchedObjects } from "./touched.ts";
 
 export { type EmbeddedNetworkOptions, STORE_FATAL_EXIT_CODE, type StoreStats };
 
-/** Gets every message the server sends, with the address it is for (see `serve/`). */
-type Subscriber = (message: Message, address: string) => void;
+/**
+ * Gets every message the server sends, with the address it is for (see `serve/`); with
+ * `persistMessages` it calls `delivered` once the receiver has it (or never can): until
+ * then the message stays in the store, and a restart delivers it again (outbox.ts).
+ */
+type Subscriber = MessageSubscriber;
 
 /**
  * A Resonate `Network` backed by the SDK's own protocol `Server`, with every change
@@ -53,6 +59,8 @@ export class EmbeddedNetwork implements Network {
   private tickTimer: NodeJS.Timeout | undefined;
   private dispatchTimer: NodeJS.Timeout | undefined;
   private readonly group: GroupCommit;
+  /** With `persistMessages` (outbox.ts); messages are otherwise delivered from memory. */
+  private readonly outbox: Outbox | undefined;
   private failure: StoreError | undefined;
   private closed = false;
 
@@ -61,7 +69,9 @@ export class EmbeddedNetwork implements Network {
     server: ProtocolServer,
     database: StoreDatabase,
     recovery: RecoveryReport,
+    outbox: Outbox | undefined,
   ) {
+    this.outbox = outbox;
     this.dir = options.dir;
     this.pid = options.pid ?? randomUUID().replace(/-/g, "");
     const group = options.group ?? "default";
@@ -78,8 +88,8 @@ export class EmbeddedNetwork implements Network {
       (cause, touched) => {
         const committed =
           this.failure === undefined &&
-          (isEmptyTouched(touched) ||
-            this.guardWrite(cause, () => this.database.persist(this.server, touched)));
+          ((isEmptyTouched(touched) && outbox?.hasWork(touched) !== true) ||
+            this.guardWrite(cause, () => this.persist(touched)));
         if (committed) return undefined;
         return this.failure ?? new StoreError("STORE_WRITE_FAILED", `store ${this.dir} failed`);
       },
@@ -101,9 +111,12 @@ export class EmbeddedNetwork implements Network {
     });
     try {
       const server = createProtocolServer();
+      const outbox = options.persistMessages === true ? new Outbox(database) : undefined;
       let recovered: ReturnType<typeof releaseOrphanedTasks>;
       try {
         database.loadLive(server);
+        // Before recovery's own messages, which replace a task's older execute row.
+        outbox?.load(server);
         recovered = releaseOrphanedTasks(server, (options.now ?? Date.now)(), {
           releaseLeases: options.leasesOnOpen !== "keep",
         });
@@ -114,13 +127,15 @@ export class EmbeddedNetwork implements Network {
         });
       }
       try {
-        database.persist(server, collectTouched(recovered.changes));
+        const touched = collectTouched(recovered.changes);
+        database.persist(server, touched, outbox && (() => outbox.write(server, touched)));
+        outbox?.committed();
       } catch (error) {
         throw new StoreError("STORE_WRITE_FAILED", `cannot persist recovery in ${options.dir}`, {
           cause: error,
         });
       }
-      return new EmbeddedNetwork(options, server, database, recovered.report);
+      return new EmbeddedNetwork(options, server, database, recovered.report, outbox);
     } catch (error) {
       // Nothing was acknowledged from this open: give the store back as it was.
       retireOwner(options.dir);
@@ -225,6 +240,7 @@ export class EmbeddedNetwork implements Network {
     if (request.kind === "debug.reset") {
       if (!this.guardWrite("debug.reset", () => this.database.clear()))
         return Promise.reject(this.failure);
+      this.outbox?.clear();
       return Promise.resolve(response);
     }
     const { changes } = result;
@@ -241,6 +257,17 @@ export class EmbeddedNetwork implements Network {
   /** Persists what was applied and not yet committed, answering its requests. */
   private commitNow(): void {
     this.group.commitNow();
+  }
+
+  /** One transaction: the touched objects, and the outbox's rows when there is one. */
+  private persist(touched: TouchedObjects): void {
+    const outbox = this.outbox;
+    this.database.persist(
+      this.server,
+      touched,
+      outbox && (() => outbox.write(this.server, touched)),
+    );
+    outbox?.committed();
   }
 
   private search(request: Request): Response | undefined {
@@ -283,7 +310,8 @@ export class EmbeddedNetwork implements Network {
   /** How many promises, tasks and schedules the store holds, and messages in flight. */
   stats(): StoreStats {
     if (this.unavailable() === undefined) this.commitNow();
-    return { ...this.database.counts(), outgoing: this.server.outgoing.length };
+    const outgoing = this.outbox?.count() ?? this.server.outgoing.length;
+    return { ...this.database.counts(), outgoing };
   }
 
   /**
@@ -305,16 +333,7 @@ export class EmbeddedNetwork implements Network {
       write();
       return true;
     } catch (error) {
-      // SQLITE_FULL: the disk, or the file's `maxSizeBytes`, has no room left.
-      const full =
-        Reflect.get(error as object, "errcode") === 13
-          ? " because the store is full (disk or maxSizeBytes)"
-          : "";
-      this.failure = new StoreError(
-        "STORE_WRITE_FAILED",
-        `could not apply and persist ${cause} in ${this.file}${full}; nothing of it was recorded, and memory and disk would disagree: stopping`,
-        { cause: error },
-      );
+      this.failure = writeFailure(cause, this.file, error);
       void this.stop();
       this.onFatal(this.failure);
       return false;
@@ -362,17 +381,28 @@ export class EmbeddedNetwork implements Network {
   private dispatch(): void {
     // A message may only reveal committed state.
     this.commitNow();
-    if (this.subscribers.length === 0 || this.server.outgoing.length === 0) return;
-    const batch = this.server.outgoing.splice(0);
-    for (const [index, { address, message }] of batch.entries()) {
-      try {
-        for (const subscriber of this.subscribers) subscriber(message, address);
-      } catch (error) {
-        // A throwing subscriber must not lose the messages after this one.
-        this.server.outgoing.unshift(...batch.slice(index + 1));
+    const outbox = this.outbox;
+    // With an outbox, messages are its committed rows; the server's buffer is not needed.
+    if (outbox !== undefined) this.server.outgoing.length = 0;
+    if (this.subscribers.length === 0) return;
+    if (outbox === undefined) {
+      deliverAll(this.server.outgoing.splice(0), this.subscribers, undefined, (rest) => {
+        this.server.outgoing.unshift(...rest);
         this.scheduleDispatch();
-        throw error;
-      }
+      });
+      return;
     }
+    const delivered = (entry: OutboxEntry) => () => this.delivered(outbox, entry.id);
+    deliverAll(outbox.take(), this.subscribers, delivered, (rest) => {
+      outbox.putBack(rest);
+      this.scheduleDispatch();
+    });
+  }
+
+  // The row goes with the next group commit (one scheduled if none is pending).
+  private delivered(outbox: Outbox, id: number): void {
+    if (this.unavailable() !== undefined) return;
+    outbox.settle(id);
+    this.group.add([], "message.delivered");
   }
 }

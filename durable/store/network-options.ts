@@ -2,7 +2,7 @@
  * What `EmbeddedNetwork.open` takes, what `stats()` reports, and what a fatal write
  * failure does by default.
  */
-import type { StoreError } from "../../src/errors.ts";
+import { StoreError } from "../../src/errors.ts";
 import type { Durability } from "./store-db.ts";
 
 export interface EmbeddedNetworkOptions {
@@ -41,6 +41,12 @@ export interface EmbeddedNetworkOptions {
    * may be alive; their leases stand until they expire.
    */
   leasesOnOpen?: "release" | "keep";
+  /**
+   * Keep every outgoing message in the store until its receiver got it (outbox.ts), for
+   * receivers that are other processes (`capsule serve`). Default false: in process, the
+   * receiver dies with the store and recovery re-derives the work from the tasks.
+   */
+  persistMessages?: boolean;
 }
 
 /** What the store holds (on disk: memory holds only the live part and what was read). */
@@ -48,7 +54,7 @@ export interface StoreStats {
   promises: number;
   tasks: number;
   schedules: number;
-  /** Messages waiting for delivery; drained on every dispatch. */
+  /** Messages waiting for delivery: drained on every dispatch, or with `persistMessages` the rows not yet delivered. */
   outgoing: number;
 }
 
@@ -60,4 +66,18 @@ export function defaultOnFatal(error: StoreError): void {
   if (error.cause instanceof Error)
     process.stderr.write(`caused by: ${error.cause.stack ?? error.cause.message}\n`);
   process.exit(STORE_FATAL_EXIT_CODE);
+}
+
+/** The error that stops the store when applying or persisting `cause` failed. */
+export function writeFailure(cause: string, file: string, error: unknown): StoreError {
+  // SQLITE_FULL: the disk, or the file's `maxSizeBytes`, has no room left.
+  const full =
+    Reflect.get(error as object, "errcode") === 13
+      ? " because the store is full (disk or maxSizeBytes)"
+      : "";
+  return new StoreError(
+    "STORE_WRITE_FAILED",
+    `could not apply and persist ${cause} in ${file}${full}; nothing of it was recorded, and memory and disk would disagree: stopping`,
+    { cause: error },
+  );
 }

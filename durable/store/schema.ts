@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS task_timeouts (id TEXT PRIMARY KEY, type INTEGER NOT NULL, timeout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, address TEXT NOT NULL, task_id TEXT, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_task ON messages (task_id);
 `;
 
 /** The lineage a promise belongs to: its root's id (the SDK's `resonate:origin` tag). */
@@ -39,6 +42,7 @@ export interface Statements {
   delTaskTimeout: StatementSync;
   putScheduleTimeout: StatementSync;
   delScheduleTimeout: StatementSync;
+  delTaskMessages: StatementSync;
 }
 
 export function prepareStatements(db: DatabaseSync): Statements {
@@ -63,6 +67,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
       "INSERT OR REPLACE INTO schedule_timeouts (id, timeout) VALUES (?, ?)",
     ),
     delScheduleTimeout: db.prepare("DELETE FROM schedule_timeouts WHERE id = ?"),
+    delTaskMessages: db.prepare("DELETE FROM messages WHERE task_id = ?"),
   };
 }
 

@@ -196,10 +196,14 @@ export class StoreDatabase {
     });
   }
 
-  /** Writes the current server state of every touched object in one transaction. */
-  persist(server: ProtocolServer, touched: TouchedObjects): void {
+  /**
+   * Writes the current server state of every touched object in one transaction, with
+   * what `alsoWrite` writes (the outbox's messages, outbox.ts) in the same one.
+   */
+  persist(server: ProtocolServer, touched: TouchedObjects, alsoWrite?: () => void): void {
     const s = this.statements;
     this.transaction(() => {
+      alsoWrite?.();
       for (const id of touched.promises) {
         const promise = server.promises.get(id);
         if (promise === undefined) s.delPromise.run(id);
@@ -240,6 +244,11 @@ export class StoreDatabase {
     });
   }
 
+  /** A statement on the store's connection, for the outbox's table (outbox.ts). */
+  prepare(sql: string): StatementSync {
+    return this.db.prepare(sql);
+  }
+
   /** See store-reads.ts. */
   loadLive(server: ProtocolServer): void {
     loadLive(this.db, server);
@@ -277,6 +286,7 @@ export class StoreDatabase {
         s.delTask.run(id);
         s.delPromiseTimeout.run(id);
         s.delTaskTimeout.run(id);
+        s.delTaskMessages.run(id);
       }
     });
   }
@@ -291,6 +301,7 @@ export class StoreDatabase {
         "promise_timeouts",
         "task_timeouts",
         "schedule_timeouts",
+        "messages",
       ]) {
         this.db.exec(`DELETE FROM ${table}`);
       }

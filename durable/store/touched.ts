@@ -3,8 +3,16 @@
  * of them (read back from the server after the apply), not the change records: a change
  * record is a snapshot taken mid-apply and omits callbacks, listeners and resumes.
  */
+
+import type { Message } from "@resonatehq/sdk";
 import { StoreError } from "../../src/errors.ts";
 import type { ServerChange } from "./sdk.ts";
+
+/** A message the server sent (a `message.send` change), with the address it is for. */
+export interface SentMessage {
+  address: string;
+  message: Message;
+}
 
 export interface TouchedObjects {
   promises: Set<string>;
@@ -13,6 +21,8 @@ export interface TouchedObjects {
   promiseTimeouts: Set<string>;
   taskTimeouts: Set<string>;
   scheduleTimeouts: Set<string>;
+  /** Messages sent, in order; written only by a store that persists them (outbox.ts). */
+  messages: SentMessage[];
 }
 
 export function emptyTouched(): TouchedObjects {
@@ -23,11 +33,14 @@ export function emptyTouched(): TouchedObjects {
     promiseTimeouts: new Set(),
     taskTimeouts: new Set(),
     scheduleTimeouts: new Set(),
+    messages: [],
   };
 }
 
+/** No object touched (messages are not objects: see outbox.ts for whether they are written). */
 export function isEmptyTouched(touched: TouchedObjects): boolean {
-  return Object.values(touched).every((ids: Set<string>) => ids.size === 0);
+  const { messages: _messages, ...objects } = touched;
+  return Object.values(objects).every((ids) => ids.size === 0);
 }
 
 /** Adds what `changes` touched to `into`; returns `into`. */
@@ -68,8 +81,9 @@ export function collectTouched(
         into.scheduleTimeouts.add(change.id);
         break;
       case "message.send":
-        // Messages are delivered, not stored: after a crash, recovery re-dispatches
-        // every task that is not settled (see recovery.ts).
+        // Stored only by a store with an outbox (capsule serve, outbox.ts); otherwise
+        // delivered from memory, and recovery re-dispatches every unsettled task.
+        into.messages.push({ address: change.address, message: change.message });
         break;
       default: {
         const unknownChange: never = change;
