@@ -136,6 +136,11 @@ export class Capsule {
     // A durable session depends on checkpoints after every cell.
     this.pool = new SessionPool({ ...parts.options.pool, checkpoint: true });
     this.#scopes = new SessionScopes(this.pool);
+    // Work delivered before the gate opens was recovered from the store: its worker starts
+    // now, overlapping the rest of start-up and the replay (the gate holds the message).
+    parts.network.recv((message) => {
+      if (!this.#gate.isOpen && message.kind === "execute") this.#scopes.expectResume();
+    });
     this.#attempts = new AttemptLedger({
       send: this.#gate.send,
       promises: this.#resonate.promises,

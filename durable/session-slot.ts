@@ -21,8 +21,12 @@ export class SessionSlot {
   /** A worker started for this slot's next lease (see `prepare`). */
   #reservation: Reservation | undefined;
 
-  constructor(pool: SessionPool) {
+  readonly #reserve: () => Reservation;
+
+  /** `reserve`: where `prepare()` gets its worker (default: a new pool reservation). */
+  constructor(pool: SessionPool, reserve: () => Reservation = () => pool.reserve()) {
     this.#pool = pool;
+    this.#reserve = reserve;
   }
 
   /** The live session, when one is leased (for reads that are not cells: completion). */
@@ -43,7 +47,7 @@ export class SessionSlot {
    */
   prepare(): void {
     if (this.live === undefined && this.#reservation === undefined) {
-      this.#reservation = this.#pool.reserve();
+      this.#reservation = this.#reserve();
     }
   }
 

@@ -110,4 +110,56 @@ describe("a resumed pass's worker", () => {
     expect(await until(() => capsule.pool.size === 0)).toBe(true);
     expect(capsule.pool.idle).toBe(0);
   });
+
+  it("of recovered work is started before the function is registered, and runs its next cell", async () => {
+    const ids: string[] = [];
+    const pids: number[] = [];
+    const body =
+      (record: (at: { size: number; leased: number }) => void) =>
+      async (ctx: Parameters<Parameters<Capsule["register"]>[1]>[0]) => {
+        const s = ctx.session("main");
+        const one = await s.execute(counted("one", "const kept = 1; kept"));
+        if (s.workerPid !== undefined) pids.push(s.workerPid);
+        const signal = ctx.promise<string>();
+        await ctx.run(async () => {
+          ids.push(signal.id);
+        });
+        const word = await signal;
+        record({ size: capsule.pool.size, leased: capsule.pool.leased });
+        const two = await s.execute(counted("two", "kept + 1"));
+        return `${one.value}-${two.value}-${word}`;
+      };
+    await capsule
+      .register(
+        "recovered",
+        body(() => {}),
+      )
+      .run("recovered-1");
+    expect(await until(() => ids.length > 0)).toBe(true);
+    expect(await waitForPidsGone(pids)).toEqual([]);
+    await capsule.close();
+    // A new process: the execution's task comes back once its promise is resolved.
+    capsule = await Capsule.open({
+      dir: path.join(root, "capsule"),
+      pool: { minIdle: 0, permissions: { fsRead: [sideDir], fsWrite: [sideDir] } },
+    });
+    expect(capsule.pool.size).toBe(0);
+    const data = Buffer.from(JSON.stringify("go")).toString("base64");
+    await capsule.promises.resolve(ids[0] ?? "", { data });
+    // Held at the gate (nothing registered yet), and its worker already starting.
+    expect(await until(() => capsule.pool.size === 1)).toBe(true);
+    let beforeCell2: { size: number; leased: number } | undefined;
+    capsule.register(
+      "recovered",
+      body((at) => {
+        beforeCell2 = at;
+      }),
+    );
+    const handle = await capsule.get<string>("recovered-1");
+    expect(await handle.result()).toBe("1-2-go");
+    // The same one worker, not leased until cell 2 (cell 1 was replayed from its record).
+    expect(beforeCell2).toEqual({ size: 1, leased: 0 });
+    expect([runs("one"), runs("two")]).toEqual([1, 1]);
+    expect(await until(() => capsule.pool.size === 0)).toBe(true);
+  });
 });
