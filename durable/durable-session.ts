@@ -183,8 +183,8 @@ export class DurableSession {
     this.#lastStep = step.id;
     // The watch outlives this pass, which ends while the rpc is pending; the pass that
     // gets the record learns how much of its output this process already showed.
-    const live = this.#inputs.liveOutputs;
-    if (options.onOutput !== undefined) live.watch(step.id, options.onOutput, this);
+    const live = this.#inputs.remoteCells;
+    live.watch(step.id, { onOutput: options.onOutput, onInput: options.onInput }, this);
     const settled = step.then(
       (record: unknown) => {
         const ranOn = ranOnOf(record);

@@ -16,7 +16,7 @@ export interface DurableExecutionResult extends ExecutionResult {
 }
 
 /**
- * `shownLive`, for a remote cell this process watched run (groups/live-output.ts): how
+ * `shownLive`, for a remote cell this process watched run (groups/remote-watch.ts): how
  * many of its first chunks reached `onOutput` live; those replay marked, the rest are
  * delivered unmarked (this process shows them for the first time).
  */

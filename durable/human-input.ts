@@ -17,7 +17,7 @@
 import { Codec, type PromiseRecord } from "@resonatehq/sdk";
 import { InputError } from "../src/errors.ts";
 import type { StepIdentity, StepPromises } from "./capability-steps.ts";
-import { LiveOutputs } from "./groups/live-output.ts";
+import { RemoteCellWatch } from "./groups/remote-watch.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
 
 /** Tag value (`capsule:kind`) of a durable question. */
@@ -58,19 +58,22 @@ export interface AskerOptions extends StepIdentity {
 
 export class HumanInputs {
   readonly store: StepPromises;
-  /** Live output of this process's remote cells (the other channel a worker talks back on). */
-  readonly liveOutputs: LiveOutputs;
+  /** Output and questions of this process's remote cells, while they run (groups/). */
+  readonly remoteCells: RemoteCellWatch;
   /** Cells of this process waiting on a question, woken at once by a local `answer`. */
   readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(store: StepPromises) {
     this.store = store;
-    this.liveOutputs = new LiveOutputs(store.send);
+    this.remoteCells = new RemoteCellWatch(store.send, {
+      id: inputPromiseId,
+      answer: (id, value) => this.answer(id, value),
+    });
   }
 
-  /** Stops watching remote cells' output (Capsule closes). */
+  /** Stops watching remote cells (Capsule closes). */
   close(): void {
-    this.liveOutputs.close();
+    this.remoteCells.close();
   }
 
   /** The `onInput` of one attempt of a durable cell: each call is the next question. */

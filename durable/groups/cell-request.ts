@@ -32,6 +32,8 @@ export interface CellRequest {
   mode?: ExecuteOptions["mode"];
   /** The orchestrator watches the output live: write it to the step's output log. */
   live?: boolean;
+  /** A question (`input()`) unanswered this long fails with INPUT_TIMEOUT; default: none. */
+  inputTimeoutMs?: number;
 }
 
 /** How the worker got the namespace it ran the cell in. */
@@ -74,6 +76,12 @@ export function parseCellRequest(value: unknown): CellRequest {
   }
   if (r.mode !== undefined && (typeof r.mode !== "string" || !MODES.includes(r.mode))) {
     throw invalid(`unknown mode ${String(r.mode)}`);
+  }
+  if (
+    r.inputTimeoutMs !== undefined &&
+    (typeof r.inputTimeoutMs !== "number" || r.inputTimeoutMs <= 0)
+  ) {
+    throw invalid("inputTimeoutMs is not a positive number");
   }
   if (r.live !== undefined && typeof r.live !== "boolean") throw invalid("live is not a boolean");
   return value as CellRequest;

@@ -24,11 +24,11 @@ export interface RemoteExecute {
 
 export function remoteExecute(ctx: Context, step: RemoteExecute): DurablePromise<unknown> {
   const { options } = step;
-  // What would need a channel back to this process is not carried to workers yet.
-  if (options.capabilities !== undefined || options.onInput !== undefined) {
+  // A capability is a host function of this process: no channel carries it to workers yet.
+  if (options.capabilities !== undefined) {
     throw new CapsuleError(
       "GROUP_REQUEST_INVALID",
-      `session "${step.session}" runs in worker group "${step.group}": capabilities and onInput are not supported there`,
+      `session "${step.session}" runs in worker group "${step.group}": capabilities are not supported there`,
     );
   }
   const request: CellRequest = {
@@ -42,6 +42,7 @@ export function remoteExecute(ctx: Context, step: RemoteExecute): DurablePromise
     ...(options.mode === undefined ? {} : { mode: options.mode }),
     // Only a caller that watches the output makes the worker write its live log.
     ...(options.onOutput === undefined ? {} : { live: true }),
+    ...(options.inputTimeoutMs === undefined ? {} : { inputTimeoutMs: options.inputTimeoutMs }),
   };
   return ctx.rpc<unknown>(
     CELL_FUNCTION,

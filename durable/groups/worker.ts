@@ -14,6 +14,7 @@ import type { Network, PromiseRecord } from "@resonatehq/sdk";
 import { type Info, Resonate } from "@resonatehq/sdk/async";
 import { type PoolOptions, SessionPool } from "../../src/session/index.ts";
 import { runCell } from "../cell-runner.ts";
+import { HumanInputs } from "../human-input.ts";
 import { getPromise } from "../promise-query.ts";
 import { createRemoteNetwork, resolveRemoteUrl } from "../remote.ts";
 import { capsuleLogger } from "../sdk-logger.ts";
@@ -65,6 +66,7 @@ export class CapsuleWorker {
   readonly #resonate: Resonate;
   readonly #network: Network;
   readonly #live: LiveSessions;
+  readonly #inputs: HumanInputs;
   #stopping: Promise<void> | undefined;
 
   private constructor(options: WorkerOptions, url: string) {
@@ -86,6 +88,10 @@ export class CapsuleWorker {
       logger: capsuleLogger(options.logLevel),
     });
     this.pool = new SessionPool({ ...options.pool, checkpoint: true });
+    this.#inputs = new HumanInputs({
+      send: remote.network.send,
+      promises: this.#resonate.promises,
+    });
     // Live sessions hold pool sessions: keep them within the pool's bound (one spare for
     // a session being retired), or a new session would wait for a pool that never frees.
     const poolSize = options.pool?.maxSessions ?? POOL_MAX_SESSIONS;
@@ -111,14 +117,25 @@ export class CapsuleWorker {
                   { stepId: info.id, originId: request.execution },
                 )
               : undefined;
+            // input() is a durable question in the store, as in-process: the orchestrator's
+            // onInput, `capsule answer` or any client answers it; a re-run gets the record.
+            const attemptEnded = new AbortController();
             let record: StepRecord;
             try {
               record = await runCell(session, request.code, {
                 ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
                 ...(request.mode === undefined ? {} : { mode: request.mode }),
                 ...(log === undefined ? {} : { onOutput: (chunk) => log.push(chunk) }),
+                onInput: this.#inputs.asker({
+                  stepId: info.id,
+                  originId: request.execution,
+                  session: request.session,
+                  timeoutMs: request.inputTimeoutMs,
+                  signal: attemptEnded.signal,
+                }),
               });
             } finally {
+              attemptEnded.abort();
               // Every batch is in the store before the record: a settled step's log is whole.
               await log?.close();
             }

@@ -12,6 +12,10 @@ describe("cell requests", () => {
     expect(parseCellRequest({ ...good, timeoutMs: 5, mode: "async_def" })).toMatchObject({
       mode: "async_def",
     });
+    expect(parseCellRequest({ ...good, live: true, inputTimeoutMs: 100 })).toMatchObject({
+      live: true,
+      inputTimeoutMs: 100,
+    });
   });
 
   it.each([
@@ -23,6 +27,8 @@ describe("cell requests", () => {
     [{ ...good, index: 1.5 }, "index is not a cell position"],
     [{ ...good, timeoutMs: 0 }, "timeoutMs is not a positive number"],
     [{ ...good, mode: "fast" }, "unknown mode fast"],
+    [{ ...good, live: "yes" }, "live is not a boolean"],
+    [{ ...good, inputTimeoutMs: -1 }, "inputTimeoutMs is not a positive number"],
   ])("refuses %j with GROUP_REQUEST_INVALID", (request, message) => {
     expect(() => parseCellRequest(request)).toThrow(
       expect.objectContaining({

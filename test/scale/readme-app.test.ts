@@ -45,14 +45,12 @@ it("records the same step records in a worker as in-process", async () => {
   expect(result(there)).toMatchObject({
     first: 42,
     last: "HELLO",
-    failures: [
-      { code: "EXECUTION_ERROR", name: "ExecutionError" },
-      // No answerer yet: input() throws in the cell ("no input handler").
-      { code: "EXECUTION_ERROR", name: "ExecutionError" },
-    ],
+    failures: [{ code: "EXECUTION_ERROR", name: "ExecutionError" }],
+    // The worker's question, answered by the orchestrator's onInput through the store.
+    asked: "name? ada",
   });
   // The pass that gets a remote cell's record replays it; what this process already
-  // showed live (groups/live-output.ts) is marked replayed, what it had not is not.
+  // showed live (groups/remote-watch.ts) is marked replayed, what it had not is not.
   expect(result(there).out).toEqual([expect.objectContaining({ data: "hello\n" })]);
   expect(result(here).out).toEqual([expect.objectContaining({ data: "hello\n" })]);
 });

@@ -1,41 +1,57 @@
 /**
- * The orchestrator's side of a remote cell's live output (see output-log.ts): reads the
- * step's output log in order and feeds each chunk to the `onOutput` of the execute that
- * issued the step, while the cell runs.
+ * The orchestrator's side of a running remote cell: its live output (see output-log.ts)
+ * and its questions. Reads the step's output log in order and feeds each chunk to the
+ * `onOutput` of the execute that issued the step, and answers each question the cell
+ * asks (`input()`: a durable promise `<stepId>.input-<k>` the worker created, see
+ * human-input.ts) with that execute's `onInput`, unless someone answered it first.
  *
  * Why this lives outside the durable function: in SDK 0.11.5 an rpc that is still
  * pending ends the pass (the function's promise hangs and the task is suspended); the
  * record arrives in a later pass, which runs the function again from the top. So the
- * watcher belongs to the process (one LiveOutputs per Capsule), started by the pass that
- * issued the step and read by the pass that gets its record:
+ * watch belongs to the process (one RemoteCellWatch per Capsule), started by the pass
+ * that issued the step and read by the pass that gets its record:
  *
  * - a chunk this process delivered live is replayed from the record with `replayed:
  *   true`, as the output of any cell recorded before a pass is;
- * - a chunk of the record the watcher had not reached yet is delivered unmarked, so a
+ * - a chunk of the record the watch had not reached yet is delivered unmarked, so a
  *   consumer that shows only unmarked chunks shows each one once;
  * - a step already recorded when the pass that issued it ran (a replay) replays its
- *   whole record marked, as before, and costs no read of the log.
+ *   whole record marked, as before, and costs no read of the store.
  *
- * The watcher reads batch n (a `promise.get`, no event exists for a promise another
- * process creates) at STREAM_INTERVAL_MS while output comes, backing off to
- * MAX_POLL_MS while none does, and ends once the step is settled and its log read to
- * the end (the worker writes every batch before the record).
+ * The watch reads the next batch and the next question (a `promise.get` each: no event
+ * exists for a promise another process creates) at STREAM_INTERVAL_MS while output
+ * comes, backing off to MAX_POLL_MS while none does, and ends once the step is settled
+ * and its log read to the end (the worker writes every batch before the record).
  */
 import type { Network } from "@resonatehq/sdk";
 import type { OutputChunk } from "../../src/session/index.ts";
-import { getPromise } from "../promise-query.ts";
+import { decodeValue, getPromise } from "../promise-query.ts";
 import { batchOf, outputBatchId, STREAM_INTERVAL_MS } from "./output-log.ts";
 
 const MAX_POLL_MS = 400;
 /** How long a finished watch keeps its counts for the pass that gets the record. */
 const KEEP_ENDED_MS = 60_000;
 
-interface Watch {
+/** Where the cell's questions are and how one is answered (HumanInputs). */
+export interface QuestionDesk {
+  /** The id of question `k` of step `stepId`. */
+  id(stepId: string, k: number): string;
+  /** Answers question `id`; rejects when someone answered it first. */
+  answer(id: string, value: string): Promise<void>;
+}
+
+export interface WatchCallbacks {
+  onOutput?: ((chunk: OutputChunk) => void) | undefined;
+  onInput?: ((prompt: string) => string | Promise<string>) | undefined;
+}
+
+interface Watch extends WatchCallbacks {
   stepId: string;
   /** The pass (DurableSession) that started the watch. */
   owner: object;
-  onOutput: (chunk: OutputChunk) => void;
   next: number;
+  /** The next question to look for. */
+  question: number;
   /** Chunks delivered live, per attempt token. */
   delivered: Map<string, number>;
   timer: NodeJS.Timeout | undefined;
@@ -43,28 +59,34 @@ interface Watch {
   stopped: boolean;
 }
 
-export class LiveOutputs {
+export class RemoteCellWatch {
   readonly #send: Network["send"];
+  readonly #questions: QuestionDesk;
   readonly #watches = new Map<string, Watch>();
   #closed = false;
 
-  constructor(send: Network["send"]) {
+  constructor(send: Network["send"], questions: QuestionDesk) {
     this.#send = send;
+    this.#questions = questions;
   }
 
-  /** Watches step `stepId`'s log for `onOutput` (a later pass retargets the watch to its own). */
-  watch(stepId: string, onOutput: (chunk: OutputChunk) => void, pass: object): void {
-    if (this.#closed) return;
+  /** Watches step `stepId` for the callbacks (a later pass retargets the watch to its own). */
+  watch(stepId: string, callbacks: WatchCallbacks, pass: object): void {
+    if (this.#closed || (callbacks.onOutput === undefined && callbacks.onInput === undefined)) {
+      return;
+    }
     const existing = this.#watches.get(stepId);
     if (existing !== undefined) {
-      existing.onOutput = onOutput;
+      existing.onOutput = callbacks.onOutput;
+      existing.onInput = callbacks.onInput;
       return;
     }
     const watch: Watch = {
       stepId,
       owner: pass,
-      onOutput,
+      ...callbacks,
       next: 0,
+      question: 0,
       delivered: new Map(),
       timer: undefined,
       delay: STREAM_INTERVAL_MS,
@@ -84,7 +106,7 @@ export class LiveOutputs {
     const watch = this.#watches.get(stepId);
     if (watch === undefined) return undefined;
     this.#stop(watch);
-    if (watch.owner === pass) return undefined;
+    if (watch.owner === pass || watch.onOutput === undefined) return undefined;
     return attempt === undefined ? 0 : (watch.delivered.get(attempt) ?? 0);
   }
 
@@ -108,8 +130,11 @@ export class LiveOutputs {
 
   async #read(watch: Watch): Promise<void> {
     try {
+      if (watch.onInput !== undefined) await this.#answerQuestions(watch);
       let stepSettled = false;
       for (;;) {
+        if (watch.stopped) return;
+        if (watch.onOutput === undefined) break;
         const batch = await getPromise(this.#send, outputBatchId(watch.stepId, watch.next));
         if (watch.stopped) return;
         if (batch !== undefined && batch.state !== "pending") {
@@ -126,6 +151,11 @@ export class LiveOutputs {
         if (step === undefined || step.state === "pending") break;
         stepSettled = true;
       }
+      if (watch.onOutput === undefined) {
+        const step = await getPromise(this.#send, watch.stepId);
+        if (watch.stopped) return;
+        if (step !== undefined && step.state !== "pending") return this.#ended(watch);
+      }
       watch.delay = Math.min(watch.delay * 2, MAX_POLL_MS);
     } catch {
       // The server is unreachable for now (a restart): look again later.
@@ -134,11 +164,36 @@ export class LiveOutputs {
     this.#schedule(watch);
   }
 
+  /** Answers the cell's questions asked so far, in order, with the caller's onInput. */
+  async #answerQuestions(watch: Watch): Promise<void> {
+    for (;;) {
+      const id = this.#questions.id(watch.stepId, watch.question);
+      const question = await getPromise(this.#send, id);
+      if (question === undefined || watch.stopped) return;
+      watch.question++;
+      // Answered already (by someone else, or for an earlier attempt of the cell).
+      if (question.state !== "pending" || watch.onInput === undefined) continue;
+      watch.delay = STREAM_INTERVAL_MS;
+      const param = decodeValue(question, "param") as { prompt?: unknown } | undefined;
+      const prompt = typeof param?.prompt === "string" ? param.prompt : "";
+      let answer: string;
+      try {
+        answer = String(await watch.onInput(prompt));
+      } catch {
+        // The caller could not answer: the question waits for another answerer.
+        continue;
+      }
+      await this.#questions.answer(id, answer).catch(() => {
+        // Someone answered first: the first answer stands.
+      });
+    }
+  }
+
   #deliver(watch: Watch, attempt: string, chunks: OutputChunk[]): void {
     for (const chunk of chunks) {
       watch.delivered.set(attempt, (watch.delivered.get(attempt) ?? 0) + 1);
       try {
-        watch.onOutput(chunk);
+        watch.onOutput?.(chunk);
       } catch {
         // The caller's callback failing must not stop the stream (as with a local cell).
       }
