@@ -31,7 +31,9 @@
  * - keeps this process's leases alive (keepalive.ts), so a step longer than the SDK's
  *   60 s lease is not dispatched a second time;
  * - stays bounded: `gc({ olderThanMs })` removes finished executions from memory and
- *   disk, and the server's outgoing message buffer is drained on every dispatch.
+ *   disk, and the server's outgoing message buffer is drained on every dispatch;
+ * - with `persistMessages` (`capsule serve`), keeps every outgoing message as a row
+ *   committed with the change that produced it, until its receiver has it (outbox.ts).
  *
  * Use:
  * ```ts

@@ -8,7 +8,8 @@
  *    (same id and version): the server moves it to `pending`, arms its 30 s retry
  *    timeout (type 0) and emits an `execute` message for its target;
  * 2. every task already `pending` may have lost its `execute` message in the crash
- *    (messages live only in memory), so its retry deadline is brought forward to now
+ *    (in process, messages live only in memory; `capsule serve` also keeps them in
+ *    its outbox, outbox.ts, whose row the new one replaces), so its retry deadline is brought forward to now
  *    and one `debug.tick` is applied: the server's own retry transition re-emits the
  *    `execute` message and re-arms the retry timeout. The same tick also performs any
  *    promise/schedule timeouts that fell due while no process was running.
