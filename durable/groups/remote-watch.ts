@@ -56,6 +56,8 @@ interface Watch extends WatchCallbacks {
   delivered: Map<string, number>;
   timer: NodeJS.Timeout | undefined;
   delay: number;
+  /** The step was seen unsettled: a step already recorded is never streamed, only replayed. */
+  seenPending: boolean;
   stopped: boolean;
 }
 
@@ -90,10 +92,11 @@ export class RemoteCellWatch {
       delivered: new Map(),
       timer: undefined,
       delay: STREAM_INTERVAL_MS,
+      seenPending: false,
       stopped: false,
     };
     this.#watches.set(stepId, watch);
-    // The first read waits one interval: a replayed step settles in its pass before it.
+    // The first read waits one interval: a replayed step mostly settles in its pass first.
     this.#schedule(watch);
   }
 
@@ -130,6 +133,14 @@ export class RemoteCellWatch {
 
   async #read(watch: Watch): Promise<void> {
     try {
+      if (!watch.seenPending) {
+        // A replay's step is settled before its pass issues it, and may settle in the
+        // pass later than the first read: its output comes from the record alone.
+        const step = await getPromise(this.#send, watch.stepId);
+        if (watch.stopped) return;
+        if (step !== undefined && step.state !== "pending") return this.#ended(watch);
+        watch.seenPending = true;
+      }
       if (watch.onInput !== undefined) await this.#answerQuestions(watch);
       let stepSettled = false;
       for (;;) {
