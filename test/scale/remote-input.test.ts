@@ -65,3 +65,11 @@ it("without onInput the question waits for any answerer, as in-process", async (
   expect((await orchestrator.exited).code, orchestrator.stderr()).toBe(0);
   expect(cluster.runs()).toEqual({ q: 1 });
 });
+
+it("an unanswered question of a remote cell times out after the execute's inputTimeoutMs", async () => {
+  await cluster.worker();
+  const orchestrator = cluster.fixture("remote-input.ts", ["ask-timeout", cluster.side, "timeout"]);
+  const done = await orchestrator.next("done");
+  expect((await orchestrator.exited).code, orchestrator.stderr()).toBe(0);
+  expect(done.value).toBe("INPUT_TIMEOUT");
+});
