@@ -10,7 +10,8 @@
  * As in Resonate's server (its outgoing table is keyed by task), a task has at most one
  * `execute` row, the latest: a newer one replaces it, and it goes once the task is no
  * longer pending (claimed, or settled) — an old invitation to acquire it is moot.
- * `unblock` rows stay until delivered. Delivery is at least once: a row delivered just
+ * `unblock` rows stay until delivered, or until gc removes their promise (a listener
+ * that never comes back must not keep them for ever). Delivery is at least once: a row delivered just
  * before a crash, whose deletion had not committed yet, is delivered again (the SDK
  * ignores an `execute` of a version it cannot acquire and an `unblock` of a promise it
  * no longer awaits).
@@ -80,10 +81,10 @@ export class Outbox {
 
   constructor(database: StoreDatabase) {
     this.#insert = database.prepare(
-      "INSERT INTO messages (address, task_id, body) VALUES (?, ?, ?)",
+      "INSERT INTO messages (address, subject, execute, body) VALUES (?, ?, ?, ?)",
     );
     this.#deleteId = database.prepare("DELETE FROM messages WHERE id = ?");
-    this.#deleteTask = database.prepare("DELETE FROM messages WHERE task_id = ?");
+    this.#deleteTask = database.prepare("DELETE FROM messages WHERE subject = ? AND execute = 1");
     this.#all = database.prepare("SELECT id, address, body FROM messages ORDER BY id");
     this.#all.setReadBigInts(true);
     this.#count = database.prepare("SELECT count(*) AS n FROM messages");
@@ -120,7 +121,13 @@ export class Outbox {
         // Claimed (or settled) in the same group: nobody may acquire it any more.
         if (server.tasks.get(task)?.state !== "pending") continue;
       }
-      const { lastInsertRowid } = this.#insert.run(address, task ?? null, JSON.stringify(message));
+      const subject = task ?? (message.kind === "unblock" ? message.data.promise.id : "");
+      const { lastInsertRowid } = this.#insert.run(
+        address,
+        subject,
+        task === undefined ? 0 : 1,
+        JSON.stringify(message),
+      );
       this.#staged.push({ id: Number(lastInsertRowid), address, message });
     }
     for (const task of touched.tasks) {

@@ -20,8 +20,9 @@ CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGE
 CREATE TABLE IF NOT EXISTS task_timeouts (id TEXT PRIMARY KEY, type INTEGER NOT NULL, timeout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, address TEXT NOT NULL, task_id TEXT, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS messages_by_task ON messages (task_id);
+  id INTEGER PRIMARY KEY AUTOINCREMENT, address TEXT NOT NULL, subject TEXT NOT NULL,
+  execute INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_subject ON messages (subject);
 `;
 
 /** The lineage a promise belongs to: its root's id (the SDK's `resonate:origin` tag). */
@@ -42,7 +43,7 @@ export interface Statements {
   delTaskTimeout: StatementSync;
   putScheduleTimeout: StatementSync;
   delScheduleTimeout: StatementSync;
-  delTaskMessages: StatementSync;
+  delPromiseMessages: StatementSync;
 }
 
 export function prepareStatements(db: DatabaseSync): Statements {
@@ -67,7 +68,8 @@ export function prepareStatements(db: DatabaseSync): Statements {
       "INSERT OR REPLACE INTO schedule_timeouts (id, timeout) VALUES (?, ?)",
     ),
     delScheduleTimeout: db.prepare("DELETE FROM schedule_timeouts WHERE id = ?"),
-    delTaskMessages: db.prepare("DELETE FROM messages WHERE task_id = ?"),
+    // A message's subject is the promise it is about (a task has its promise's id).
+    delPromiseMessages: db.prepare("DELETE FROM messages WHERE subject = ?"),
   };
 }
 

@@ -277,7 +277,7 @@ export class StoreDatabase {
     return lineage(this.db, rootId);
   }
 
-  /** Deletes promises, their tasks and any timeouts for them, in one transaction. */
+  /** Deletes promises, their tasks, timeouts and unsent messages, in one transaction. */
   deletePromises(ids: readonly string[]): void {
     const s = this.statements;
     this.transaction(() => {
@@ -286,7 +286,7 @@ export class StoreDatabase {
         s.delTask.run(id);
         s.delPromiseTimeout.run(id);
         s.delTaskTimeout.run(id);
-        s.delTaskMessages.run(id);
+        s.delPromiseMessages.run(id);
       }
     });
   }
