@@ -7,6 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import vm from "node:vm";
 import type * as CheckpointCodec from "../src/checkpoint/index.ts";
 import type { EncodedNamespace, NamespaceCheckpointer } from "../src/checkpoint/index.ts";
 import type { CheckpointPayload } from "../src/protocol/messages.ts";
@@ -42,6 +43,8 @@ export class Checkpointing {
   #chainLength = 0;
   #fullBytes = 0;
   #incrementBytes = 0;
+  /** A capture or restore ran: the realm may hold user code now (see `warm`). */
+  #used = false;
 
   constructor(options: {
     session: SessionContext;
@@ -51,6 +54,30 @@ export class Checkpointing {
     this.#session = options.session;
     this.#modules = options.modules;
     this.#maxBytes = options.maxBytes;
+  }
+
+  /**
+   * Idle time before the first cell: one full encode and one decode of a small sample made
+   * in the session's realm, so that V8 compiles the codec's functions (lazily, on first
+   * call) now rather than on the first cell's checkpoint or a restore. Reads and changes no
+   * name of the namespace; done only while no cell or restore has run (user code could
+   * have patched the realm's built-ins the decoder uses, e.g. `JSON.parse`).
+   */
+  async warm(): Promise<void> {
+    if (this.#used) return;
+    const codec = loadCheckpointCodec();
+    const sample = vm.runInContext(
+      "({ n: 1, s: 'x', list: [1, 2, 3], rows: [{ a: 1 }, { a: 2 }], at: new Date(0), m: new Map([[1, 'a']]) })",
+      this.#session.context,
+    ) as Record<string, unknown>;
+    const encoded = new codec.NamespaceCheckpointer(this.#encodeOptions()).full(
+      codec.readNamespace(sample, Object.keys(sample)),
+    );
+    if (this.#used) return;
+    await codec.applyCheckpoints([encoded.data], this.#session.context, {
+      loadModule: this.#modules().load,
+      importModuleDynamically: this.#modules().dynamicImport,
+    });
   }
 
   /** Forget everything: the next capture is full. Used after a restore or a reset. */
@@ -66,6 +93,7 @@ export class Checkpointing {
   capture(
     scope: "full" | { declared: readonly string[]; used: readonly string[] },
   ): CheckpointPayload | undefined {
+    this.#used = true;
     // A cell that names nothing (`1 + 1`) cannot have changed a name: skip listing and
     // reading the whole namespace (a timer's change is taken with the next cell that can).
     if (
@@ -107,6 +135,7 @@ export class Checkpointing {
   async restore(
     chain: readonly Uint8Array[],
   ): Promise<{ names: string[]; failed: { name: string; reason: string }[] }> {
+    this.#used = true;
     // Modules come back the way the cell got them (require or import), recorded again.
     const { applyCheckpoints, assignNamespace } = loadCheckpointCodec();
     const decoded = await applyCheckpoints(chain, this.#session.context, {

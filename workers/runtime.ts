@@ -18,6 +18,7 @@ import { introspect } from "./introspect.ts";
 import { OutputBudget, type OutputStream } from "./output.ts";
 import { renderResult } from "./render.ts";
 import { strayNoticeText } from "./stray-notice.ts";
+import { warmUp } from "./warm-up.ts";
 
 export interface RuntimeOptions {
   moduleRoot: string;
@@ -97,6 +98,11 @@ export class WorkerRuntime {
         input: (prompt) => this.#askInput(prompt),
       },
     });
+  }
+
+  /** Idle time after READY (see warm-up.ts); nothing once a cell has run. */
+  warmUp(): Promise<void> {
+    return this.#cellCount > 0 ? Promise.resolve() : warmUp(this.#session, this.#checkpoints);
   }
 
   /** Writes from `process.stdout`/`process.stderr` inside the worker land here. */

@@ -7,7 +7,6 @@
  */
 import { writeSync } from "node:fs";
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
-import { loadCheckpointCodec } from "./checkpointing.ts";
 import { parseWorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
 import { WorkerRuntime } from "./runtime.ts";
@@ -60,8 +59,13 @@ service.onFailure = (error) => {
 };
 service.send({ type: "ready", pid: process.pid, protocol_version: PROTOCOL_VERSION });
 // After READY, not before it: a pooled session waits idle, and its first cell should not
-// pay for loading the checkpoint codec (a cell that arrives first loads it itself).
-setImmediate(() => service.runtime(loadCheckpointCodec));
+// pay for loading the checkpoint codec or for V8 compiling the cell path (warm-up.ts; a
+// cell that arrives first does that itself). A failed warm-up costs only its time.
+setImmediate(() =>
+  service.runtime(() => {
+    runtime.warmUp().catch(() => {});
+  }),
+);
 
 function captureProcessOutput(target: WorkerRuntime): void {
   for (const stream of ["stdout", "stderr"] as const) {
