@@ -25,7 +25,8 @@ import { type Measurement, printTable } from "./harness.ts";
 const EXECUTIONS = 30;
 const STEPS = 10;
 const SLOW_CELL = "await new Promise((resolve) => setTimeout(resolve, 10)); 1";
-const RESTARTS = 8;
+/** Restarts per row; `CAPSULE_BENCH_RESTARTS` raises it for a noisy machine. */
+const RESTARTS = Number(process.env.CAPSULE_BENCH_RESTARTS ?? 8);
 
 function stats(name: string, samplesMs: number[]): Measurement {
   const sorted = [...samplesMs].sort((a, b) => a - b);
@@ -126,7 +127,8 @@ async function plainExecuteFreshWorkers(code: string): Promise<number[]> {
   }
 }
 
-const FIXTURE = path.join(import.meta.dirname, "..", "durable", "fixtures", "capsule-child.ts");
+const ROOT = path.join(import.meta.dirname, "..", "..");
+const FIXTURE_IN_TREE = path.join("test", "durable", "fixtures", "capsule-child.ts");
 
 function reportsOf(
   child: ChildProcess,
@@ -157,28 +159,47 @@ function reportsOf(
   };
 }
 
-/** kill -9 after cell 1, restart, time to the replayed cell 1 and to cell 2 running. */
-async function restartTimes(compileCache: boolean): Promise<{ replayed: number[]; ran: number[] }> {
-  const replayed: number[] = [];
-  const ran: number[] = [];
-  const cache = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-restart-cache-"));
+interface RestartSamples {
+  replayed: number[];
+  ran: number[];
+}
+
+/**
+ * kill -9 after cell 1, restart, time to the replayed cell 1 and to cell 2 running.
+ * `trees` are repository roots whose fixture runs in turn, restart by restart (an A/B of
+ * two trees in one run: the machine's load changes alike for both).
+ */
+async function restartTimes(
+  compileCache: boolean,
+  trees: string[] = [ROOT],
+): Promise<RestartSamples[]> {
+  const samples = trees.map((): RestartSamples => ({ replayed: [], ran: [] }));
+  // One compile cache per tree, primed by its crashed runs.
+  const caches = trees.map(() => fs.mkdtempSync(path.join(os.tmpdir(), "capsule-restart-cache-")));
   const { NODE_COMPILE_CACHE: _inherited, ...inherited } = process.env;
-  const env = compileCache ? { ...inherited, NODE_COMPILE_CACHE: cache } : inherited;
-  for (let i = 0; i < RESTARTS; i++) {
+  for (let i = 0; i < RESTARTS * trees.length; i++) {
+    const which = i % trees.length;
+    const fixture = path.join(trees[which] ?? ROOT, FIXTURE_IN_TREE);
+    const { replayed, ran } = samples[which] ?? { replayed: [], ran: [] };
+    const env = compileCache ? { ...inherited, NODE_COMPILE_CACHE: caches[which] } : inherited;
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-restart-bench-"));
     const store = path.join(root, "capsule");
     const side = path.join(root, "side");
     fs.mkdirSync(side);
     try {
-      const crashed = spawn(process.execPath, [FIXTURE, "crash", store, side, "between"], {
+      const crashed = spawn(process.execPath, [fixture, "crash", store, side, "between"], {
         env,
+        stdio: ["ignore", "pipe", "inherit"],
       });
       await reportsOf(crashed)((r) => r.event === "cell" && r.n === 1);
       const gone = new Promise((resolve) => crashed.once("exit", resolve));
       crashed.kill("SIGKILL");
       await gone;
       const started = performance.now();
-      const resumed = spawn(process.execPath, [FIXTURE, "resume", store, side], { env });
+      const resumed = spawn(process.execPath, [fixture, "resume", store, side], {
+        env,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       const next = reportsOf(resumed);
       replayed.push((await next((r) => r.event === "cell" && r.n === 1)) - started);
       ran.push((await next((r) => r.event === "cell" && r.n === 2)) - started);
@@ -188,8 +209,33 @@ async function restartTimes(compileCache: boolean): Promise<{ replayed: number[]
       fs.rmSync(root, { recursive: true, force: true });
     }
   }
-  fs.rmSync(cache, { recursive: true, force: true });
-  return { replayed, ran };
+  for (const cache of caches) fs.rmSync(cache, { recursive: true, force: true });
+  return samples;
+}
+
+/**
+ * `node test/bench/durable.bench.ts restart-ab <other tree>`: the restart rows of this tree
+ * and of another checkout (e.g. `git worktree add /tmp/before HEAD`), interleaved.
+ */
+async function restartAb(other: string): Promise<void> {
+  for (const compileCache of [false, true]) {
+    const [before, after] = await restartTimes(compileCache, [other, ROOT]);
+    const suffix = compileCache ? ", NODE_COMPILE_CACHE" : "";
+    const rows: Measurement[] = [];
+    for (const [label, run] of [
+      ["before", before],
+      ["after", after],
+    ] as const) {
+      if (run === undefined) continue;
+      rows.push(stats(`${label}: to the first replayed cell${suffix}`, run.replayed));
+      rows.push(stats(`${label}: to the first cell that runs again${suffix}`, run.ran));
+    }
+    printTable(
+      `kill -9 restart, ${RESTARTS} restarts of each tree, interleaved (before = ${other})`,
+      rows,
+      `before: to the first replayed cell${suffix}`,
+    );
+  }
 }
 
 export default async function run(): Promise<void> {
@@ -234,8 +280,8 @@ export default async function run(): Promise<void> {
     );
   }
 
-  const cold = await restartTimes(false);
-  const cached = await restartTimes(true);
+  const [cold = { replayed: [], ran: [] }] = await restartTimes(false);
+  const [cached = { replayed: [], ran: [] }] = await restartTimes(true);
   printTable(
     `process start to first resumed step after kill -9 (${RESTARTS} restarts each)`,
     [
@@ -248,4 +294,8 @@ export default async function run(): Promise<void> {
   );
 }
 
-if (import.meta.main) await run();
+if (import.meta.main) {
+  const [mode, other] = process.argv.slice(2);
+  if (mode === "restart-ab" && other !== undefined) await restartAb(path.resolve(other));
+  else await run();
+}
