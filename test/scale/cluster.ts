@@ -117,10 +117,11 @@ export class Cluster {
   }
 
   /** A fixture of test/scale/fixtures in remote mode against this cluster's server. */
-  fixture(name: string, args: string[]): JsonLinesChild {
+  fixture(name: string, args: string[], env: NodeJS.ProcessEnv = {}): JsonLinesChild {
     return startJsonLinesChild(path.join(here, "fixtures", name), args, {
       ...process.env,
       RESONATE_URL: this.server.url,
+      ...env,
     });
   }
 

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { searchPromises } from "../../durable/promise-query.ts";
 import { createRemoteNetwork } from "../../durable/remote.ts";
-import type { Report } from "../support/json-lines-child.ts";
+import { killHard, type Report } from "../support/json-lines-child.ts";
 import { Cluster } from "./cluster.ts";
 
 let cluster: Cluster;
@@ -92,4 +92,24 @@ it("kill -9 of the worker mid-cell: the re-run's output streams too, the record 
   const output = done.output as { data: string }[];
   expect(output.map((chunk) => chunk.data).join("")).toBe("first\nsecond\n");
   expect(cluster.runs()).toEqual({ "1": 2 });
+});
+
+it("kill -9 of the orchestrator mid-cell: the cell finishes unwatched, the new one replays it marked", async () => {
+  await cluster.worker();
+  const lease = { CAPSULE_TEST_LEASE_MS: "1500" };
+  const first = cluster.fixture("live-output.ts", ["live-orch", cluster.side, "gate"], lease);
+  await first.next("chunk", (r) => r.data === "first\n");
+  await killHard(first);
+  // The execution is suspended on the cell's rpc: no pass runs until its record exists,
+  // so no process watches the rest of the cell; it comes from the record.
+  cluster.open("gate-1");
+  const second = cluster.fixture("live-output.ts", ["live-orch", cluster.side, "gate"], lease);
+  const done = await second.next("done");
+  expect((await second.exited).code, second.stderr()).toBe(0);
+  expect(done).toMatchObject({ value: 2, last: 11 });
+  const chunks = second.reports().filter((r) => r.event === "chunk");
+  expect(chunks.length).toBeGreaterThan(0);
+  // Recorded before this process's pass ran: replayed, never shown as new.
+  expect(unmarked(second.reports())).toEqual([]);
+  expect(cluster.runs()).toEqual({ "1": 1 });
 });
