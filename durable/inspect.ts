@@ -10,6 +10,7 @@ import type { OutputChunk } from "../src/session/index.ts";
 import { ATTEMPT_KIND } from "./attempt-ledger.ts";
 import { CAPABILITY_KIND } from "./capability-steps.ts";
 import { uncarryError } from "./carried-error.ts";
+import { OUTPUT_KIND } from "./groups/output-log.ts";
 import { INPUT_KIND } from "./human-input.ts";
 import { SESSION_CELL_KIND } from "./named-sessions.ts";
 import { decodeValue, getPromise, searchPromises } from "./promise-query.ts";
@@ -226,8 +227,12 @@ export async function tree(send: Send, id: string): Promise<TreeNode> {
   });
   const rootNode = node(root);
   nodes.set(root.id, rootNode);
-  // Attempt markers (poison-cell bookkeeping) are Capsule's, not calls the user made.
-  const calls = members.filter((record) => record.tags["capsule:kind"] !== ATTEMPT_KIND);
+  // Attempt markers (poison-cell bookkeeping) and a remote cell's live output batches
+  // (its record holds the output) are Capsule's, not calls the user made.
+  const calls = members.filter(
+    (record) =>
+      record.tags["capsule:kind"] !== ATTEMPT_KIND && record.tags["capsule:kind"] !== OUTPUT_KIND,
+  );
   for (const record of calls) if (!nodes.has(record.id)) nodes.set(record.id, node(record));
   for (const record of calls) {
     const parentId = record.tags["resonate:parent"];

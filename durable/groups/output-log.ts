@@ -5,9 +5,9 @@
  * While a cell runs, its worker appends the output in batches to the step's output log:
  * batch n is the promise `<stepId>.out.<n>`, created with the batch as its param and
  * settled at once, tagged `capsule:kind=output`. At most one batch every
- * STREAM_INTERVAL_MS, each at most STREAM_BATCH_BYTES (a larger single chunk goes alone),
- * and every batch is in the store before the cell's record: once the step is settled,
- * its log is complete. The record still holds the whole output; the log is only a
+ * STREAM_INTERVAL_MS (then slower, see FAST_BATCHES), each at most STREAM_BATCH_BYTES
+ * (a larger single chunk goes alone), and every batch is in the store before the
+ * cell's record: once the step is settled, its log is complete. The record still holds the whole output; the log is only a
  * faster view of it, so writing it is best effort (a store error stops the stream,
  * never the cell).
  *
@@ -26,6 +26,13 @@ import { decodeValue } from "../promise-query.ts";
 export const OUTPUT_KIND = "output";
 /** The shortest time between two batches of one cell. */
 export const STREAM_INTERVAL_MS = 50;
+/**
+ * After this many batches a cell's stream slows to one batch a SLOW_INTERVAL_MS: each
+ * batch is a promise kept until the execution is collected, so a chatty cell that runs
+ * for an hour writes ~3 600 of them instead of ~72 000.
+ */
+const FAST_BATCHES = 200;
+const SLOW_INTERVAL_MS = 1_000;
 /** The most output text one batch carries (a larger single chunk is a batch of its own). */
 export const STREAM_BATCH_BYTES = 64 * 1024;
 
@@ -108,7 +115,8 @@ export class OutputLogWriter {
     if (this.#failed) return;
     this.#buffer.push(chunk);
     if (this.#timer !== undefined) return;
-    const wait = Math.max(0, this.#lastFlush + STREAM_INTERVAL_MS - Date.now());
+    const interval = this.#next < FAST_BATCHES ? STREAM_INTERVAL_MS : SLOW_INTERVAL_MS;
+    const wait = Math.max(0, this.#lastFlush + interval - Date.now());
     this.#timer = setTimeout(() => this.#flush(), wait);
   }
 

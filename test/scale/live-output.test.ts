@@ -3,6 +3,7 @@
 // unmarked once, and the record replays them marked. Real processes: `capsule serve`
 // on port 0, workers through the CLI, an orchestrator fixture (fixtures/live-output.ts).
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { Capsule, type TreeNode } from "../../durable/index.ts";
 import { searchPromises } from "../../durable/promise-query.ts";
 import { createRemoteNetwork } from "../../durable/remote.ts";
 import { killHard, type Report } from "../support/json-lines-child.ts";
@@ -70,6 +71,20 @@ it("streams a remote cell's output to onOutput while it runs, each chunk unmarke
   const logIds = await outputLogIds(cluster.server.url);
   expect(logIds.length).toBeGreaterThanOrEqual(1);
   for (const id of logIds) expect(id.startsWith(`${step1}.out.`)).toBe(true);
+  // The log is Capsule's bookkeeping, not a call: `capsule tree` does not draw it.
+  const observer = await Capsule.open({ url: cluster.server.url, group: "observers" });
+  try {
+    const ids: string[] = [];
+    const walk = (node: TreeNode): void => {
+      ids.push(node.id);
+      node.children.forEach(walk);
+    };
+    walk(await observer.tree("live-gate"));
+    expect(ids).toContain(step1);
+    expect(ids.filter((id) => id.includes(".out."))).toEqual([]);
+  } finally {
+    await observer.close();
+  }
 });
 
 it("kill -9 of the worker mid-cell: the re-run's output streams too, the record replays only its own", async () => {
