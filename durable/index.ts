@@ -53,7 +53,10 @@
  *   session's cells in `capsule worker` processes of the group (`CapsuleWorker.start`,
  *   durable/groups/): each cell is a `ctx.rpc` of the generic cell function whose value
  *   is the same step record; the next cell prefers the worker holding the session live,
- *   and any worker restores it from the records in the store.
+ *   and any worker restores it from the records in the store. With `onOutput` the
+ *   worker streams the output through the store while the cell runs, and `input()`
+ *   is the same durable question as in-process, answered by `onInput` or
+ *   `capsule.answer` (groups/remote-watch.ts).
  */
 
 export { Constant, Exponential, Linear, Never, type RetryPolicy } from "@resonatehq/sdk/async";
