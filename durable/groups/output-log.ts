@@ -4,10 +4,10 @@
  *
  * While a cell runs, its worker appends the output in batches to the step's output log:
  * batch n is the promise `<stepId>.out.<n>`, created with the batch as its param and
- * settled at once, tagged `capsule:kind=output`. At most one batch every
- * STREAM_INTERVAL_MS (then slower, see FAST_BATCHES), each at most STREAM_BATCH_BYTES
- * (a larger single chunk goes alone), and every batch is in the store before the
- * cell's record: once the step is settled, its log is complete. The record still holds the whole output; the log is only a
+ * settled at once, tagged `capsule:kind=output`. What was printed is written at most
+ * once every STREAM_INTERVAL_MS (then slower, see FAST_BATCHES), in batches of at most
+ * STREAM_BATCH_BYTES (a larger single chunk goes alone), and every batch is in the
+ * store before the cell's record: once the step is settled, its log is complete. The record still holds the whole output; the log is only a
  * faster view of it, so writing it is best effort (a store error stops the stream,
  * never the cell).
  *
