@@ -124,11 +124,12 @@ function openStream(
   const disconnect = router.connect({
     group,
     pid,
-    // Delivered once the kernel has the bytes: a write that fails leaves the message in
-    // the store, for the next start of serve.
-    deliver: (message, delivered) =>
+    // Delivered once the kernel has the bytes; a write that fails (the poller is gone)
+    // goes back to the router, and the message stays in the store until it is delivered.
+    deliver: (message, delivered, failed) =>
       res.write(`data: ${JSON.stringify(message)}\n\n`, (error) => {
         if (error === undefined || error === null) delivered();
+        else failed();
       }),
   });
   res.on("close", disconnect);

@@ -13,12 +13,16 @@ import type { Message } from "@resonatehq/sdk";
 export interface Client {
   group: string;
   pid: string;
-  /** Sends the message; calls `delivered` once it was handed to the connection. */
-  deliver(message: Message, delivered: () => void): void;
+  /**
+   * Sends the message; calls `delivered` once it was handed to the connection, or
+   * `failed` when the connection refused it (it is closing).
+   */
+  deliver(message: Message, delivered: () => void, failed: () => void): void;
 }
 
 interface Waiting {
   message: Message;
+  address: string;
   delivered: () => void;
 }
 
@@ -52,7 +56,8 @@ export class MessageRouter {
     for (const key of [anyKey(client.group), uniKey(client.group, client.pid)]) {
       const waiting = this.#waiting.get(key) ?? [];
       this.#waiting.delete(key);
-      for (const { message, delivered } of waiting) client.deliver(message, delivered);
+      for (const { message, address, delivered } of waiting)
+        this.#send(client, message, address, delivered);
     }
     return () => this.#clients.delete(client);
   }
@@ -67,12 +72,12 @@ export class MessageRouter {
     const group = [...this.#clients].filter((client) => client.group === target.group);
     const exact = group.find((client) => client.pid === target.pid);
     if (exact !== undefined) {
-      exact.deliver(message, delivered);
+      this.#send(exact, message, address, delivered);
       return;
     }
     if (target.anycast && group.length > 0) {
       const chosen = group[this.#next++ % group.length];
-      chosen?.deliver(message, delivered);
+      if (chosen !== undefined) this.#send(chosen, message, address, delivered);
       return;
     }
     const key = target.anycast ? anyKey(target.group) : uniKey(target.group, target.pid);
@@ -80,8 +85,17 @@ export class MessageRouter {
     // Bounded: a process that never comes back must not grow this (nor the store's
     // table); the server re-sends a task's execute message on its retry timeout anyway.
     if (waiting.length >= MAX_WAITING) waiting.shift()?.delivered();
-    waiting.push({ message, delivered });
+    waiting.push({ message, address, delivered });
     this.#waiting.set(key, waiting);
+  }
+
+  // A connection that refuses a message is closing: it takes no more, and the message is
+  // routed again (to another client of the group, or to wait for the next one).
+  #send(client: Client, message: Message, address: string, delivered: () => void): void {
+    client.deliver(message, delivered, () => {
+      this.#clients.delete(client);
+      this.route(message, address, delivered);
+    });
   }
 }
 
