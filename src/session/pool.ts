@@ -158,8 +158,11 @@ export class SessionPool {
     const sessions = [...this.#idle.splice(0), ...this.#leased];
     this.#leased.clear();
     await Promise.all(sessions.map((session) => session.close()));
-    // Sessions still starting close themselves when they come up (see #create).
-    await Promise.allSettled([...this.#starts, ...this.#retiring]);
+    // Sessions still starting close themselves when they come up (see #create), and that
+    // close is a retirement begun after this look: look again until nothing is in flight.
+    while (this.#starts.size > 0 || this.#retiring.size > 0) {
+      await Promise.allSettled([...this.#starts, ...this.#retiring]);
+    }
   }
 
   #take(signal: AbortSignal | undefined): Promise<Session> {
@@ -241,7 +244,7 @@ export class SessionPool {
       this.#pending--;
     }
     if (this.#closed) {
-      await session.close();
+      await this.#retire(session);
       throw new SessionStateError("POOL_CLOSED", "the pool was closed while a session started");
     }
     return session;
@@ -316,15 +319,23 @@ export class SessionPool {
   async #release(session: Session, replace = true): Promise<void> {
     if (!this.#leased.delete(session)) return;
     this.#pending++;
+    try {
+      await this.#retire(session);
+    } finally {
+      this.#pending--;
+    }
+    if (replace) this.#replace();
+  }
+
+  /** Closes `session`, as a retirement `close()` waits for (its process and directory). */
+  async #retire(session: Session): Promise<void> {
     const retired = session.close();
     this.#retiring.add(retired);
     try {
       await retired;
     } finally {
       this.#retiring.delete(retired);
-      this.#pending--;
     }
-    if (replace) this.#replace();
   }
 
   /** A session ended for good (closed, or gave up respawning): drop it and top up. */

@@ -123,6 +123,23 @@ describe("SessionPool", () => {
     }
   });
 
+  it("close while workers are still starting: no process and no directory is left", async () => {
+    const previous = process.env.TMPDIR;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-pool-starting-"));
+    process.env.TMPDIR = tmp;
+    try {
+      // Warm starts and a reservation in flight, closed in the same turn.
+      pool = new SessionPool({ minIdle: 2, maxSessions: 4 });
+      pool.reserve();
+      await pool.close();
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("rejects acquire after close", async () => {
     pool = new SessionPool({ minIdle: 1 });
     await pool.close();
