@@ -16,7 +16,7 @@
  * CAPABILITY_DIVERGED and the host function is not called.
  */
 import { decode, encode } from "@msgpack/msgpack";
-import type { Network } from "@resonatehq/sdk";
+import type { Network, PromiseRecord } from "@resonatehq/sdk";
 import type { Resonate } from "@resonatehq/sdk/async";
 import { CapabilityError } from "../src/errors.ts";
 import { plainDataProblem } from "../src/protocol/plain-data.ts";
@@ -25,7 +25,8 @@ import { getPromise } from "./promise-query.ts";
 
 /** Tag value (`capsule:kind`) of a recorded capability call. */
 export const CAPABILITY_KIND = "capability";
-const ENCODING_HEADER = "capsule:encoding";
+/** Header saying the promise's data is MessagePack in base64 (exported for groups/). */
+export const ENCODING_HEADER = "capsule:encoding";
 
 /** Where the durable promises of one step live. */
 export interface StepPromises {
@@ -73,42 +74,13 @@ async function recordedCall(
   const id = capabilityCallId(step.stepId, index);
   const recorded = await getPromise(store.send, id);
   if (recorded !== undefined) {
-    const recordedName = recorded.tags["capsule:capability"];
-    if (recordedName !== name) {
-      throw new CapabilityError(
-        "CAPABILITY_DIVERGED",
-        `the cell diverged from its record: call ${index} was ${recordedName ?? "(unknown)"}() when it first ran, and is ${name}() now; ${name} was not called`,
-      );
-    }
+    checkSameCall(recorded, index, name);
     if (recorded.state === "resolved") return decodeData(recorded.value.data);
     if (recorded.state === "rejected") throw recordedFailure(recorded.value.data);
     // Pending: the process died between recording the call and its result. Call again.
   }
-  let outcome: { ok: true; value: unknown } | { ok: false; code: string; message: string };
-  try {
-    const value = await capability(...args);
-    const problem = plainDataProblem(value, `the result of ${name}()`);
-    outcome =
-      problem === undefined
-        ? { ok: true, value }
-        : { ok: false, code: "CAPABILITY_BAD_RESULT", message: problem };
-  } catch (error) {
-    const code =
-      typeof error === "object" && error !== null && typeof Reflect.get(error, "code") === "string"
-        ? String(Reflect.get(error, "code"))
-        : "CAPABILITY_FAILED";
-    outcome = { ok: false, code, message: error instanceof Error ? error.message : String(error) };
-  }
-  await store.promises.create(id, Number.MAX_SAFE_INTEGER, {
-    headers: { [ENCODING_HEADER]: "msgpack" },
-    data: encodeData({ name, args }),
-    tags: {
-      "resonate:origin": step.originId,
-      "resonate:parent": step.stepId,
-      "capsule:kind": CAPABILITY_KIND,
-      "capsule:capability": name,
-    },
-  });
+  const outcome = await callHost(name, capability, args);
+  await createCallRecord(store, step, id, name, args);
   if (outcome.ok) {
     const settled = await store.promises.resolve(id, {
       headers: { [ENCODING_HEADER]: "msgpack" },
@@ -124,7 +96,65 @@ async function recordedCall(
   throw Object.assign(new Error(outcome.message), { code: outcome.code });
 }
 
-function recordedFailure(data: unknown): Error {
+/** What a host function's call came to: its result, or the code and message of its failure. */
+export type CallOutcome =
+  | { ok: true; value: unknown }
+  | { ok: false; code: string; message: string };
+
+/** Calls the host function; never throws (its failure is the outcome). */
+export async function callHost(
+  name: string,
+  capability: Capability,
+  args: unknown[],
+): Promise<CallOutcome> {
+  try {
+    const value = await capability(...args);
+    const problem = plainDataProblem(value, `the result of ${name}()`);
+    return problem === undefined
+      ? { ok: true, value }
+      : { ok: false, code: "CAPABILITY_BAD_RESULT", message: problem };
+  } catch (error) {
+    const code =
+      typeof error === "object" && error !== null && typeof Reflect.get(error, "code") === "string"
+        ? String(Reflect.get(error, "code"))
+        : "CAPABILITY_FAILED";
+    return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Creates the record of call `id` (pending: name and arguments). */
+export async function createCallRecord(
+  store: StepPromises,
+  step: StepIdentity,
+  id: string,
+  name: string,
+  args: unknown[],
+): Promise<void> {
+  await store.promises.create(id, Number.MAX_SAFE_INTEGER, {
+    headers: { [ENCODING_HEADER]: "msgpack" },
+    data: encodeData({ name, args }),
+    tags: {
+      "resonate:origin": step.originId,
+      "resonate:parent": step.stepId,
+      "capsule:kind": CAPABILITY_KIND,
+      "capsule:capability": name,
+    },
+  });
+}
+
+/** @throws CapabilityError (CAPABILITY_DIVERGED) when call `index`'s record is of another name. */
+export function checkSameCall(recorded: PromiseRecord, index: number, name: string): void {
+  const recordedName = recorded.tags["capsule:capability"];
+  if (recordedName !== name) {
+    throw new CapabilityError(
+      "CAPABILITY_DIVERGED",
+      `the cell diverged from its record: call ${index} was ${recordedName ?? "(unknown)"}() when it first ran, and is ${name}() now; ${name} was not called`,
+    );
+  }
+}
+
+/** The error a rejected call record stands for (its code and message). */
+export function recordedFailure(data: unknown): Error {
   const fields = decodeData(data) as { code?: unknown; message?: unknown } | undefined;
   const message = typeof fields?.message === "string" ? fields.message : "capability failed";
   const code = typeof fields?.code === "string" ? fields.code : "CAPABILITY_FAILED";
@@ -132,11 +162,11 @@ function recordedFailure(data: unknown): Error {
 }
 
 /** MessagePack in base64: keeps Date, Uint8Array and the rest as the cell gave them. */
-function encodeData(value: unknown): string {
+export function encodeData(value: unknown): string {
   return Buffer.from(encode(value, { ignoreUndefined: true })).toString("base64");
 }
 
-function decodeData(data: unknown): unknown {
+export function decodeData(data: unknown): unknown {
   if (typeof data !== "string" || data === "") return undefined;
   return decode(Buffer.from(data, "base64"));
 }

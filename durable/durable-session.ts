@@ -184,7 +184,16 @@ export class DurableSession {
     // The watch outlives this pass, which ends while the rpc is pending; the pass that
     // gets the record learns how much of its output this process already showed.
     const live = this.#inputs.remoteCells;
-    live.watch(step.id, { onOutput: options.onOutput, onInput: options.onInput }, this);
+    const granted = options.capabilities;
+    live.watch(
+      step.id,
+      {
+        onOutput: options.onOutput,
+        onInput: options.onInput,
+        capabilities: granted === undefined ? undefined : { granted, store: this.#inputs.store },
+      },
+      this,
+    );
     const settled = step.then(
       (record: unknown) => {
         const ranOn = ranOnOf(record);

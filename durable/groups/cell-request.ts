@@ -34,6 +34,11 @@ export interface CellRequest {
   live?: boolean;
   /** A question (`input()`) unanswered this long fails with INPUT_TIMEOUT; default: none. */
   inputTimeoutMs?: number;
+  /**
+   * Names of the capabilities the cell may call (the orchestrator runs them, see
+   * remote-capabilities.ts): known before the cell is prepared, so they are protected.
+   */
+  capabilities?: string[];
 }
 
 /** How the worker got the namespace it ran the cell in. */
@@ -54,6 +59,7 @@ export interface RanOn {
 
 export type RemoteStepRecord = StepRecord & { ranOn: RanOn };
 
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const MODES: readonly string[] = ["top_level_await", "async_def", "blocking_sync", "simple_sync"];
 
 function invalid(what: string): CapsuleError {
@@ -84,6 +90,13 @@ export function parseCellRequest(value: unknown): CellRequest {
     throw invalid("inputTimeoutMs is not a positive number");
   }
   if (r.live !== undefined && typeof r.live !== "boolean") throw invalid("live is not a boolean");
+  if (
+    r.capabilities !== undefined &&
+    (!Array.isArray(r.capabilities) ||
+      !r.capabilities.every((name) => typeof name === "string" && IDENTIFIER.test(name)))
+  ) {
+    throw invalid("capabilities is not a list of names");
+  }
   return value as CellRequest;
 }
 

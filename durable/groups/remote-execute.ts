@@ -5,7 +5,7 @@
  * a replay (in this process or a new one) returns the record without running anything.
  */
 import type { Context, DurablePromise, RetryPolicy } from "@resonatehq/sdk/async";
-import { CapsuleError } from "../../src/errors.ts";
+import { checkCapabilities } from "../../src/session/capabilities.ts";
 import type { DurableExecuteOptions } from "../cell-runner.ts";
 import { CELL_FUNCTION, CELL_REQUEST_VERSION, type CellRequest } from "./cell-request.ts";
 import { groupTarget } from "./target.ts";
@@ -24,13 +24,10 @@ export interface RemoteExecute {
 
 export function remoteExecute(ctx: Context, step: RemoteExecute): DurablePromise<unknown> {
   const { options } = step;
-  // A capability is a host function of this process: no channel carries it to workers yet.
-  if (options.capabilities !== undefined) {
-    throw new CapsuleError(
-      "GROUP_REQUEST_INVALID",
-      `session "${step.session}" runs in worker group "${step.group}": capabilities are not supported there`,
-    );
-  }
+  // A capability stays a host function of this process: the worker gets its name, and
+  // its calls come back through the store (remote-capabilities.ts).
+  checkCapabilities(options.capabilities);
+  const capabilities = Object.keys(options.capabilities ?? {});
   const request: CellRequest = {
     v: CELL_REQUEST_VERSION,
     execution: ctx.id,
@@ -43,6 +40,7 @@ export function remoteExecute(ctx: Context, step: RemoteExecute): DurablePromise
     // Only a caller that watches the output makes the worker write its live log.
     ...(options.onOutput === undefined ? {} : { live: true }),
     ...(options.inputTimeoutMs === undefined ? {} : { inputTimeoutMs: options.inputTimeoutMs }),
+    ...(capabilities.length === 0 ? {} : { capabilities }),
   };
   return ctx.rpc<unknown>(
     CELL_FUNCTION,

@@ -3,7 +3,9 @@
  * and its questions. Reads the step's output log in order and feeds each chunk to the
  * `onOutput` of the execute that issued the step, and answers each question the cell
  * asks (`input()`: a durable promise `<stepId>.input-<k>` the worker created, see
- * human-input.ts) with that execute's `onInput`, unless someone answered it first.
+ * human-input.ts) with that execute's `onInput`, unless someone answered it first, and
+ * each capability call (`<stepId>.cap-<k>`) with that execute's host function (see
+ * remote-capabilities.ts).
  *
  * Why this lives outside the durable function: in SDK 0.11.5 an rpc that is still
  * pending ends the pass (the function's promise hangs and the task is suspended); the
@@ -24,9 +26,11 @@
  * and its log read to the end (the worker writes every batch before the record).
  */
 import type { Network } from "@resonatehq/sdk";
-import type { OutputChunk } from "../../src/session/index.ts";
+import type { Capabilities, OutputChunk } from "../../src/session/index.ts";
+import type { StepPromises } from "../capability-steps.ts";
 import { decodeValue, getPromise } from "../promise-query.ts";
 import { batchOf, outputBatchId, STREAM_INTERVAL_MS } from "./output-log.ts";
+import { answerCall, getCall } from "./remote-capabilities.ts";
 
 const MAX_POLL_MS = 400;
 /** How long a finished watch keeps its counts for the pass that gets the record. */
@@ -43,6 +47,8 @@ export interface QuestionDesk {
 export interface WatchCallbacks {
   onOutput?: ((chunk: OutputChunk) => void) | undefined;
   onInput?: ((prompt: string) => string | Promise<string>) | undefined;
+  /** The execute's host functions, and the store their call records are settled in. */
+  capabilities?: { granted: Capabilities; store: StepPromises } | undefined;
 }
 
 interface Watch extends WatchCallbacks {
@@ -52,6 +58,8 @@ interface Watch extends WatchCallbacks {
   next: number;
   /** The next question to look for. */
   question: number;
+  /** The next capability call to look for. */
+  call: number;
   /** Chunks delivered live, per attempt token. */
   delivered: Map<string, number>;
   timer: NodeJS.Timeout | undefined;
@@ -74,13 +82,18 @@ export class RemoteCellWatch {
 
   /** Watches step `stepId` for the callbacks (a later pass retargets the watch to its own). */
   watch(stepId: string, callbacks: WatchCallbacks, pass: object): void {
-    if (this.#closed || (callbacks.onOutput === undefined && callbacks.onInput === undefined)) {
+    const { onOutput, onInput, capabilities } = callbacks;
+    if (
+      this.#closed ||
+      (onOutput === undefined && onInput === undefined && capabilities === undefined)
+    ) {
       return;
     }
     const existing = this.#watches.get(stepId);
     if (existing !== undefined) {
-      existing.onOutput = callbacks.onOutput;
-      existing.onInput = callbacks.onInput;
+      existing.onOutput = onOutput;
+      existing.onInput = onInput;
+      existing.capabilities = capabilities;
       return;
     }
     const watch: Watch = {
@@ -89,6 +102,7 @@ export class RemoteCellWatch {
       ...callbacks,
       next: 0,
       question: 0,
+      call: 0,
       delivered: new Map(),
       timer: undefined,
       delay: STREAM_INTERVAL_MS,
@@ -142,6 +156,7 @@ export class RemoteCellWatch {
         watch.seenPending = true;
       }
       if (watch.onInput !== undefined) await this.#answerQuestions(watch);
+      if (watch.capabilities !== undefined) await this.#answerCalls(watch);
       let stepSettled = false;
       for (;;) {
         if (watch.stopped) return;
@@ -196,6 +211,27 @@ export class RemoteCellWatch {
       }
       await this.#questions.answer(id, answer).catch(() => {
         // Someone answered first: the first answer stands.
+      });
+    }
+  }
+
+  /**
+   * Runs the host function of each capability call the cell made so far, in order. A
+   * call is not awaited here (a slow host function must not hold the cell's output);
+   * one already settled (by an earlier attempt's answer) is never run again.
+   */
+  async #answerCalls(watch: Watch): Promise<void> {
+    for (;;) {
+      const call = await getCall(this.#send, watch.stepId, watch.call);
+      if (call === undefined || watch.stopped) return;
+      const index = watch.call++;
+      const capabilities = watch.capabilities;
+      if (call.state !== "pending" || capabilities === undefined) continue;
+      watch.delay = STREAM_INTERVAL_MS;
+      void answerCall(capabilities.store, call, capabilities.granted).catch(() => {
+        // The store was unreachable: the call is still pending; look at it again (its
+        // host function runs again, as after a crash while it ran).
+        watch.call = Math.min(watch.call, index);
       });
     }
   }

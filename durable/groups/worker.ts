@@ -22,6 +22,7 @@ import type { StepRecord } from "../step-record.ts";
 import { CELL_FUNCTION, parseCellRequest, type RemoteStepRecord } from "./cell-request.ts";
 import { LiveSessions } from "./live-sessions.ts";
 import { OutputLogWriter } from "./output-log.ts";
+import { remoteCapabilities } from "./remote-capabilities.ts";
 import { Semaphore } from "./semaphore.ts";
 import { checkpointAfter } from "./store-checkpoint.ts";
 
@@ -119,6 +120,7 @@ export class CapsuleWorker {
               : undefined;
             // input() is a durable question in the store, as in-process: the orchestrator's
             // onInput, `capsule answer` or any client answers it; a re-run gets the record.
+            // A capability call is a record the orchestrator answers with its host function.
             const attemptEnded = new AbortController();
             let record: StepRecord;
             try {
@@ -126,6 +128,16 @@ export class CapsuleWorker {
                 ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
                 ...(request.mode === undefined ? {} : { mode: request.mode }),
                 ...(log === undefined ? {} : { onOutput: (chunk) => log.push(chunk) }),
+                ...(request.capabilities === undefined
+                  ? {}
+                  : {
+                      capabilities: remoteCapabilities(
+                        request.capabilities,
+                        { send: this.#network.send, promises: this.#resonate.promises },
+                        { stepId: info.id, originId: request.execution },
+                        attemptEnded.signal,
+                      ),
+                    }),
                 onInput: this.#inputs.asker({
                   stepId: info.id,
                   originId: request.execution,

@@ -16,6 +16,9 @@ describe("cell requests", () => {
       live: true,
       inputTimeoutMs: 100,
     });
+    expect(parseCellRequest({ ...good, capabilities: ["notify", "$x"] })).toMatchObject({
+      capabilities: ["notify", "$x"],
+    });
   });
 
   it.each([
@@ -29,6 +32,9 @@ describe("cell requests", () => {
     [{ ...good, mode: "fast" }, "unknown mode fast"],
     [{ ...good, live: "yes" }, "live is not a boolean"],
     [{ ...good, inputTimeoutMs: -1 }, "inputTimeoutMs is not a positive number"],
+    [{ ...good, capabilities: "notify" }, "capabilities is not a list of names"],
+    [{ ...good, capabilities: ["no tify"] }, "capabilities is not a list of names"],
+    [{ ...good, capabilities: [1] }, "capabilities is not a list of names"],
   ])("refuses %j with GROUP_REQUEST_INVALID", (request, message) => {
     expect(() => parseCellRequest(request)).toThrow(
       expect.objectContaining({
