@@ -130,6 +130,11 @@ describe("capsule worker groups", () => {
     // What `capsule.show` (and `capsule show`) report meanwhile: the cell waits.
     const observer = await Capsule.open({ url: cluster.server.url, group: "observers" });
     try {
+      // `capsule.list()`, the library form of `capsule ls`, lists the execution pending.
+      const listing = await observer.list();
+      expect(listing.executions).toContainEqual(
+        expect.objectContaining({ id: "job-no-worker", state: "pending" }),
+      );
       const view = await observer.show("job-no-worker");
       expect(view.state).toBe("pending");
       expect(view.cells.map((cell) => cell.state)).toEqual(["pending"]);
