@@ -17,6 +17,8 @@ import { workerCommand } from "./worker.ts";
 
 interface CommonOptions {
   dir?: string;
+  url?: string;
+  token?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -65,6 +67,15 @@ function action<A extends unknown[]>(
   };
 }
 
+/** The read commands ask a server (`capsule serve` or Resonate) instead of `--dir`. */
+function server(command: Command): Command {
+  return command
+    .addOption(
+      new Option("--url <url>", "a server's URL instead of --dir's store").env("RESONATE_URL"),
+    )
+    .addOption(new Option("--token <token>", "the server's bearer token").env("RESONATE_TOKEN"));
+}
+
 const program = new Command("capsule")
   .description("Run JavaScript/TypeScript cells in isolated, durable sessions.")
   .showHelpAfterError("(run with --help for usage)")
@@ -110,39 +121,47 @@ common(
 );
 
 common(
-  program.command("ls").description("list durable executions and named sessions"),
+  server(program.command("ls").description("list durable executions and named sessions")),
   true,
 ).action(action((options: CommonOptions) => listCommand(options)));
 
 common(
-  program
-    .command("show")
-    .description("cells (code, output, result or error) of an execution or session, in order")
-    .argument("<id>", "execution id, session name, or session/<name>"),
+  server(
+    program
+      .command("show")
+      .description("cells (code, output, result or error) of an execution or session, in order")
+      .argument("<id>", "execution id, session name, or session/<name>"),
+  ),
   true,
 ).action(action((id: string, options: CommonOptions) => showCommand(id, options)));
 
 common(
-  program
-    .command("tree")
-    .description("call graph of an execution's durable promises with their states")
-    .argument("<id>", "execution id (e.g. job-1, or session/<name>/<n> for one session cell)"),
+  server(
+    program
+      .command("tree")
+      .description("call graph of an execution's durable promises with their states")
+      .argument("<id>", "execution id (e.g. job-1, or session/<name>/<n> for one session cell)"),
+  ),
   true,
 ).action(action((id: string, options: CommonOptions) => treeCommand(id, options)));
 
 common(
-  program
-    .command("inputs")
-    .description("questions (input() in durable cells) waiting for an answer"),
+  server(
+    program
+      .command("inputs")
+      .description("questions (input() in durable cells) waiting for an answer"),
+  ),
   true,
 ).action(action((options: CommonOptions) => inputsCommand(options)));
 
 common(
-  program
-    .command("answer")
-    .description("answer a waiting question; the first answer wins")
-    .argument("<id>", "the question's id, as `capsule inputs` lists it")
-    .argument("<value>", "the answer (a string)"),
+  server(
+    program
+      .command("answer")
+      .description("answer a waiting question; the first answer wins")
+      .argument("<id>", "the question's id, as `capsule inputs` lists it")
+      .argument("<value>", "the answer (a string)"),
+  ),
   false,
 ).action(
   action((id: string, value: string, options: CommonOptions) => answerCommand(id, value, options)),

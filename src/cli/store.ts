@@ -1,13 +1,19 @@
 /**
- * Opening the durable store for a command: `--dir`, else env `CAPSULE_DIR`, else
- * `.capsule` in the working directory.
+ * Opening the durable store for a command: a server with `--url` (env `RESONATE_URL`:
+ * `capsule serve` or a Resonate server), else the embedded store in `--dir`, else env
+ * `CAPSULE_DIR`, else `.capsule` in the working directory.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { Capsule } from "../../durable/index.ts";
+import { resolveRemoteUrl } from "../../durable/remote.ts";
 
 export interface StoreOptions {
   dir?: string;
+  /** A server's URL (default: env `RESONATE_URL`); with it, `dir` is not used. */
+  url?: string;
+  /** The server's bearer token (default: env `RESONATE_TOKEN`). */
+  token?: string;
 }
 
 export function storeDir(options: StoreOptions): string {
@@ -19,6 +25,8 @@ export function storeDir(options: StoreOptions): string {
  * Read commands check this first, so that reading never creates an empty store.
  */
 export function storeExists(options: StoreOptions): boolean {
+  // A server always has its store; asking it creates nothing.
+  if (resolveRemoteUrl(options.url) !== undefined) return true;
   return fs.existsSync(path.join(storeDir(options), "store"));
 }
 
@@ -27,16 +35,28 @@ export function storeExists(options: StoreOptions): boolean {
  * at a time and a read command runs none).
  * @throws StoreLockedError (STORE_LOCKED) when another process holds the store.
  */
-export function openStore(options: StoreOptions): Promise<Capsule> {
-  return Capsule.open({ dir: storeDir(options), pool: { minIdle: 0 } });
+export function openStore(options: StoreOptions, group?: string): Promise<Capsule> {
+  return Capsule.open({
+    dir: storeDir(options),
+    ...(options.url === undefined ? {} : { url: options.url }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(group === undefined ? {} : { group }),
+    pool: { minIdle: 0 },
+  });
 }
+
+/**
+ * The worker group of the read commands on a server: one no task is ever sent to, so a
+ * server never hands a read command an execution to run (it would join "default").
+ */
+const READERS_GROUP = "capsule-readers";
 
 /** Runs `work` with the store open, and closes it whatever happens. */
 export async function withStore<T>(
   options: StoreOptions,
   work: (capsule: Capsule) => Promise<T>,
 ): Promise<T> {
-  const capsule = await openStore(options);
+  const capsule = await openStore(options, READERS_GROUP);
   try {
     return await work(capsule);
   } finally {
