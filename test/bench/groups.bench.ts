@@ -1,23 +1,11 @@
-/**
- * Worker groups (durable/groups), against `capsule serve` on 127.0.0.1 in this process,
- * with `capsule worker` processes started through the CLI:
- * 1. the round trip of a trivial durable cell (wall time of an execution of 5 cells / 5) in a worker (`{ group }`) against the same
- *    cell in the orchestrator's own pool (the baseline), same server, same run;
- * 2. cells per second of concurrent executions with 1, 2 and 4 workers (one cell at a
- *    time each, `--concurrency 1`), a cell of a 3e6-iteration loop in a function (~15 ms
- *    alone); the median of ROUNDS rounds, each of CONCURRENT executions at once;
- * 3. time from a `kill -9` of the worker running a cell to that cell's result, run again
- *    on the other worker (bounded by the worker lease, here 1 s).
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Capsule } from "../../durable/index.ts";
 import { type RunningServer, serve } from "../../durable/serve/http-server.ts";
+import { type CliWorker, startCliWorker, stopCliWorker } from "./cli-workers.ts";
 import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
 const EXECUTIONS = 10;
 const STEPS = 5;
 const CONCURRENT = 4;
@@ -27,36 +15,10 @@ const CPU_CELL = "(() => { let x = 0; for (let i = 0; i < 3e6; i++) x += i; retu
 const KILLS = 2;
 const ROUNDS = 3;
 
-interface Worker {
-  child: ChildProcess;
-  exited: Promise<unknown>;
-}
-
-function startWorker(url: string, side: string, leaseMs = 10_000): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    [CLI, "worker", "--url", url, "--concurrency", "1", "--lease", String(leaseMs)].concat([
-      "--allow-fs-read",
-      side,
-      "--allow-fs-write",
-      side,
-    ]),
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(" in group ")) resolve({ child, exited });
-    });
-    void exited.then(() => reject(new Error("worker exited before joining")));
-  });
-}
-
-async function stopWorker(worker: Worker, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  worker.child.kill(signal);
-  await worker.exited;
+/** A worker that may read and write the bench's side directory, with a lease of `leaseMs`. */
+function startWorker(url: string, side: string, leaseMs = 10_000): Promise<CliWorker> {
+  const grants = ["--allow-fs-read", side, "--allow-fs-write", side];
+  return startCliWorker(url, ["--lease", String(leaseMs), ...grants]);
 }
 
 export default async function run(): Promise<void> {
@@ -69,7 +31,7 @@ export default async function run(): Promise<void> {
     group: "orchestrators",
     pool: { minIdle: 1 },
   });
-  const workers: Worker[] = [];
+  const workers: CliWorker[] = [];
   try {
     const steps = capsule.register("steps", async (ctx, group: string, code: string) => {
       const s = ctx.session("main", group === "" ? {} : { group });
@@ -131,7 +93,7 @@ export default async function run(): Promise<void> {
       one.name,
     );
 
-    for (const worker of workers.splice(0)) await stopWorker(worker);
+    for (const worker of workers.splice(0)) await stopCliWorker(worker);
     const moved: number[] = [];
     // The function runs in this process: it tells the loop below which worker holds the
     // session (cell 1), whose next cell (2, on the same worker by affinity) hangs.
@@ -165,11 +127,11 @@ export default async function run(): Promise<void> {
       const holder = pair.find((worker) => worker.child.pid === holders.get(n));
       if (holder === undefined) throw new Error("the hanging cell runs on no worker of ours");
       const killedAt = performance.now();
-      await stopWorker(holder, "SIGKILL");
+      await stopCliWorker(holder, "SIGKILL");
       workers.splice(workers.indexOf(holder), 1);
       await handle.result();
       moved.push(performance.now() - killedAt);
-      for (const worker of workers.splice(0)) await stopWorker(worker);
+      for (const worker of workers.splice(0)) await stopCliWorker(worker);
     }
     printTable(
       `kill -9 of the worker running a cell -> the cell's result from the other worker (lease 1 s), ${KILLS} kills`,
@@ -177,7 +139,7 @@ export default async function run(): Promise<void> {
       "kill -9 to result elsewhere",
     );
   } finally {
-    for (const worker of workers) await stopWorker(worker);
+    for (const worker of workers) await stopCliWorker(worker);
     await capsule.close();
     await server.close();
     fs.rmSync(root, { recursive: true, force: true });
