@@ -35,6 +35,7 @@ import module from "node:module";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import workerThreads from "node:worker_threads";
+import { withProcessPermissions } from "./thread-flags.ts";
 
 /** The environment variable that carries the policy into the worker and its threads. */
 export const GRANTS_ENV = "CAPSULE_BUILTIN_GRANTS";
@@ -170,9 +171,10 @@ function explainNetworkDenials(): void {
 }
 
 /**
- * A thread started from here gets this guard and this thread's policy, whatever
- * `execArgv` and `env` the caller passed: otherwise `new Worker(code, { execArgv: [] })`
- * would start a thread without it.
+ * A thread started from here gets this guard, this thread's policy and this process's
+ * permission flags, whatever `execArgv` and `env` the caller passed: otherwise
+ * `new Worker(code, { execArgv: [] })` would start a thread without the guard and without
+ * the permission model (Node applies it per thread, from the thread's own flags).
  */
 function guardWorkerThreads(): void {
   const Original = workerThreads.Worker;
@@ -189,7 +191,9 @@ function guardWorkerThreads(): void {
           : (options.env as Record<string, string>);
       const forced = {
         ...options,
-        ...(execArgv === undefined ? {} : { execArgv: [...execArgv, `--require=${GUARD_PATH}`] }),
+        ...(execArgv === undefined
+          ? {}
+          : { execArgv: [...withProcessPermissions(execArgv), `--require=${GUARD_PATH}`] }),
         env: { ...env, [GRANTS_ENV]: policy },
       };
       return Reflect.construct(

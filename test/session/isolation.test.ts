@@ -59,6 +59,24 @@ describe("isolation", () => {
     expect(fs.existsSync(path.join(outside, "x.txt"))).toBe(false);
   });
 
+  it("keeps the permission model in a thread a cell starts with its own execArgv", async () => {
+    // Node applies the model per thread, from the thread's flags: `execArgv: []` used to
+    // give the thread unconfined file access; a thread's own `--allow-fs-read=*` must not
+    // widen it either. Without the OS sandbox, the permission model is the only layer.
+    const session = await startSession({ sandbox: "permissions-only" });
+    const secret = JSON.stringify(path.join(outside, "secret.txt"));
+    for (const execArgv of ["[]", '["--allow-fs-read=*"]', '["--no-permission"]']) {
+      const r = await session.execute(`await new Promise((resolve) => {
+        const { Worker } = require("node:worker_threads");
+        const code = "const p = require('node:worker_threads').parentPort; try { p.postMessage(require('node:fs').readFileSync(${secret.replaceAll('"', "'")}, 'utf8')) } catch (error) { p.postMessage(error.code) }";
+        const thread = new Worker(code, { eval: true, execArgv: ${execArgv} });
+        thread.on("message", resolve);
+        thread.on("error", (error) => resolve(error.message));
+      })`);
+      expect(r.value, `execArgv ${execArgv}`).toBe("ERR_ACCESS_DENIED");
+    }
+  });
+
   it("allows the paths a caller grants", async () => {
     const session = await startSession({ permissions: { fsRead: [outside], fsWrite: [outside] } });
     const file = JSON.stringify(path.join(outside, "secret.txt"));
