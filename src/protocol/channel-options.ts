@@ -1,6 +1,7 @@
 /** What a `ProtocolChannel` (channel.ts) is configured with, emits and counts. */
 import type { ProtocolError } from "../errors.ts";
 import type { Clock } from "./clock.ts";
+import type { MessageValidator } from "./frame-codec.ts";
 import type { Heartbeat, Message } from "./messages.ts";
 import type { HeartbeatFields } from "./process-stats.ts";
 
@@ -37,6 +38,8 @@ export interface ChannelOptions {
   heartbeatFields?: () => HeartbeatFields;
   /** Time source (default the real clock); tests inject a fake one. */
   clock?: Clock;
+  /** Checks each incoming message (default: the message schema, see channel.ts). */
+  validate?: MessageValidator;
 }
 
 export interface ChannelEvents {

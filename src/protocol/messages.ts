@@ -327,47 +327,6 @@ export type WorkerMessage = MessageOf<
   | "test_request"
 >;
 
-const HOST_KINDS: ReadonlySet<MessageType> = new Set<HostMessage["type"]>([
-  "execute",
-  "input_response",
-  "capability_result",
-  "checkpoint_request",
-  "restore",
-  "reset",
-  "cancel",
-  "shutdown",
-  "heartbeat",
-  "resend_request",
-  "test_request",
-  "error",
-  "introspect",
-]);
-
-const WORKER_KINDS: ReadonlySet<MessageType> = new Set<WorkerMessage["type"]>([
-  "output",
-  "display",
-  "introspection",
-  "input",
-  "capability_call",
-  "result",
-  "error",
-  "checkpoint",
-  "restored",
-  "heartbeat",
-  "ready",
-  "resend_request",
-  "test_request",
-]);
-
-/** True for the kinds a host may send; a worker rejects anything else. */
-export function isHostMessage(message: Message): message is HostMessage {
-  return HOST_KINDS.has(message.type);
-}
-
-/** True for the kinds a worker may send; a host rejects anything else. */
-export function isWorkerMessage(message: Message): message is WorkerMessage {
-  return WORKER_KINDS.has(message.type);
-}
-
+export { isHostMessage, isWorkerMessage, MESSAGE_TYPES } from "./kinds.ts";
 export { DisplaySchema, IntrospectionSchema, IntrospectSchema } from "./rich-messages.ts";
 export { PROTOCOL_VERSION } from "./version.ts";

@@ -12,6 +12,7 @@ import {
 } from "node:worker_threads";
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
 import { CellInterrupt } from "../errors.ts";
+import { processPermissionFlags } from "../thread-flags.ts";
 import {
   CELL_IDLE,
   CELL_TERMINATING,
@@ -118,9 +119,14 @@ export class ServiceLink implements CellService {
       answers: answers.port2,
       inbox: inbox.port2,
       parentPid: process.ppid,
+      permissionModel: process.permission !== undefined,
     };
     // Not unref'd: this thread owns the frame pipe, which is what keeps the worker alive.
     this.#thread = new Worker(new URL("./service-thread.ts", import.meta.url), {
+      // Capsule's code only runs here: not the builtin guard's hooks, which are for cells
+      // (they cost ~60 ms of module resolution at start), but the permission model, which
+      // a thread keeps only if its flags name it (see thread-flags.ts).
+      execArgv: [...processPermissionFlags(), ...process.execArgv.filter(isQuietFlag)],
       workerData: data,
       transferList: [answers.port2, inbox.port2],
     });
@@ -293,4 +299,9 @@ export class ServiceLink implements CellService {
         return;
     }
   }
+}
+
+/** The flags that keep a thread's output and checks as the process has them. */
+function isQuietFlag(flag: string): boolean {
+  return flag.startsWith("--disable-warning=") || flag === "--no-force-async-hooks-checks";
 }

@@ -143,6 +143,8 @@ export interface ServiceData {
   /** Where the service thread posts its messages to the main thread (see the module comment). */
   inbox: MessagePort;
   parentPid: number;
+  /** Whether the process runs under the permission model, which this thread must too. */
+  permissionModel: boolean;
 }
 
 export interface ServiceConfig {

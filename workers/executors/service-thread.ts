@@ -18,8 +18,9 @@ import { writeSync } from "node:fs";
 import { Session as InspectorSession } from "node:inspector";
 import { Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import { ProtocolChannel } from "../../src/protocol/channel.ts";
-import { type HostMessage, isHostMessage } from "../../src/protocol/messages.ts";
+import { ChannelCore } from "../../src/protocol/channel-core.ts";
+import { isHostMessage, trustedPeerMessage } from "../../src/protocol/kinds.ts";
+import type { HostMessage } from "../../src/protocol/messages.ts";
 import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
 import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
@@ -47,6 +48,11 @@ const STOPPED_WAIT_MS = 250;
 const port = parentPort;
 if (port === null) throw new Error("service-thread.ts must run in a worker thread");
 const data = workerData as ServiceData;
+// This thread reads the pipe and the inspector for the whole worker: it must never run
+// with less confinement than the process (thread-flags.ts says why it could).
+if (data.permissionModel && process.permission === undefined) {
+  throw new Error("the service thread started without the permission model");
+}
 const shared = new Int32Array(data.shared);
 // Everything for the main thread goes through the watch, which rings its doorbell.
 const watch = new MainWatch({
@@ -76,7 +82,10 @@ let nextToken = 1;
 /** The id of the synchronous `input()` the main thread is sleeping on, if any. */
 let waitingInput: string | undefined;
 
-const channel = new ProtocolChannel(new Socket({ fd: 3, readable: true, writable: true }), {
+// The host is the trusted side of the pipe (it validates all we send): its frames get the
+// envelope check, not the schema, which would cost this thread zod's start and memory.
+const channel = new ChannelCore(new Socket({ fd: 3, readable: true, writable: true }), {
+  validate: trustedPeerMessage,
   heartbeatIntervalMs: data.config.heartbeatMs,
   graceMs: data.config.graceMs,
   maxFrameBytes: data.config.maxFrameBytes,
