@@ -8,6 +8,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
+import { isLazyHostGlobal } from "../src/checkpoint/globals.ts";
 import { ModuleRegistry } from "./modules.ts";
 import type { DisplayItem } from "./output.ts";
 import { displayItem } from "./render.ts";
@@ -67,11 +68,15 @@ export function createSessionContext(options: {
 
   for (const name of Object.getOwnPropertyNames(globalThis)) {
     if (reserved.has(name) || HIDDEN_GLOBALS.has(name)) continue;
-    const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
-    if (descriptor === undefined) continue;
-    // Accessors stay lazy (e.g. `fetch`, `crypto`, `navigator` load on first use).
-    Object.defineProperty(target, name, { ...descriptor, configurable: true });
     reserved.add(name);
+    if (isLazyHostGlobal(name)) {
+      deferHostGlobal(target, name);
+      continue;
+    }
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
+    // Accessors stay lazy (e.g. `crypto`, `navigator` load on first use).
+    if (descriptor !== undefined)
+      Object.defineProperty(target, name, { ...descriptor, configurable: true });
   }
 
   const userConsole = new console.Console({
@@ -157,10 +162,39 @@ function displayFunction(io: ContextIo): unknown {
 }
 
 /**
- * The getters Capsule itself defines on the namespace (`_`, `_error`): reading one runs
- * no user code, so completion and inspection may follow them.
+ * The getters Capsule itself defines on the namespace (`_`, `_error`, deferred Node
+ * globals): reading one runs no user code, so completion and inspection may follow them.
  */
 export const CAPSULE_GETTERS = new WeakSet<() => unknown>();
+
+/**
+ * Exposes one of Node's lazily created globals (`FormData`, `Headers`, `TransformStream`;
+ * see `isLazyHostGlobal`) without creating it: copying its descriptor would load its
+ * module for every session (undici alone is ~40 ms of start and several MiB), though few
+ * cells use one. The first read or write puts the real property in place; after that the
+ * name behaves as if it had been copied.
+ */
+function deferHostGlobal(target: Record<string, unknown>, name: string): void {
+  const materialize = (): void => {
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
+    if (descriptor === undefined) delete target[name];
+    else Object.defineProperty(target, name, { ...descriptor, configurable: true });
+  };
+  const get = (): unknown => {
+    materialize();
+    return target[name];
+  };
+  CAPSULE_GETTERS.add(get);
+  Object.defineProperty(target, name, {
+    get,
+    set: (value: unknown) => {
+      materialize();
+      target[name] = value;
+    },
+    enumerable: false,
+    configurable: true,
+  });
+}
 
 interface LastValue {
   /** Sets the value, while Capsule owns the name. */
