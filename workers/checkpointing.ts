@@ -45,6 +45,8 @@ export class Checkpointing {
   #incrementBytes = 0;
   /** A capture or restore ran: the realm may hold user code now (see `warm`). */
   #used = false;
+  /** A checkpoint was sent or restored: the host's chain may hold names now. */
+  #heldNames = false;
 
   constructor(options: {
     session: SessionContext;
@@ -105,6 +107,11 @@ export class Checkpointing {
     )
       return undefined;
     const names = this.#session.userNames();
+    // Nothing ever recorded or restored, and nothing to record: the host's empty chain
+    // already restores this namespace, and the codec (~5 MiB) stays unloaded until a cell
+    // names something.
+    if (scope !== "full" && !this.#heldNames && names.length === 0) return undefined;
+    this.#heldNames = true;
     // Descriptors, never `global[name]`: a getter on the global must not run because
     // Capsule takes a checkpoint (it is captured as its getter/setter functions).
     const { readNamespace, NamespaceCheckpointer } = loadCheckpointCodec();
@@ -136,6 +143,7 @@ export class Checkpointing {
     chain: readonly Uint8Array[],
   ): Promise<{ names: string[]; failed: { name: string; reason: string }[] }> {
     this.#used = true;
+    this.#heldNames = true;
     // Modules come back the way the cell got them (require or import), recorded again.
     const { applyCheckpoints, assignNamespace } = loadCheckpointCodec();
     const decoded = await applyCheckpoints(chain, this.#session.context, {

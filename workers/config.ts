@@ -14,6 +14,8 @@ export interface WorkerConfig {
   defaultTimeoutMs: number;
   maxFrameBytes: number;
   memoryLimitBytes: number;
+  /** Load and compile the checkpoint codec while idle after READY (see warm-up.ts). */
+  warmCheckpoints: boolean;
 }
 
 /** How each number must look: `nonnegative` allows 0 and fractions, `positiveInt` neither. */
@@ -25,7 +27,7 @@ const NUMBER_FIELDS = {
   defaultTimeoutMs: "positiveInt",
   maxFrameBytes: "positiveInt",
   memoryLimitBytes: "positiveInt",
-} as const satisfies Record<Exclude<keyof WorkerConfig, "moduleRoot">, string>;
+} as const satisfies Record<Exclude<keyof WorkerConfig, "moduleRoot" | "warmCheckpoints">, string>;
 
 /** Parses and checks the configuration; throws naming the first field that is wrong. */
 export function parseWorkerConfig(text: string): WorkerConfig {
@@ -37,7 +39,13 @@ export function parseWorkerConfig(text: string): WorkerConfig {
   if (typeof fields.moduleRoot !== "string") {
     throw new TypeError("worker config: moduleRoot must be a string");
   }
-  const config: Partial<WorkerConfig> = { moduleRoot: fields.moduleRoot };
+  if (typeof fields.warmCheckpoints !== "boolean") {
+    throw new TypeError("worker config: warmCheckpoints must be a boolean");
+  }
+  const config: Partial<WorkerConfig> = {
+    moduleRoot: fields.moduleRoot,
+    warmCheckpoints: fields.warmCheckpoints,
+  };
   for (const [name, kind] of Object.entries(NUMBER_FIELDS)) {
     const value = fields[name];
     const valid =

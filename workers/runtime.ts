@@ -101,8 +101,9 @@ export class WorkerRuntime {
   }
 
   /** Idle time after READY (see warm-up.ts); nothing once a cell has run. */
-  warmUp(): Promise<void> {
-    return this.#cellCount > 0 ? Promise.resolve() : warmUp(this.#session, this.#checkpoints);
+  warmUp(checkpoints: boolean): Promise<void> {
+    if (this.#cellCount > 0) return Promise.resolve();
+    return warmUp(this.#session, checkpoints ? this.#checkpoints : undefined);
   }
 
   /** Writes from `process.stdout`/`process.stderr` inside the worker land here. */

@@ -63,7 +63,7 @@ service.send({ type: "ready", pid: process.pid, protocol_version: PROTOCOL_VERSI
 // cell that arrives first does that itself). A failed warm-up costs only its time.
 setImmediate(() =>
   service.runtime(() => {
-    runtime.warmUp().catch(() => {});
+    runtime.warmUp(config.warmCheckpoints).catch(() => {});
   }),
 );
 

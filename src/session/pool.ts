@@ -231,7 +231,9 @@ export class SessionPool {
 
   async #create(): Promise<Session> {
     this.#pending++;
-    const session = new Session(this.#options, undefined, {
+    // Pooled workers wait idle to be leased, often by a durable execution that checkpoints
+    // at once: let them load the codec while they wait (see SessionOptions.warmCheckpoints).
+    const session = new Session({ warmCheckpoints: true, ...this.#options }, undefined, {
       onRelease: (released) => void this.#release(released),
     });
     session.once("terminated", () => this.#forget(session));

@@ -74,6 +74,7 @@ export async function spawnWorker(options: ResolvedSessionOptions): Promise<Spaw
     defaultTimeoutMs: options.timeoutMs,
     maxFrameBytes: Math.max(64 * 1024 * 1024, options.checkpointBytes + 1024 * 1024),
     memoryLimitBytes: options.memoryMb * 1024 * 1024,
+    warmCheckpoints: options.warmCheckpoints,
   };
   const access = fileAccess(options, workdir);
   const nodeArgs = [

@@ -15,6 +15,7 @@ const valid = {
   defaultTimeoutMs: 30_000,
   maxFrameBytes: 65_536,
   memoryLimitBytes: 512 * 1024 * 1024,
+  warmCheckpoints: false,
 };
 
 describe("worker config", () => {
@@ -29,6 +30,7 @@ describe("worker config", () => {
     ["maxFrameBytes", 1.5, /maxFrameBytes must be a positive integer/],
     ["memoryLimitBytes", "512", /memoryLimitBytes must be a positive integer, got 512/],
     ["defaultTimeoutMs", undefined, /defaultTimeoutMs must be a positive integer, got undefined/],
+    ["warmCheckpoints", "yes", /warmCheckpoints must be a boolean/],
   ])("refuses a bad %s", (field, value, message) => {
     expect(() => parseWorkerConfig(JSON.stringify({ ...valid, [field]: value }))).toThrow(message);
   });
