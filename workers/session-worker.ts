@@ -9,7 +9,7 @@ import { writeSync } from "node:fs";
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
 import { parseWorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
-import { WorkerRuntime } from "./runtime.ts";
+import type { WorkerRuntime } from "./runtime.ts";
 
 export type { WorkerConfig } from "./config.ts";
 export { MEMORY_LIMIT_MARKER } from "./executors/service-protocol.ts";
@@ -23,7 +23,11 @@ const service = new ServiceLink({
   memoryLimitBytes: config.memoryLimitBytes,
   defaultTimeoutMs: config.defaultTimeoutMs,
 });
-const runtime = new WorkerRuntime({
+// The service thread boots (~50 ms: its own isolate and modules) while this thread loads
+// the runtime: nothing arrives from the host before READY, which is sent below.
+service.onDiagnostic = (text) => writeSync(2, text);
+const { WorkerRuntime: Runtime } = await import("./runtime.ts");
+const runtime = new Runtime({
   moduleRoot: config.moduleRoot,
   outputLimitBytes: config.outputLimitBytes,
   checkpointMaxBytes: config.checkpointMaxBytes,
