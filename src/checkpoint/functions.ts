@@ -4,9 +4,22 @@
  * whether a function can travel (not native, not bound, no closure over local state)
  * and turns its source into something evaluable.
  */
-import { type Node, parse } from "acorn";
+import { createRequire } from "node:module";
+import type { Node, Options, Program } from "acorn";
 import { functionName } from "./intrinsics.ts";
 import { freeNames } from "./scope.ts";
+
+let acornParse: ((input: string, options: Options) => Program) | undefined;
+
+/**
+ * acorn, loaded when the first function is encoded: a namespace of data never needs it,
+ * and it is ~1.6 MiB of private memory and a few ms of start in every worker that loads
+ * the codec.
+ */
+function parse(input: string, options: Options): Program {
+  acornParse ??= (createRequire(import.meta.url)("acorn") as typeof import("acorn")).parse;
+  return acornParse(input, options);
+}
 
 /** Why a value cannot be captured; the encoder turns it into an `Uncaptured` entry. */
 export class Uncapturable extends Error {
