@@ -98,18 +98,17 @@ export class Checkpointing {
     this.#used = true;
     // A cell that names nothing (`1 + 1`) cannot have changed a name: skip listing and
     // reading the whole namespace (a timer's change is taken with the next cell that can).
+    // Before the first checkpoint (none sent, none restored) the host's chain is empty,
+    // which restores an empty namespace: such a cell sends nothing either, and the codec
+    // (~5 MiB) stays unloaded until a cell names something.
     if (
       scope !== "full" &&
-      this.#checkpointer !== undefined &&
       scope.declared.length === 0 &&
       scope.used.length === 0 &&
-      !this.#needsFull(scope.used)
+      (this.#checkpointer === undefined ? !this.#heldNames : !this.#needsFull(scope.used))
     )
       return undefined;
     const names = this.#session.userNames();
-    // Nothing ever recorded or restored, and nothing to record: the host's empty chain
-    // already restores this namespace, and the codec (~5 MiB) stays unloaded until a cell
-    // names something.
     if (scope !== "full" && !this.#heldNames && names.length === 0) return undefined;
     this.#heldNames = true;
     // Descriptors, never `global[name]`: a getter on the global must not run because
