@@ -8,6 +8,7 @@ import type { LogLevel, Network } from "@resonatehq/sdk";
 import { Resonate, type ResonateHandle } from "@resonatehq/sdk/async";
 import type { PoolOptions } from "../src/session/index.ts";
 import { SessionPool } from "../src/session/index.ts";
+import { probeSandbox } from "../src/session/sandbox.ts";
 import { AttemptLedger, poisonLimit } from "./attempt-ledger.ts";
 import { uncarryError } from "./carried-error.ts";
 import { type DurableFunction, wrapDurableFunction } from "./durable-function.ts";
@@ -166,6 +167,11 @@ export class Capsule {
   static async open(options: CapsuleOptions = {}): Promise<Capsule> {
     // Before the store is opened (and locked): a bad option must not leave it held.
     poisonLimit(options.poisonAfterKills);
+    // The first worker start waits for this one-time bubblewrap probe (a child process):
+    // run it while the store opens, so that a recovered execution's worker is spawned
+    // as soon as the store hands over its work, not after a round trip the loop may be
+    // too busy replaying to notice.
+    if (options.pool?.sandbox !== "permissions-only") void probeSandbox();
     const custom = options.network;
     if (custom !== undefined) {
       return new Capsule({

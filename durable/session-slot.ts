@@ -9,6 +9,7 @@
  * from their records, and gives it back if no cell needed it.
  */
 import type { Reservation, Session, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
+import { loadCellPreparation } from "../src/session/session.ts";
 
 export class SessionSlot {
   readonly #pool: SessionPool;
@@ -111,6 +112,9 @@ export class SessionSlot {
     const live = this.#session;
     if (live !== undefined && live.state !== "TERMINATED" && this.#at === at) return live;
     this.#drop();
+    // A cell must run and will wait for its worker (starting, then restoring): load the
+    // cell parser meanwhile rather than after (a replay never needed it).
+    loadCellPreparation().catch(() => undefined);
     const checkpoint = await loadCheckpoint();
     const reservation = this.#reservation;
     this.#reservation = undefined;

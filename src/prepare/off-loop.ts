@@ -7,6 +7,7 @@
 import { checkCellSize } from "./cell-size.ts";
 import { type PreparedCell, type PrepareOptions, prepareCell } from "./index.ts";
 import { type ParseJobOptions, ParseThreadPool } from "./parse-thread.ts";
+import { stripTypes } from "./typescript.ts";
 
 /**
  * Cells up to this many UTF-16 units are prepared inline: a thread round trip costs
@@ -19,6 +20,15 @@ export const INLINE_PREPARE_MAX_LENGTH = 128;
 export interface PrepareOffLoopOptions extends PrepareOptions, ParseJobOptions {
   /** `limits.cellBytes`: larger cells fail with LIMIT_CELL_SIZE before any parsing. */
   maxBytes: number;
+}
+
+/**
+ * Initialises what the first inline preparation would on its own: Node's type stripper
+ * loads its WASM on first use (~45 ms, not yet paid by a process whose own modules came
+ * from the compile cache). For a host with time to spare before a cell arrives.
+ */
+export function warmInlinePreparation(): void {
+  stripTypes("0");
 }
 
 let shared: ParseThreadPool | undefined;

@@ -13,16 +13,7 @@ import { ExecutionError } from "../errors.ts";
 import { lineColumn } from "./parse.ts";
 import type { ScopeAnalysis } from "./scope.ts";
 
-/**
- * What the worker defines in every context (workers/context.ts `PROTECTED_NAMES`; a test
- * keeps the two lists equal, since host code may not import worker internals).
- */
-export const DEFAULT_PROTECTED_NAMES: readonly string[] = [
-  "input",
-  "display",
-  "require",
-  "console",
-];
+export { DEFAULT_PROTECTED_NAMES } from "./default-protected-names.ts";
 
 /**
  * @throws ExecutionError (code EXECUTION_PROTECTED_NAME, errorName SyntaxError, the

@@ -6,7 +6,7 @@
  * message — never the host's stack, which is the host's business.
  */
 import { CapabilityError } from "../errors.ts";
-import { DEFAULT_PROTECTED_NAMES } from "../prepare/index.ts";
+import { DEFAULT_PROTECTED_NAMES } from "../prepare/default-protected-names.ts";
 import type { MessageOf } from "../protocol/messages.ts";
 import { plainDataProblem } from "../protocol/plain-data.ts";
 

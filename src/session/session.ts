@@ -10,8 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { CapsuleError, SessionStateError } from "../errors.ts";
-import { DEFAULT_PROTECTED_NAMES } from "../prepare/index.ts";
-import { prepareCellOffLoop } from "../prepare/off-loop.ts";
+import { DEFAULT_PROTECTED_NAMES } from "../prepare/default-protected-names.ts";
 import type { Introspect, Introspection, WorkerMessage } from "../protocol/messages.ts";
 import { type Capabilities, checkCapabilities } from "./capabilities.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
@@ -28,6 +27,26 @@ import {
   type SessionOptions,
 } from "./options.ts";
 import { WorkerProcess } from "./worker-process.ts";
+
+type CellPreparation = typeof import("../prepare/off-loop.ts");
+let preparation: Promise<CellPreparation> | undefined;
+
+/**
+ * Loads the cell parser (acorn and the rest of src/prepare) and initialises Node's type
+ * stripper behind it (its WASM costs ~45 ms on first use, and a process whose modules came
+ * from the compile cache has not paid it yet). Not imported with this module: a process
+ * that only replays recorded cells (a restarted durable execution before its first
+ * unrecorded cell) never parses one. Called where a cell is about to need it while the
+ * host waits for a worker anyway: an execute or a durable step waiting for its worker,
+ * and a worker that just became ready. A failed load rejects that cell's execute.
+ */
+export function loadCellPreparation(): Promise<CellPreparation> {
+  preparation ??= import("../prepare/off-loop.ts").then((module) => {
+    module.warmInlinePreparation();
+    return module;
+  });
+  return preparation;
+}
 
 /** What `introspect` asks: completion after a property path, or what a path holds. */
 export type IntrospectRequest = Pick<Introspect, "kind" | "path" | "prefix">;
@@ -121,11 +140,15 @@ export class Session extends EventEmitter<SessionEvents> {
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     checkCapabilities(options.capabilities);
     const capabilities = { ...this.#baseCapabilities, ...options.capabilities };
+    const loading = loadCellPreparation();
+    // Not awaited if the worker fails first: the cell's error is that failure.
+    loading.catch(() => undefined);
     let worker = await this.#readyWorker("execute");
     // BUSY while the cell is prepared too: a second execute meanwhile is refused as during
     // the run, and cannot overtake this one.
     this.#state = "BUSY";
     try {
+      const { prepareCellOffLoop } = await loading;
       const prepared = await prepareCellOffLoop(code, {
         ...(options.mode === undefined ? {} : { mode: options.mode }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -282,6 +305,8 @@ export class Session extends EventEmitter<SessionEvents> {
     if (restoreFrom !== undefined) await this.#checkpoints.restoreInto(worker, restoreFrom);
     if (this.#state === "STARTING") this.#state = "READY";
     if (restoreFrom !== undefined || this.#executions > 0) this.emit("respawn", worker.pid);
+    // While the host waits for a first cell (or restores into this worker for one).
+    loadCellPreparation().catch(() => undefined);
   }
 
   #onUnclaimed(message: WorkerMessage): void {

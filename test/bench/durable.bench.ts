@@ -214,24 +214,28 @@ async function restartTimes(
 }
 
 /**
- * `node test/bench/durable.bench.ts restart-ab <other tree>`: the restart rows of this tree
- * and of another checkout (e.g. `git worktree add /tmp/before HEAD`), interleaved.
+ * `node test/bench/durable.bench.ts restart-ab <other tree>...`: the restart rows of other
+ * checkouts (e.g. `git worktree add /tmp/before HEAD`; "before" is the first) and of this
+ * tree ("after"), interleaved. `CAPSULE_BENCH_COMPILE_CACHE=only` (or `none`) runs only the
+ * rows with (without) the compile cache.
  */
-async function restartAb(other: string): Promise<void> {
-  for (const compileCache of [false, true]) {
-    const [before, after] = await restartTimes(compileCache, [other, ROOT]);
+async function restartAb(others: string[]): Promise<void> {
+  const only = process.env.CAPSULE_BENCH_COMPILE_CACHE;
+  const modes = only === "only" ? [true] : only === "none" ? [false] : [false, true];
+  const trees = [...others, ROOT];
+  const labels = trees.map((tree, i) =>
+    i === 0 ? "before" : tree === ROOT ? "after" : path.basename(tree),
+  );
+  for (const compileCache of modes) {
+    const runs = await restartTimes(compileCache, trees);
     const suffix = compileCache ? ", NODE_COMPILE_CACHE" : "";
     const rows: Measurement[] = [];
-    for (const [label, run] of [
-      ["before", before],
-      ["after", after],
-    ] as const) {
-      if (run === undefined) continue;
-      rows.push(stats(`${label}: to the first replayed cell${suffix}`, run.replayed));
-      rows.push(stats(`${label}: to the first cell that runs again${suffix}`, run.ran));
-    }
+    runs.forEach((run, i) => {
+      rows.push(stats(`${labels[i]}: to the first replayed cell${suffix}`, run.replayed));
+      rows.push(stats(`${labels[i]}: to the first cell that runs again${suffix}`, run.ran));
+    });
     printTable(
-      `kill -9 restart, ${RESTARTS} restarts of each tree, interleaved (before = ${other})`,
+      `kill -9 restart, ${RESTARTS} restarts of each tree, interleaved (${trees.map((tree, i) => `${labels[i]} = ${tree}`).join(", ")})`,
       rows,
       `before: to the first replayed cell${suffix}`,
     );
@@ -295,7 +299,8 @@ export default async function run(): Promise<void> {
 }
 
 if (import.meta.main) {
-  const [mode, other] = process.argv.slice(2);
-  if (mode === "restart-ab" && other !== undefined) await restartAb(path.resolve(other));
+  const [mode, ...others] = process.argv.slice(2);
+  if (mode === "restart-ab" && others.length > 0)
+    await restartAb(others.map((tree) => path.resolve(tree)));
   else await run();
 }
