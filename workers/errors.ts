@@ -1,8 +1,11 @@
 /**
  * Turns whatever user code threw into the fields of a wire `error` message: the user's
- * error name and message, a stack of the user's own frames only, and a Capsule code.
+ * error name and message, a stack of the user's own frames only, and a Capsule code; and
+ * Capsule's own failures (a checkpoint too large, a cancelled `input()`) into theirs.
  */
 import util from "node:util";
+import { CapsuleError } from "../src/errors.ts";
+import type { MessageOf } from "../src/protocol/messages.ts";
 
 export interface WireErrorFields {
   code: string;
@@ -85,4 +88,22 @@ function locate(stack: string, cellPrefix: string): { line?: number; column?: nu
   const match = CELL_FILE.exec(stack.split(cellPrefix).join(""));
   if (match === null) return {};
   return { line: Number(match[2]), column: Number(match[3]) };
+}
+
+/** Capsule's own failures (a checkpoint too large, a malformed restore) keep their code. */
+export function describeCapsuleError(thrown: unknown): WireErrorFields {
+  if (thrown instanceof CapsuleError)
+    return { code: thrown.code, name: thrown.name, message: thrown.message };
+  return describeThrown(thrown, "");
+}
+
+/** Why `input()` failed, with the host's code (e.g. INPUT_TIMEOUT) when it sent one. */
+export function inputFailure(reason: string, code: string | undefined): Error {
+  const error = new Error(reason || "input cancelled by the host");
+  if (code !== undefined) Object.defineProperty(error, "code", { value: code, enumerable: true });
+  return error;
+}
+
+export function errorMessage(executionId: string, fields: WireErrorFields): MessageOf<"error"> {
+  return { type: "error", execution_id: executionId, ...fields };
 }

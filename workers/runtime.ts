@@ -5,12 +5,17 @@
  * that too. The wire itself belongs to the service thread (see executors/service-link.ts).
  */
 import path from "node:path";
-import { CapsuleError } from "../src/errors.ts";
 import type { HostMessage, MessageOf } from "../src/protocol/messages.ts";
 import { CapabilityCalls } from "./capabilities.ts";
 import { Checkpointing } from "./checkpointing.ts";
 import { createSessionContext, type SessionContext } from "./context.ts";
-import { CellInterrupt, describeThrown, type WireErrorFields } from "./errors.ts";
+import {
+  CellInterrupt,
+  describeCapsuleError,
+  describeThrown,
+  errorMessage,
+  inputFailure,
+} from "./errors.ts";
 import { startCell } from "./executors/main-thread.ts";
 import type { CellOutcome, CellPlan } from "./executors/plan.ts";
 import type { CellService, StrayNotice } from "./executors/service-link.ts";
@@ -381,22 +386,4 @@ export class WorkerRuntime {
     this.#checkpoints.rebase(this.#session);
     this.#service.send({ type: "restored", id, names: [], failed: [] });
   }
-}
-
-/** Capsule's own failures (a checkpoint too large, a malformed restore) keep their code. */
-function describeCapsuleError(thrown: unknown): WireErrorFields {
-  if (thrown instanceof CapsuleError)
-    return { code: thrown.code, name: thrown.name, message: thrown.message };
-  return describeThrown(thrown, "");
-}
-
-/** Why `input()` failed, with the host's code (e.g. INPUT_TIMEOUT) when it sent one. */
-function inputFailure(reason: string, code: string | undefined): Error {
-  const error = new Error(reason || "input cancelled by the host");
-  if (code !== undefined) Object.defineProperty(error, "code", { value: code, enumerable: true });
-  return error;
-}
-
-function errorMessage(executionId: string, fields: WireErrorFields): MessageOf<"error"> {
-  return { type: "error", execution_id: executionId, ...fields };
 }
