@@ -33,6 +33,7 @@ import inspector from "node:inspector";
 import inspectorPromises from "node:inspector/promises";
 import module from "node:module";
 import net from "node:net";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import workerThreads from "node:worker_threads";
 import { withProcessPermissions } from "./thread-flags.ts";
@@ -189,11 +190,12 @@ function guardWorkerThreads(): void {
         options.env === workerThreads.SHARE_ENV || options.env === undefined
           ? process.env
           : (options.env as Record<string, string>);
+      const guard = isServiceThread(filename, options) ? [] : [`--require=${GUARD_PATH}`];
       const forced = {
         ...options,
         ...(execArgv === undefined
           ? {}
-          : { execArgv: [...withProcessPermissions(execArgv), `--require=${GUARD_PATH}`] }),
+          : { execArgv: [...withProcessPermissions(execArgv), ...guard] }),
         env: { ...env, [GRANTS_ENV]: policy },
       };
       return Reflect.construct(
@@ -206,6 +208,29 @@ function guardWorkerThreads(): void {
   // Instances lead back to the class through their prototype: point it at the guard too.
   Object.defineProperty(Original.prototype, "constructor", { value: guarded, writable: false });
   (workerThreads as { Worker: unknown }).Worker = guarded;
+}
+
+/**
+ * Capsule's service thread (executors/service-thread.ts) runs Capsule's code only, never
+ * a cell's, and takes nothing from its creator but data: it gets the permission flags
+ * but not this guard, whose resolve hooks would slow each of its module loads (~10 ms of
+ * every worker's start). Whoever starts that file gets the same thread, no more.
+ */
+const SERVICE_THREAD = fileURLToPath(new URL("./executors/service-thread.ts", import.meta.url));
+
+function isServiceThread(filename: unknown, options: Record<string, unknown>): boolean {
+  if (options.eval === true) return false;
+  try {
+    const file =
+      filename instanceof URL || (typeof filename === "string" && filename.startsWith("file:"))
+        ? fileURLToPath(filename)
+        : typeof filename === "string"
+          ? path.resolve(filename)
+          : undefined;
+    return file === SERVICE_THREAD;
+  } catch {
+    return false; // not a path: Node's own constructor says why
+  }
 }
 
 /**
