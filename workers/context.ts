@@ -64,12 +64,14 @@ export function createSessionContext(options: {
     { name: options.name ?? "capsule-session", codeGeneration: { strings: true, wasm: true } },
   );
   const target = vm.runInContext("globalThis", context) as Record<string, unknown>;
-  const reserved = new Set<string>(Object.getOwnPropertyNames(target));
+  // A fresh context's own names: ECMAScript's globals (and V8's), this realm's own.
+  const ecmaScript: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(target));
+  const reserved = new Set<string>(ecmaScript);
 
   for (const name of Object.getOwnPropertyNames(globalThis)) {
     if (reserved.has(name) || HIDDEN_GLOBALS.has(name)) continue;
     reserved.add(name);
-    if (isLazyHostGlobal(name)) {
+    if (isLazyHostGlobal(name, ecmaScript)) {
       deferHostGlobal(target, name);
       continue;
     }
