@@ -7,7 +7,6 @@
 import { checkCellSize } from "./cell-size.ts";
 import { type PreparedCell, type PrepareOptions, prepareCell } from "./index.ts";
 import { type ParseJobOptions, ParseThreadPool } from "./parse-thread.ts";
-import { stripTypes } from "./typescript.ts";
 
 /**
  * Cells up to this many UTF-16 units are prepared inline: a thread round trip costs
@@ -23,12 +22,17 @@ export interface PrepareOffLoopOptions extends PrepareOptions, ParseJobOptions {
 }
 
 /**
- * Initialises what the first inline preparation would on its own: Node's type stripper
+ * Does once what the first inline preparation would do on its own: Node's type stripper
  * loads its WASM on first use (~45 ms, not yet paid by a process whose own modules came
- * from the compile cache). For a host with time to spare before a cell arrives.
+ * from the compile cache), and the parser's and walkers' first run is slow (~6 ms). For a
+ * host with time to spare before a cell arrives.
  */
 export function warmInlinePreparation(): void {
-  stripTypes("0");
+  try {
+    prepareCell("0");
+  } catch {
+    // Only a warm-up: a real cell meets (and reports) whatever failed here.
+  }
 }
 
 let shared: ParseThreadPool | undefined;
