@@ -3,10 +3,11 @@
  * reach (workers/ and what it imports from src/), each stripped of its types with Node's
  * own `module.stripTypeScriptTypes` and its relative `.ts` specifiers rewritten to `.js`,
  * into an immutable directory workers/dist/<id> with the same layout, then names it in
- * workers/dist/current. No dependency and no bundler: stripping
- * replaces types with whitespace, so lines and columns (and stack traces) stay those of
- * the sources. Bare specifiers (`zod`, `@msgpack/msgpack`) still resolve from the
- * package's node_modules, since workers/dist lies inside the package.
+ * workers/dist/current. Stripping replaces types with whitespace, so lines and columns
+ * (and stack traces) stay those of the sources. Bare specifiers (`zod`, `@msgpack/msgpack`)
+ * still resolve from the package's node_modules, since workers/dist lies inside the
+ * package. The one exception to the per-file layout is the service thread, bundled into
+ * one file for its start (see thread-bundle.ts).
  *
  * Run by `npm run build` (and so by `npm ci`, through `prepare`):
  * `node src/build/worker-build.ts [--if-stale]`.
@@ -26,11 +27,18 @@ import {
   MANIFEST_FILE,
   MANIFEST_VERSION,
 } from "./manifest.ts";
+import { bundleInPlace } from "./thread-bundle.ts";
 
 /** What the host spawns or preloads; everything else is found from their imports. */
 export const WORKER_ENTRIES = ["workers/session-worker.ts", "workers/builtin-guard.ts"];
-/** This file decides what the build emits, so a change to it makes the build stale too. */
-const BUILDER_SOURCES = ["src/build/worker-build.ts", "src/build/manifest.ts"];
+/** These files decide what the build emits, so a change to one makes the build stale too. */
+const BUILDER_SOURCES = [
+  "src/build/worker-build.ts",
+  "src/build/manifest.ts",
+  "src/build/thread-bundle.ts",
+];
+/** Thread entries emitted as one file each (see thread-bundle.ts). */
+const BUNDLED_THREADS = ["workers/executors/service-thread.ts"];
 
 export interface BuildOptions {
   /** The package root the sources and entries are relative to. */
@@ -47,6 +55,8 @@ export interface BuildReport {
   buildDir: string;
   /** Emitted modules, relative to the root. */
   modules: string[];
+  /** Thread entries bundled into one file (false: rolldown missing); empty for a reused build. */
+  bundled: Record<string, boolean>;
 }
 
 /** A relative specifier of a module and where its string literal sits in the stripped code. */
@@ -87,15 +97,20 @@ export function buildWorkers(options: BuildOptions): BuildReport {
   const manifest = `${JSON.stringify({ version: MANIFEST_VERSION, entries, sources }, null, 2)}\n`;
   const id = hashSource(manifest).slice(0, 16);
   const buildDir = path.join(distDir, id);
+  const bundled: Record<string, boolean> = {};
   if (!fs.existsSync(path.join(buildDir, MANIFEST_FILE))) {
     // Written aside and renamed into place, manifest last: a build directory that exists
     // is complete. Concurrent builds of the same sources race to the same name; one wins.
     const staging = path.join(distDir, `.staging-${process.pid}-${id}`);
     fs.rmSync(staging, { recursive: true, force: true });
     for (const [relative, code] of emitted) {
-      const target = path.join(staging, relative.replace(/\.ts$/, ".js"));
+      const target = path.join(staging, toJs(relative));
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, code);
+    }
+    for (const thread of BUNDLED_THREADS) {
+      if (emitted.has(thread))
+        bundled[thread] = bundleInPlace(root, path.join(staging, toJs(thread)));
     }
     fs.writeFileSync(path.join(staging, MANIFEST_FILE), manifest);
     try {
@@ -116,7 +131,7 @@ export function buildWorkers(options: BuildOptions): BuildReport {
   fs.writeFileSync(pointer, `${id}\n`);
   fs.renameSync(pointer, path.join(distDir, CURRENT_FILE));
   pruneOldBuilds(distDir, id);
-  return { buildDir, modules: [...emitted.keys()].sort() };
+  return { buildDir, modules: [...emitted.keys()].sort(), bundled };
 }
 
 /** Removes builds replaced long enough ago, and staging left by a build that died. */
@@ -180,6 +195,10 @@ function relativeSpecifiers(code: string, name: string): SpecifierSite[] {
   return sites;
 }
 
+function toJs(relative: string): string {
+  return relative.replace(/\.ts$/, ".js");
+}
+
 function toPosix(file: string): string {
   return file.split(path.sep).join("/");
 }
@@ -194,6 +213,11 @@ if (import.meta.main) {
     const report = buildWorkers({ root });
     const ms = (performance.now() - started).toFixed(0);
     const where = path.relative(root, report.buildDir);
-    console.log(`worker build: ${report.modules.length} modules → ${where} in ${ms} ms`);
+    const threads = Object.entries(report.bundled).map(
+      ([thread, done]) =>
+        `${thread} ${done ? "bundled" : "left as modules: rolldown not installed"}`,
+    );
+    const detail = threads.length === 0 ? "" : ` (${threads.join("; ")})`;
+    console.log(`worker build: ${report.modules.length} modules → ${where} in ${ms} ms${detail}`);
   }
 }

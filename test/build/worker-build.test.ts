@@ -140,3 +140,26 @@ describe("worker build", () => {
     ).toEqual([]);
   });
 });
+
+describe("worker build: the service thread", () => {
+  it("is bundled into one file that imports only Node's built-ins, and runs", () => {
+    write(
+      "workers/executors/service-thread.ts",
+      'import { basename } from "node:path";\nimport { area } from "../../src/shape.ts";\nconsole.log(JSON.stringify({ area: area({ side: 4 }), file: basename(import.meta.filename) }));\n',
+    );
+    const report = buildWorkers({
+      root,
+      entries: ["workers/executors/service-thread.ts"],
+      extraSources: [],
+    });
+    expect(report.bundled).toEqual({ "workers/executors/service-thread.ts": true });
+    const thread = path.join(report.buildDir, "workers", "executors", "service-thread.js");
+    const code = fs.readFileSync(thread, "utf8");
+    const imported = [...code.matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
+    expect(imported).toEqual(["node:path"]);
+    const printed = execFileSync(process.execPath, ["--no-experimental-strip-types", thread], {
+      encoding: "utf8",
+    });
+    expect(JSON.parse(printed)).toEqual({ area: 16, file: "service-thread.js" });
+  });
+});
