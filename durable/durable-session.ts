@@ -127,29 +127,34 @@ export class DurableSession {
     const run = (step: { stepId: string; originId: string }): Promise<StepRecord> => {
       const latest = this.#latest;
       const loadCheckpoint = async () => latest.checkpoint;
-      return this.#slot.run(latest.stepId, loadCheckpoint, async (session) => {
-        // Each attempt counts its capability calls and questions from 0, so a re-run cell
-        // meets its recorded ones in the same order.
-        const attemptEnded = new AbortController();
-        const granted = { ...session.capabilities, ...options.capabilities };
-        try {
-          const record = await runCell(session, code, {
-            ...options,
-            capabilities: durableCapabilities(granted, this.#inputs.store, step),
-            onInput: this.#inputs.asker({
-              ...step,
-              session: this.name,
-              onInput: options.onInput,
-              timeoutMs: options.inputTimeoutMs,
-              signal: attemptEnded.signal,
-            }),
-          });
-          this.#ranNow.add(step.stepId);
-          return { value: record, at: step.stepId };
-        } finally {
-          attemptEnded.abort();
-        }
-      });
+      return this.#slot.run(
+        latest.stepId,
+        loadCheckpoint,
+        async (session) => {
+          // Each attempt counts its capability calls and questions from 0, so a re-run cell
+          // meets its recorded ones in the same order.
+          const attemptEnded = new AbortController();
+          const granted = { ...session.capabilities, ...options.capabilities };
+          try {
+            const record = await runCell(session, code, {
+              ...options,
+              capabilities: durableCapabilities(granted, this.#inputs.store, step),
+              onInput: this.#inputs.asker({
+                ...step,
+                session: this.name,
+                onInput: options.onInput,
+                timeoutMs: options.inputTimeoutMs,
+                signal: attemptEnded.signal,
+              }),
+            });
+            this.#ranNow.add(step.stepId);
+            return { value: record, at: step.stepId };
+          } finally {
+            attemptEnded.abort();
+          }
+        },
+        code,
+      );
     };
     const settled = step.then(
       (record: unknown) => this.#settle(step.id, index, record, options),

@@ -260,6 +260,7 @@ export class NamedSessions {
         const record = await runCell(session, code, { ...live, ...args });
         return { value: record, at: id };
       },
+      code,
     );
   }
 

@@ -57,15 +57,18 @@ export class SessionSlot {
    * the checkpoint `loadCheckpoint` gives, only when the live session is elsewhere),
    * after every earlier call of this slot finished.
    * `work` returns the id of the cell it recorded, which becomes the slot's position.
+   * `code`: the cell `work` runs, if it runs one (its preparation is warmed while a new
+   * session starts).
    */
   run<T>(
     at: string,
     loadCheckpoint: () => Promise<SessionCheckpoint | undefined>,
     work: (session: Session) => Promise<{ value: T; at: string | undefined }>,
+    code?: string,
   ): Promise<T> {
     this.#busy++;
     const turn = this.#tail.then(async () => {
-      const session = await this.#sessionAt(at, loadCheckpoint);
+      const session = await this.#sessionAt(at, loadCheckpoint, code);
       try {
         const { value, at: reached } = await work(session);
         this.#at = reached;
@@ -108,13 +111,14 @@ export class SessionSlot {
   async #sessionAt(
     at: string,
     loadCheckpoint: () => Promise<SessionCheckpoint | undefined>,
+    code: string | undefined,
   ): Promise<Session> {
     const live = this.#session;
     if (live !== undefined && live.state !== "TERMINATED" && this.#at === at) return live;
     this.#drop();
-    // A cell must run and will wait for its worker (starting, then restoring): load the
-    // cell parser meanwhile rather than after (a replay never needed it).
-    loadCellPreparation().catch(() => undefined);
+    // A cell must run and will wait for its worker (starting, then restoring): load and
+    // warm the cell parser meanwhile rather than after (a replay never needed it).
+    if (code !== undefined) loadCellPreparation(code).catch(() => undefined);
     const checkpoint = await loadCheckpoint();
     const reservation = this.#reservation;
     this.#reservation = undefined;

@@ -21,13 +21,23 @@ export interface PrepareOffLoopOptions extends PrepareOptions, ParseJobOptions {
   maxBytes: number;
 }
 
+let inlineWarm = false;
+
 /**
- * Does once what the first inline preparation would do on its own: Node's type stripper
- * loads its WASM on first use (~45 ms, not yet paid by a process whose own modules came
- * from the compile cache), and the parser's and walkers' first run is slow (~6 ms). For a
- * host with time to spare before a cell arrives.
+ * Warms the path a cell like `code` will take, for a host with time to spare before it
+ * arrives (it waits for a worker). A small cell is prepared inline: the first inline
+ * preparation loads Node's type stripper's WASM (~45 ms, not yet paid by a process whose
+ * own modules came from the compile cache) and runs the parser and walkers cold (~6 ms),
+ * so one is done now, once. A larger one goes to a parse thread: one is started and
+ * loaded (`ParseThreadPool.warm`).
  */
-export function warmInlinePreparation(): void {
+export function warmPreparation(code: string): void {
+  if (code.length > INLINE_PREPARE_MAX_LENGTH) {
+    sharedParseThreads().warm();
+    return;
+  }
+  if (inlineWarm) return;
+  inlineWarm = true;
   try {
     prepareCell("0");
   } catch {

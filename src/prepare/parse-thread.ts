@@ -42,6 +42,8 @@ export interface ParseJobOptions {
 
 interface Job {
   readonly request: ParseRequest;
+  /** A warm-up (see `warm()`): nobody waits for its answer. */
+  readonly warmUp?: true;
   readonly resolve: (prepared: PreparedCell) => void;
   readonly reject: (error: unknown) => void;
   readonly cleanup: () => void;
@@ -106,6 +108,25 @@ export class ParseThreadPool {
     });
   }
 
+  /**
+   * Starts a thread now, when none runs, and has it load the parser and Node's type
+   * stripper (~70 ms before a first job could start), for a host with time to spare
+   * before a cell arrives (it waits for a worker). A job that comes meanwhile waits for
+   * that thread instead of starting a second cold one.
+   */
+  warm(): void {
+    if (this.#closed || this.#threads.size > 0 || this.#queue.length > 0) return;
+    const noop = () => {};
+    this.#queue.push({
+      request: { id: ++this.#nextId, code: "0", options: {} },
+      warmUp: true,
+      resolve: noop,
+      reject: noop,
+      cleanup: noop,
+    });
+    this.#dispatch();
+  }
+
   /** Stops every thread; queued and running jobs fail with `POOL_CLOSED`. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -120,7 +141,9 @@ export class ParseThreadPool {
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const thread = this.#idleThread() ?? this.#startThread();
+      // A thread still warming up is nearer than a new one (its start is what costs).
+      const warming = [...this.#threads].some((thread) => thread.job?.warmUp === true);
+      const thread = this.#idleThread() ?? (warming ? undefined : this.#startThread());
       if (thread === undefined) return;
       const job = this.#queue.shift();
       if (job === undefined) return;

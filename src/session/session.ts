@@ -32,20 +32,20 @@ type CellPreparation = typeof import("../prepare/off-loop.ts");
 let preparation: Promise<CellPreparation> | undefined;
 
 /**
- * Loads the cell parser (acorn and the rest of src/prepare) and initialises Node's type
- * stripper behind it (its WASM costs ~45 ms on first use, and a process whose modules came
- * from the compile cache has not paid it yet). Not imported with this module: a process
- * that only replays recorded cells (a restarted durable execution before its first
- * unrecorded cell) never parses one. Called where a cell is about to need it while the
- * host waits for a worker anyway: an execute or a durable step waiting for its worker,
- * and a worker that just became ready. A failed load rejects that cell's execute.
+ * Loads the cell parser (acorn and the rest of src/prepare) and warms the path a cell like
+ * `code` takes (Node's type stripper inline, or a parse thread: see `warmPreparation`;
+ * without `code`, the inline one). Not imported with this module: a process that only
+ * replays recorded cells (a restarted durable execution before its first unrecorded cell)
+ * never parses one. Called where a cell is about to need it while the host waits for a
+ * worker anyway: an execute or a durable cell waiting for its worker, and a worker that
+ * just became ready. A failed load rejects that cell's execute.
  */
-export function loadCellPreparation(): Promise<CellPreparation> {
-  preparation ??= import("../prepare/off-loop.ts").then((module) => {
-    module.warmInlinePreparation();
+export function loadCellPreparation(code = ""): Promise<CellPreparation> {
+  preparation ??= import("../prepare/off-loop.ts");
+  return preparation.then((module) => {
+    module.warmPreparation(code);
     return module;
   });
-  return preparation;
 }
 
 /** What `introspect` asks: completion after a property path, or what a path holds. */
@@ -140,7 +140,7 @@ export class Session extends EventEmitter<SessionEvents> {
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     checkCapabilities(options.capabilities);
     const capabilities = { ...this.#baseCapabilities, ...options.capabilities };
-    const loading = loadCellPreparation();
+    const loading = loadCellPreparation(code);
     // Not awaited if the worker fails first: the cell's error is that failure.
     loading.catch(() => undefined);
     let worker = await this.#readyWorker("execute");
