@@ -12,9 +12,8 @@
  *
  * `ROUNDS` and `PER` (environment) set the rounds and the cells per round (20 × 100).
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startEcho } from "./processes.ts";
+import { cpuTimeUs, startEcho } from "./processes.ts";
 
 interface AnySession {
   readonly pid: number | undefined;
@@ -31,12 +30,6 @@ if (before === undefined || after === undefined) {
 const roots = [path.resolve(before), path.resolve(after)];
 const rounds = Number(process.env.ROUNDS ?? 20);
 const perRound = Number(process.env.PER ?? 100);
-
-/** User + system CPU of a process so far, in µs (clock ticks of 10 ms). */
-function cpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
 
 const sessions: AnySession[] = [];
 for (const root of roots) {
@@ -67,14 +60,14 @@ try {
     }
     for (const [k, session] of sessions.entries()) {
       const pid = session.pid!;
-      const worker0 = cpuUs(pid);
+      const worker0 = cpuTimeUs(pid);
       const host0 = process.cpuUsage();
       for (let i = 0; i < perRound; i++) {
         const start = process.hrtime.bigint();
         await session.execute(code, { onOutput: () => chunks[k]!++ });
         durations[k]!.push(Number(process.hrtime.bigint() - start) / 1000);
       }
-      workerCpu[k]! += cpuUs(pid) - worker0;
+      workerCpu[k]! += cpuTimeUs(pid) - worker0;
       const host = process.cpuUsage(host0);
       hostCpu[k]! += host.user + host.system;
     }

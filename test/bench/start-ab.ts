@@ -15,11 +15,10 @@
  * (`cp -al`, not a symlink: the worker may read only its own tree's node_modules.)
  * `ROUNDS` (environment) sets the rounds (default 15).
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
 import { mib, processMemory } from "./memory.ts";
-import { spawnAndWait } from "./processes.ts";
+import { cpuTimeUs, spawnAndWait } from "./processes.ts";
 
 interface AnySession {
   readonly pid: number | undefined;
@@ -37,12 +36,6 @@ if (before === undefined || after === undefined) {
 const roots = [path.resolve(before), path.resolve(after)];
 const labels = roots.map((root, k) => `${k === 0 ? "A" : "B"} ${root}`);
 const rounds = Number(process.env.ROUNDS ?? 15);
-
-/** User + system CPU of a process so far, in ms (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
 
 const classes: SessionClass[] = [];
 for (const root of roots) {
@@ -70,7 +63,7 @@ for (let round = 0; round < rounds; round++) {
       await session.start();
       const up = performance.now();
       ready[k]!.push(up - started);
-      cpu[k]!.push(cpuMs(session.pid!));
+      cpu[k]!.push(cpuTimeUs(session.pid!) / 1000);
       await session.execute("1 + 1");
       firstCell[k]!.push(performance.now() - up);
       // Idle: the worker's own after-READY work (warm-up) has had its time.
