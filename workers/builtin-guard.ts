@@ -1,6 +1,6 @@
 /**
  * Closes what Node's permission model leaves open inside a session worker, before any
- * other code runs in any of its threads.
+ * cell runs in any of its threads.
  *
  * - `node:sqlite` opens database files itself, outside the permission model's file
  *   checks: with `--permission` denying `fs` on a path, `new DatabaseSync(path)` still
@@ -19,9 +19,12 @@
  *
  * - `process.kill` reaches only the worker's own pid unless child processes are granted.
  *
- * Hooks belong to one thread. The worker loads this file with `--require`, which Node
- * runs in worker threads too, and a thread a cell starts with its own `execArgv` or
- * `env` gets the guard and this thread's policy forced back in (see `guardWorkerThreads`).
+ * Hooks belong to one thread. The worker's main thread imports this file once its
+ * service thread is on its way (session-worker.ts: that thread runs only Capsule's code,
+ * and need not wait for this one) and before it loads anything that runs a cell; every
+ * thread started after that gets this file as a `--require`, with this thread's policy
+ * and permission flags, whatever `execArgv` and `env` its creator passed (see
+ * `guardWorkerThreads`).
  *
  * The policy comes from `CAPSULE_BUILTIN_GRANTS` (comma-separated, e.g. `sqlite`), read
  * once when this file loads, before user code exists; changing the variable later
@@ -33,7 +36,6 @@ import inspector from "node:inspector";
 import inspectorPromises from "node:inspector/promises";
 import module from "node:module";
 import net from "node:net";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import workerThreads from "node:worker_threads";
 import { withProcessPermissions } from "./thread-flags.ts";
@@ -183,19 +185,16 @@ function guardWorkerThreads(): void {
   const guarded: typeof Original = new Proxy(Original, {
     construct(target, args: unknown[], newTarget): object {
       const [filename, options = {}] = args as [unknown, Record<string, unknown> | undefined];
-      // Without `execArgv` a thread inherits this one's, the `--require` of this file
-      // included (and Node drops the per-process flags); with it, the guard is added.
-      const execArgv = options.execArgv as string[] | undefined;
+      // Without `execArgv` a thread would inherit this one's, which does not name this
+      // file (it was imported, not preloaded): the list is always given.
+      const execArgv = (options.execArgv as string[] | undefined) ?? inheritedFlags();
       const env =
         options.env === workerThreads.SHARE_ENV || options.env === undefined
           ? process.env
           : (options.env as Record<string, string>);
-      const guard = isServiceThread(filename, options) ? [] : [`--require=${GUARD_PATH}`];
       const forced = {
         ...options,
-        ...(execArgv === undefined
-          ? {}
-          : { execArgv: [...withProcessPermissions(execArgv), ...guard] }),
+        execArgv: [...withProcessPermissions(execArgv), `--require=${GUARD_PATH}`],
         env: { ...env, [GRANTS_ENV]: policy },
       };
       return Reflect.construct(
@@ -211,26 +210,11 @@ function guardWorkerThreads(): void {
 }
 
 /**
- * Capsule's service thread (executors/service-thread.ts) runs Capsule's code only, never
- * a cell's, and takes nothing from its creator but data: it gets the permission flags
- * but not this guard, whose resolve hooks would slow each of its module loads (~10 ms of
- * every worker's start). Whoever starts that file gets the same thread, no more.
+ * What a thread inherits when its creator names no flags: this thread's, less those Node
+ * refuses for a thread (V8's heap size, which is the process's).
  */
-const SERVICE_THREAD = fileURLToPath(new URL("./executors/service-thread.ts", import.meta.url));
-
-function isServiceThread(filename: unknown, options: Record<string, unknown>): boolean {
-  if (options.eval === true) return false;
-  try {
-    const file =
-      filename instanceof URL || (typeof filename === "string" && filename.startsWith("file:"))
-        ? fileURLToPath(filename)
-        : typeof filename === "string"
-          ? path.resolve(filename)
-          : undefined;
-    return file === SERVICE_THREAD;
-  } catch {
-    return false; // not a path: Node's own constructor says why
-  }
+function inheritedFlags(): string[] {
+  return process.execArgv.filter((flag) => !flag.startsWith("--max-old-space-size"));
 }
 
 /**

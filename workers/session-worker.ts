@@ -23,9 +23,11 @@ const service = new ServiceLink({
   memoryLimitBytes: config.memoryLimitBytes,
   defaultTimeoutMs: config.defaultTimeoutMs,
 });
-// The service thread boots (~50 ms: its own isolate and modules) while this thread loads
-// the runtime: nothing arrives from the host before READY, which is sent below.
+// The service thread boots (~35 ms: its own isolate and module) while this thread loads
+// the guard and the runtime: nothing arrives from the host before READY, sent below. The
+// guard comes first, before any module that runs a cell (see builtin-guard.ts).
 service.onDiagnostic = (text) => writeSync(2, text);
+await import("./builtin-guard.ts");
 const { WorkerRuntime: Runtime } = await import("./runtime.ts");
 const runtime = new Runtime({
   moduleRoot: config.moduleRoot,

@@ -2,8 +2,8 @@
  * Starts one session worker process: `process.execPath` under an OS file-descriptor
  * limit, with a scrubbed environment, its own temporary working directory, inside the
  * OS sandbox where the machine allows it (see sandbox.ts), under Node's permission model
- * with the built-in guard preloaded (see workers/builtin-guard.ts), and frames on a
- * dedicated pipe (fd 3).
+ * and the built-in guard (which the worker loads first, see workers/builtin-guard.ts),
+ * and frames on a dedicated pipe (fd 3).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
@@ -27,8 +27,6 @@ export const PACKAGE_ROOT = path.resolve(fileURLToPath(new URL("../..", import.m
 const WORKER_BUILDS = path.join(PACKAGE_ROOT, BUILD_DIR);
 /** The worker's entry, in a build directory. */
 const WORKER_ENTRY = path.join("workers", "session-worker.js");
-/** Preloaded into every thread of the worker (`--require` runs in worker threads too). */
-const BUILTIN_GUARD = path.join("workers", "builtin-guard.js");
 /** Read by the guard once, at load; see workers/builtin-guard.ts. */
 const GRANTS_ENV = "CAPSULE_BUILTIN_GRANTS";
 
@@ -79,7 +77,6 @@ export async function spawnWorker(options: ResolvedSessionOptions): Promise<Spaw
   const access = fileAccess(options, workdir);
   const nodeArgs = [
     ...permissionFlags(options, access),
-    `--require=${path.join(build, BUILTIN_GUARD)}`,
     `--max-old-space-size=${options.memoryMb}`,
     "--disable-warning=ExperimentalWarning",
     // Lets the worker see each cell's `import()` (a vm import callback needs the flag),

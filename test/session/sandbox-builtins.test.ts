@@ -25,15 +25,20 @@ const SQLITE_PATHS: Record<string, string> = {
     "typeof require.constructor('return process')().getBuiltinModule('node:sqlite').DatabaseSync",
 };
 
-/** A worker thread started with its own execArgv and env, so no preload is inherited. */
-const THREAD_CELL = `await new Promise((resolve) => {
+/** A worker thread started with `options`: its own execArgv and env, or none of them. */
+const threadCell = (options: string) => `await new Promise((resolve) => {
   const { Worker } = require("node:worker_threads");
   const thread = new Worker("require('node:sqlite'); require('node:worker_threads').parentPort.postMessage('opened')", {
-    eval: true, execArgv: [], env: { CAPSULE_BUILTIN_GRANTS: "sqlite" },
+    eval: true, ${options}
   });
   thread.on("message", resolve);
   thread.on("error", (error) => resolve(error.message));
 })`;
+/** Flags and environment of its own, so no preload is inherited; and flags inherited. */
+const THREAD_CELLS = [
+  threadCell('execArgv: [], env: { CAPSULE_BUILTIN_GRANTS: "sqlite" },'),
+  threadCell(""),
+];
 
 let shared: string;
 let database: string;
@@ -57,7 +62,9 @@ for (const { sandbox, skip } of SANDBOX_MODES) {
           message: expect.stringContaining("permissions.sqlite"),
         });
       }
-      expect((await session.execute(THREAD_CELL)).value).toMatch(/permissions\.sqlite/);
+      for (const cell of THREAD_CELLS) {
+        expect((await session.execute(cell)).value).toMatch(/permissions\.sqlite/);
+      }
       expect(fs.readdirSync(shared)).toEqual(["other.db"]);
     });
 
