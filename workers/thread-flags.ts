@@ -1,9 +1,9 @@
 /**
- * The Node flags a thread of the worker is started with. The permission model is per
- * thread: a `Worker` given its own `execArgv` runs without it unless that list carries
- * the flags again (`new Worker(code, { execArgv: [] })` could read any file). So every
- * thread the worker starts, Capsule's service thread and a cell's own threads, gets this
- * process's permission flags, and no caller's flag can widen or drop them.
+ * The Node flags of a thread a cell starts. The permission model is per thread: a
+ * `Worker` given its own `execArgv` runs without it unless that list carries the flags
+ * again (`new Worker(code, { execArgv: [] })` could read any file). So the builtin guard
+ * gives every such thread this process's permission flags, and no caller's flag can widen
+ * or drop them. (Capsule's service thread names no flags, and so inherits them.)
  */
 
 /** `--permission`, `--allow-fs-read=…` and the like, and any flag that could undo them. */
@@ -12,7 +12,7 @@ export function isPermissionFlag(flag: string): boolean {
 }
 
 /** This process's permission flags, as a thread must repeat them. */
-export function processPermissionFlags(): string[] {
+function processPermissionFlags(): string[] {
   return process.execArgv.filter(isPermissionFlag);
 }
 

@@ -12,7 +12,6 @@ import {
 } from "node:worker_threads";
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
 import { CellInterrupt } from "../errors.ts";
-import { processPermissionFlags } from "../thread-flags.ts";
 import {
   CELL_IDLE,
   CELL_TERMINATING,
@@ -122,11 +121,11 @@ export class ServiceLink implements CellService {
       permissionModel: process.permission !== undefined,
     };
     // Not unref'd: this thread owns the frame pipe, which is what keeps the worker alive.
+    // No `execArgv`: the thread inherits the process's flags, the permission model's
+    // among them (a thread keeps the model only if its flags name it, see
+    // thread-flags.ts). It starts before the builtin guard is loaded (session-worker.ts),
+    // so it runs without the guard's hooks, which are for cells.
     this.#thread = new Worker(new URL("./service-thread.ts", import.meta.url), {
-      // Capsule's code only runs here: not the builtin guard's hooks, which are for cells
-      // (they cost ~60 ms of module resolution at start), but the permission model, which
-      // a thread keeps only if its flags name it (see thread-flags.ts).
-      execArgv: [...processPermissionFlags(), ...process.execArgv.filter(isQuietFlag)],
       workerData: data,
       transferList: [answers.port2, inbox.port2],
     });
@@ -299,9 +298,4 @@ export class ServiceLink implements CellService {
         return;
     }
   }
-}
-
-/** The flags that keep a thread's output and checks as the process has them. */
-function isQuietFlag(flag: string): boolean {
-  return flag.startsWith("--disable-warning=") || flag === "--no-force-async-hooks-checks";
 }
