@@ -62,7 +62,9 @@ export type ErrorCode =
   // worker groups (durable/groups)
   | "GROUP_REQUEST_INVALID"
   // completion and inspection (Session.introspect)
-  | "INTROSPECT_TIMEOUT";
+  | "INTROSPECT_TIMEOUT"
+  // a part of Capsule the host loads on first use is missing or broken (the installation)
+  | "HOST_LOAD_FAILED";
 
 export interface CapsuleErrorOptions {
   cause?: unknown;

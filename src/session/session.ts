@@ -41,7 +41,15 @@ let preparation: Promise<CellPreparation> | undefined;
  * just became ready. A failed load rejects that cell's execute.
  */
 export function loadCellPreparation(code = ""): Promise<CellPreparation> {
-  preparation ??= import("../prepare/off-loop.ts");
+  preparation ??= import("../prepare/off-loop.ts").catch((error: unknown) => {
+    // Not cached: a later cell tries again (the files may be back, e.g. after `npm ci`).
+    preparation = undefined;
+    throw new CapsuleError(
+      "HOST_LOAD_FAILED",
+      `cannot load Capsule's cell preparation (src/prepare): ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  });
   return preparation.then((module) => {
     module.warmPreparation(code);
     return module;
