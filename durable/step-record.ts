@@ -188,6 +188,8 @@ export function rebuildError(recorded: RecordedError): CapsuleError {
       return new ExecutionError({
         errorName,
         message,
+        // The one code more specific than the error name implies (see ExecutionError).
+        ...(recorded.code === "EXECUTION_PROTECTED_NAME" ? { code: recorded.code } : {}),
         ...(recorded.stack === undefined ? {} : { stack: recorded.stack }),
         ...(recorded.line === undefined ? {} : { line: recorded.line }),
         ...(recorded.column === undefined ? {} : { column: recorded.column }),

@@ -59,6 +59,18 @@ describe("error codes through handle.result()", () => {
     }
   });
 
+  it("a cell declaring a protected name keeps EXECUTION_PROTECTED_NAME", async () => {
+    const job = capsule.register("protected", async (ctx) => {
+      await ctx.session("main").execute("const input = 1");
+    });
+    const direct = await rejectionOf((await job.run("protected-1")).result());
+    const [now, later] = await rejectionNowAndAfterReopen("protected-1");
+    for (const error of [direct, now, later]) {
+      expect(error).toBeInstanceOf(ExecutionError);
+      expect(error).toMatchObject({ code: "EXECUTION_PROTECTED_NAME", errorName: "SyntaxError" });
+    }
+  });
+
   it("a SyntaxError cell keeps EXECUTION_SYNTAX_ERROR and its position", async () => {
     const job = capsule.register("syntax", async (ctx) => {
       await ctx.session("main").execute("1 +\n)");
