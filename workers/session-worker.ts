@@ -16,13 +16,16 @@ export { MEMORY_LIMIT_MARKER } from "./executors/service-protocol.ts";
 
 const config = parseWorkerConfig(process.argv[2] ?? "{}");
 
-const service = new ServiceLink({
-  heartbeatMs: config.heartbeatMs,
-  graceMs: config.graceMs,
-  maxFrameBytes: config.maxFrameBytes,
-  memoryLimitBytes: config.memoryLimitBytes,
-  defaultTimeoutMs: config.defaultTimeoutMs,
-});
+const service = new ServiceLink(
+  {
+    heartbeatMs: config.heartbeatMs,
+    graceMs: config.graceMs,
+    maxFrameBytes: config.maxFrameBytes,
+    memoryLimitBytes: config.memoryLimitBytes,
+    defaultTimeoutMs: config.defaultTimeoutMs,
+  },
+  new URL("./executors/service-thread.ts", import.meta.url),
+);
 // The service thread boots (~35 ms: its own isolate and module) while this thread loads
 // the guard and the runtime: nothing arrives from the host before READY, sent below. The
 // guard comes first, before any module that runs a cell (see builtin-guard.ts).

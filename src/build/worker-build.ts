@@ -6,8 +6,8 @@
  * workers/dist/current. Stripping replaces types with whitespace, so lines and columns
  * (and stack traces) stay those of the sources. Bare specifiers (`zod`, `@msgpack/msgpack`)
  * still resolve from the package's node_modules, since workers/dist lies inside the
- * package. The one exception to the per-file layout is the service thread, bundled into
- * one file for its start (see thread-bundle.ts).
+ * package. The exceptions to the per-file layout are the worker's two thread entries,
+ * each bundled into one file for its start (see bundle.ts and `BUNDLES`).
  *
  * Run by `npm run build` (and so by `npm ci`, through `prepare`):
  * `node src/build/worker-build.ts [--if-stale]`.
@@ -18,6 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "acorn";
 import { simple } from "acorn-walk";
+import { bundleInPlace } from "./bundle.ts";
 import {
   BUILD_DIR,
   CURRENT_FILE,
@@ -27,7 +28,6 @@ import {
   MANIFEST_FILE,
   MANIFEST_VERSION,
 } from "./manifest.ts";
-import { bundleInPlace } from "./thread-bundle.ts";
 
 /** What the host spawns or preloads; everything else is found from their imports. */
 export const WORKER_ENTRIES = ["workers/session-worker.ts", "workers/builtin-guard.ts"];
@@ -35,10 +35,21 @@ export const WORKER_ENTRIES = ["workers/session-worker.ts", "workers/builtin-gua
 const BUILDER_SOURCES = [
   "src/build/worker-build.ts",
   "src/build/manifest.ts",
-  "src/build/thread-bundle.ts",
+  "src/build/bundle.ts",
 ];
-/** Thread entries emitted as one file each (see thread-bundle.ts). */
-const BUNDLED_THREADS = ["workers/executors/service-thread.ts"];
+/**
+ * Entries emitted as one file each (see bundle.ts), and the modules loaded by path in the
+ * same thread whose module graphs stay outside the bundle, one instance each: the
+ * checkpoint codec (`createRequire` of its URL) and the builtin guard (a `--require` of
+ * the threads a cell starts).
+ */
+const BUNDLES = [
+  { entry: "workers/executors/service-thread.ts", separateRoots: [] },
+  {
+    entry: "workers/session-worker.ts",
+    separateRoots: ["src/checkpoint/index.ts", "workers/builtin-guard.ts"],
+  },
+];
 
 export interface BuildOptions {
   /** The package root the sources and entries are relative to. */
@@ -55,7 +66,7 @@ export interface BuildReport {
   buildDir: string;
   /** Emitted modules, relative to the root. */
   modules: string[];
-  /** Thread entries bundled into one file (false: rolldown missing); empty for a reused build. */
+  /** Entries bundled into one file (false: rolldown missing); empty for a reused build. */
   bundled: Record<string, boolean>;
 }
 
@@ -78,6 +89,8 @@ export function buildWorkers(options: BuildOptions): BuildReport {
   const distDir = path.resolve(options.distDir ?? path.join(root, BUILD_DIR));
   const entries = options.entries ?? WORKER_ENTRIES;
   const emitted = new Map<string, string>();
+  /** Each emitted module's relative dependencies, as root-relative paths. */
+  const edges = new Map<string, string[]>();
   const pending = entries.map((entry) => path.resolve(root, entry));
   while (pending.length > 0) {
     const file = pending.pop()!;
@@ -87,8 +100,12 @@ export function buildWorkers(options: BuildOptions): BuildReport {
     const source = fs.readFileSync(file, "utf8");
     const { code, dependencies } = emitModule(source, relative);
     emitted.set(relative, code);
-    for (const dependency of dependencies)
-      pending.push(path.resolve(path.dirname(file), dependency));
+    const resolved = dependencies.map((dependency) => path.resolve(path.dirname(file), dependency));
+    edges.set(
+      relative,
+      resolved.map((dependency) => toPosix(path.relative(root, dependency))),
+    );
+    pending.push(...resolved);
   }
   const sources: Record<string, string> = {};
   for (const source of [...emitted.keys(), ...(options.extraSources ?? BUILDER_SOURCES)].sort()) {
@@ -108,9 +125,13 @@ export function buildWorkers(options: BuildOptions): BuildReport {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, code);
     }
-    for (const thread of BUNDLED_THREADS) {
-      if (emitted.has(thread))
-        bundled[thread] = bundleInPlace(root, path.join(staging, toJs(thread)));
+    for (const { entry, separateRoots } of BUNDLES) {
+      if (!emitted.has(entry)) continue;
+      const outside = separateRoots.flatMap((separate) => [...reachable(edges, separate)]);
+      bundled[entry] = bundleInPlace(
+        path.join(staging, toJs(entry)),
+        outside.map((module) => path.join(staging, toJs(module))),
+      );
     }
     fs.writeFileSync(path.join(staging, MANIFEST_FILE), manifest);
     try {
@@ -193,6 +214,19 @@ function relativeSpecifiers(code: string, name: string): SpecifierSite[] {
     },
   });
   return sites;
+}
+
+/** `from` and every module it reaches through `edges`. */
+function reachable(edges: ReadonlyMap<string, readonly string[]>, from: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [from];
+  while (pending.length > 0) {
+    const module = pending.pop()!;
+    if (seen.has(module) || !edges.has(module)) continue;
+    seen.add(module);
+    pending.push(...edges.get(module)!);
+  }
+  return seen;
 }
 
 function toJs(relative: string): string {

@@ -163,3 +163,41 @@ describe("worker build: the service thread", () => {
     expect(JSON.parse(printed)).toEqual({ area: 16, file: "service-thread.js" });
   });
 });
+
+describe("worker build: the main thread's entry", () => {
+  it("is bundled, leaving outside what the codec and the guard share with it", () => {
+    write("src/errors.ts", "export class Shared {}\n");
+    write(
+      "src/checkpoint/index.ts",
+      'import { Shared } from "../errors.ts";\nexport const make = (): Shared => new Shared();\n',
+    );
+    write("workers/builtin-guard.ts", "export const guarded: boolean = true;\n");
+    write(
+      "workers/session-worker.ts",
+      [
+        'import { createRequire } from "node:module";',
+        'import { fileURLToPath } from "node:url";',
+        'import { Shared } from "../src/errors.ts";',
+        'const url = new URL("../src/checkpoint/index.ts", import.meta.url);',
+        "const codec = createRequire(import.meta.url)(fileURLToPath(url)) as { make(): unknown };",
+        'const guard = (await import("./builtin-guard.ts")) as { guarded: boolean };',
+        "console.log(JSON.stringify({ same: codec.make() instanceof Shared, guarded: guard.guarded }));",
+      ].join("\n"),
+    );
+    const report = buildWorkers({
+      root,
+      entries: ["workers/session-worker.ts", "workers/builtin-guard.ts"],
+      extraSources: [],
+    });
+    expect(report.bundled).toEqual({ "workers/session-worker.ts": true });
+    const entry = path.join(report.buildDir, "workers", "session-worker.js");
+    const code = fs.readFileSync(entry, "utf8");
+    expect(code).toContain('from "../src/errors.js"');
+    expect(code).toContain('import("./builtin-guard.js")');
+    const printed = execFileSync(process.execPath, ["--no-experimental-strip-types", entry], {
+      encoding: "utf8",
+    });
+    // One class, so the codec's instance is the entry's: the module stayed outside.
+    expect(JSON.parse(printed)).toEqual({ same: true, guarded: true });
+  });
+});

@@ -107,7 +107,12 @@ export class ServiceLink implements CellService {
   /** The service thread itself failed: the worker cannot talk to its host any more. */
   onFailure: (error: Error) => void = () => {};
 
-  constructor(config: ServiceConfig) {
+  /**
+   * `thread` is service-thread.ts's URL, as the worker's entry names it: this module may
+   * be bundled into that entry (see src/build/bundle.ts), so its own URL says nothing of
+   * where the thread's file is.
+   */
+  constructor(config: ServiceConfig, thread: URL) {
     const answers = new MessageChannel();
     this.#answers = answers.port1;
     const inbox = new MessageChannel();
@@ -125,7 +130,7 @@ export class ServiceLink implements CellService {
     // among them (a thread keeps the model only if its flags name it, see
     // thread-flags.ts). It starts before the builtin guard is loaded (session-worker.ts),
     // so it runs without the guard's hooks, which are for cells.
-    this.#thread = new Worker(new URL("./service-thread.ts", import.meta.url), {
+    this.#thread = new Worker(thread, {
       workerData: data,
       transferList: [answers.port2, inbox.port2],
     });
