@@ -39,7 +39,7 @@ const WORKER_KINDS: ReadonlySet<MessageType> = new Set<WorkerMessage["type"]>([
 ]);
 
 /** Every message kind either side may send. */
-export const MESSAGE_TYPES: ReadonlySet<MessageType> = new Set([...HOST_KINDS, ...WORKER_KINDS]);
+const MESSAGE_TYPES: ReadonlySet<MessageType> = new Set([...HOST_KINDS, ...WORKER_KINDS]);
 
 /** True for the kinds a host may send; a worker rejects anything else. */
 export function isHostMessage(message: Message): message is HostMessage {

@@ -327,6 +327,6 @@ export type WorkerMessage = MessageOf<
   | "test_request"
 >;
 
-export { isHostMessage, isWorkerMessage, MESSAGE_TYPES } from "./kinds.ts";
+export { isHostMessage, isWorkerMessage } from "./kinds.ts";
 export { DisplaySchema, IntrospectionSchema, IntrospectSchema } from "./rich-messages.ts";
 export { PROTOCOL_VERSION } from "./version.ts";
