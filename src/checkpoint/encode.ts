@@ -70,18 +70,21 @@ export function runEncode(plan: EncodePlan, options: EncodeOptions = {}): Encode
   const queue = [...plan.encode];
   const queued = new Set(queue);
   const contextGlobals = options.contextGlobals ?? defaultContextGlobals();
+  const { previousOwners } = plan;
   const encoder = new Encoder(
     new Set(plan.entries.keys()),
     plan.entries.values(),
     { ...options, contextGlobals },
-    (value) => {
-      for (const name of plan.previousOwners?.(value) ?? []) {
-        if (!queued.has(name) && plan.entries.has(name)) {
-          queued.add(name);
-          queue.push(name);
-        }
-      }
-    },
+    previousOwners === undefined
+      ? undefined
+      : (value) => {
+          for (const name of previousOwners(value) ?? []) {
+            if (!queued.has(name) && plan.entries.has(name)) {
+              queued.add(name);
+              queue.push(name);
+            }
+          }
+        },
   );
   const names: Slot[] = [];
   const captured: string[] = [];

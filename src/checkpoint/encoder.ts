@@ -11,6 +11,7 @@ import { type CapturedScope, scopeReader } from "./closures.ts";
 import type { EncodeOptions } from "./encode.ts";
 import { NodeKind, PropFlag, type Slot, SlotTag } from "./format.ts";
 import { Uncapturable } from "./functions.ts";
+import { hostGlobalName } from "./globals.ts";
 import { NameGroups } from "./groups.ts";
 import { moduleNode } from "./module-node.ts";
 import { isNamespaceAccessor, type NamespaceAccessor } from "./namespace.ts";
@@ -53,13 +54,13 @@ export class Encoder implements NodeSink {
 
   private readonly options: EncodeOptions & { contextGlobals: ReadonlySet<string> };
   /** Called for every object newly reached, to widen an incremental encode. */
-  private readonly onPreviousOwner: (value: WeakKey) => void;
+  private readonly onPreviousOwner: ((value: WeakKey) => void) | undefined;
 
   constructor(
     allNames: ReadonlySet<string>,
     namespaceValues: Iterable<unknown>,
     options: EncodeOptions & { contextGlobals: ReadonlySet<string> },
-    onPreviousOwner: (value: WeakKey) => void,
+    onPreviousOwner: ((value: WeakKey) => void) | undefined,
   ) {
     this.options = options;
     this.onPreviousOwner = onPreviousOwner;
@@ -77,11 +78,16 @@ export class Encoder implements NodeSink {
     });
     this.plain = new PlainTrees({
       isIntrinsic: (proto, builtin) => this.isIntrinsic(proto, builtin),
-      isTaken: (value) =>
-        this.index.has(value) ||
-        this.trees.holds(value) ||
-        this.options.moduleOf?.(value) !== undefined ||
-        builtinGlobalName(value, this.options.contextGlobals) !== undefined,
+      // Only objects are asked (a function is a patch anyway), so of `builtinGlobalName`
+      // only the host-global lookup applies: a namespace object (`Math`) is known by its
+      // own `Symbol.toStringTag`, a symbol key, which no tree member has.
+      claims: this.trees.claims,
+      isTaken: (value) => {
+        if (this.index.has(value)) return true;
+        if (this.options.moduleOf?.(value) !== undefined) return true;
+        const host = hostGlobalName(value);
+        return host !== undefined && this.options.contextGlobals.has(host);
+      },
       namedKeysOf: (array) => {
         const reader = scopeReader();
         if ("unavailable" in reader) return undefined;
@@ -184,7 +190,7 @@ export class Encoder implements NodeSink {
     this.objects.push(key);
     this.ownerNames.push(this.current);
     this.nodes.push([]);
-    this.onPreviousOwner(key);
+    this.onPreviousOwner?.(key);
     return index;
   }
 
@@ -255,18 +261,20 @@ export class Encoder implements NodeSink {
 
   private build({ value, index, path, general }: Pending): void {
     if (general !== true && typeof value === "object") {
-      const walk = this.plain.treeOf(value);
+      const walk = this.plain.treeOf(value, index);
       if (walk !== undefined) {
         const patches: unknown[] = [];
         const tree = {
           root: value,
-          members: walk.members.slice(1),
+          members: walk.members,
           path,
           json: walk.json,
           patches,
         };
         this.trees.add(index, tree);
-        for (const member of tree.members) this.onPreviousOwner(member);
+        if (this.onPreviousOwner !== undefined) {
+          for (const member of tree.members) this.onPreviousOwner(member);
+        }
         // After `add`: a patched value is no member, but may reach one (and explode it).
         for (const { path: keys, value: item } of walk.patches) {
           const where = keys.reduce<Path>((at, key) => link(at, key), path);

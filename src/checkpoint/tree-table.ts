@@ -29,7 +29,8 @@ export interface TreeNodes {
 export class TreeTable {
   /** Plain trees by node index, and the tree each non-root member belongs to. */
   private readonly trees = new Map<number, PlainTree>();
-  private readonly treeOf = new Map<object, number>();
+  /** Claimed by `PlainTrees` as it walks (see `PlainTreeContext.claims`). */
+  readonly claims = new Map<object, number>();
   /** Trees of earlier names exploded while encoding the current one (undone on rollback). */
   private exploded: Array<[number, PlainTree]> = [];
   private readonly table: TreeNodes;
@@ -38,14 +39,9 @@ export class TreeTable {
     this.table = table;
   }
 
-  /** Whether `value` is a member (not the root) of some tree. */
-  holds(value: object): boolean {
-    return this.treeOf.has(value);
-  }
-
   /** The node index of the tree `value` is a member of. */
   treeHolding(value: object): number | undefined {
-    return this.treeOf.get(value);
+    return this.claims.get(value);
   }
 
   /** A new top-level name starts: explosions from here on are its own. */
@@ -53,11 +49,11 @@ export class TreeTable {
     this.exploded = [];
   }
 
+  /** A tree whose members the walk has already claimed for `index`. */
   add(index: number, tree: PlainTree): void {
     this.trees.set(index, tree);
     // The JSON is written at the end: the tree may yet be exploded.
     this.table.nodes[index] = [NodeKind.plain, null];
-    for (const member of tree.members) this.treeOf.set(member, index);
   }
 
   /**
@@ -67,7 +63,7 @@ export class TreeTable {
   explode(index: number): PlainTree {
     const tree = this.trees.get(index)!;
     this.trees.delete(index);
-    for (const member of tree.members) this.treeOf.delete(member);
+    for (const member of tree.members) this.claims.delete(member);
     this.exploded.push([index, tree]);
     this.table.nodes[index] = [];
     return tree;
@@ -78,13 +74,13 @@ export class TreeTable {
     for (const [index, tree] of this.trees) {
       if (index < mark) continue;
       this.trees.delete(index);
-      for (const member of tree.members) this.treeOf.delete(member);
+      for (const member of tree.members) this.claims.delete(member);
     }
     for (const [index, tree] of this.exploded) {
       if (index >= mark) continue;
       this.trees.set(index, tree);
       this.table.nodes[index] = [NodeKind.plain, null];
-      for (const member of tree.members) this.treeOf.set(member, index);
+      for (const member of tree.members) this.claims.set(member, index);
     }
     this.exploded = [];
   }
