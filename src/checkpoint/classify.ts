@@ -175,3 +175,42 @@ export function unboxPrimitive(value: object): unknown {
   if (types.isBigIntObject(value)) return BigInt.prototype.valueOf.call(value);
   return Symbol.prototype.valueOf.call(value);
 }
+
+/**
+ * Whether an object with an Object prototype is ordinary: a builtin with internal state
+ * (a Date whose prototype was replaced, a Map, a boxed number) would lose that state as
+ * JSON, and `JSON.stringify` would call `valueOf` on a boxed primitive. A WeakRef or
+ * FinalizationRegistry with a replaced prototype looks like `{}`.
+ */
+export function isOrdinaryObject(value: object, keyCount: number): boolean {
+  return !(
+    types.isBoxedPrimitive(value) ||
+    types.isDate(value) ||
+    types.isRegExp(value) ||
+    types.isMap(value) ||
+    types.isSet(value) ||
+    types.isAnyArrayBuffer(value) ||
+    types.isArrayBufferView(value) ||
+    types.isNativeError(value) ||
+    types.isPromise(value) ||
+    types.isWeakMap(value) ||
+    types.isWeakSet(value) ||
+    types.isGeneratorObject(value) ||
+    types.isMapIterator(value) ||
+    types.isSetIterator(value) ||
+    types.isModuleNamespaceObject(value) ||
+    types.isArgumentsObject(value) ||
+    types.isExternal(value) ||
+    (keyCount === 0 && isWeakHolder(value))
+  );
+}
+
+function isWeakHolder(value: object): boolean {
+  try {
+    rejectWeakHolder(value);
+    return false;
+  } catch (error) {
+    if (error instanceof Uncapturable) return true;
+    throw error;
+  }
+}

@@ -92,6 +92,9 @@ export class Contents {
       case NodeKind.plain:
         if (node[2] !== undefined) this.applyPatches(target, node[2]);
         return;
+      case NodeKind.numbers:
+        return; // complete when created
+
       case NodeKind.scope: {
         const variables = asArray(node[3], "scope variables");
         const values: unknown[] = [];

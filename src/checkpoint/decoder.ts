@@ -288,4 +288,5 @@ const SHELL_KINDS: readonly string[] = [
   NodeKind.boxed,
   NodeKind.error,
   NodeKind.plain,
+  NodeKind.numbers,
 ];

@@ -15,7 +15,7 @@ import { hostGlobalName } from "./globals.ts";
 import { NameGroups } from "./groups.ts";
 import { moduleNode } from "./module-node.ts";
 import { isNamespaceAccessor, type NamespaceAccessor } from "./namespace.ts";
-import { buildNode, type NodeSink } from "./node-builders.ts";
+import { buildNode, type NodeSink, numbersNode } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
 import { PlainTrees } from "./plain-trees.ts";
 import { Prototypes } from "./prototypes.ts";
@@ -262,6 +262,10 @@ export class Encoder implements NodeSink {
   private build({ value, index, path, general }: Pending): void {
     if (general !== true && typeof value === "object") {
       const walk = this.plain.treeOf(value, index);
+      if (walk?.numbers !== undefined) {
+        this.nodes[index] = numbersNode(walk.numbers);
+        return;
+      }
       if (walk !== undefined) {
         const patches: unknown[] = [];
         const tree = {

@@ -17,10 +17,12 @@ import { CheckpointError } from "../errors.ts";
 
 /**
  * 2: the envelope carries a CRC-32; module nodes may say `require`. 3: a plain node may
- * carry patches (`["J", json, [path, slot, …]]`), which a version-2 reader would drop;
- * version 2 is still read (it is version 3 without patches).
+ * carry patches (`["J", json, [path, slot, …]]`), which a version-2 reader would drop.
+ * 4: an array of numbers may be a `numbers` node (`["N", float64 bytes]`), which a
+ * version-3 reader does not know. Versions 2 and 3 are still read (each is the next
+ * one without its new node form).
  */
-export const CHECKPOINT_VERSION = 3;
+export const CHECKPOINT_VERSION = 4;
 const OLDEST_READABLE_VERSION = 2;
 const MAGIC = [0x43, 0x50, 0x43, 0x4b];
 const VERSION_AT = MAGIC.length;
@@ -74,6 +76,13 @@ export const NodeKind = {
    * root can be referenced.
    */
   plain: "J",
+  /**
+   * An ordinary array of only numbers, dense, nothing else on it (found by the plain-tree
+   * walk, see `plain-trees.ts`): `["N", bytes]`, its items as IEEE-754 doubles,
+   * little-endian (-0, NaN and ±Infinity included). Written and read in bulk, where JSON
+   * would format and parse each number as decimal text.
+   */
+  numbers: "N",
 } as const;
 
 /** Property attribute bits in a props list `[key, slot, flags, …]`. */

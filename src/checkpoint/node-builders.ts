@@ -3,6 +3,7 @@
  * the node table (see `format.ts` for the layouts). Graph bookkeeping (identity, paths,
  * rollback) stays in `encoder.ts`, reached through `NodeSink`.
  */
+import { endianness } from "node:os";
 import { types } from "node:util";
 import {
   BUILTIN_ERROR_NAMES,
@@ -317,4 +318,17 @@ export function functionNode(
     prototypeParent,
     scope,
   ];
+}
+
+const LITTLE_ENDIAN = endianness() === "LE";
+
+/** `["N", bytes]`: an array's numbers as little-endian doubles (see `NodeKind.numbers`). */
+export function numbersNode(numbers: readonly number[]): unknown[] {
+  const doubles = new Float64Array(numbers.length);
+  if (LITTLE_ENDIAN) for (let i = 0; i < numbers.length; i++) doubles[i] = numbers[i]!;
+  else {
+    const view = new DataView(doubles.buffer);
+    for (let i = 0; i < numbers.length; i++) view.setFloat64(i * 8, numbers[i]!, true);
+  }
+  return [NodeKind.numbers, new Uint8Array(doubles.buffer)];
 }

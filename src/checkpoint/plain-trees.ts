@@ -31,8 +31,10 @@
  * cannot be opened is marked not plain, so no later walk opens it again.
  */
 import { types } from "node:util";
-import { rejectWeakHolder } from "./classify.ts";
-import { Uncapturable } from "./functions.ts";
+import { isOrdinaryObject } from "./classify.ts";
+
+/** From this length on, an array of only numbers is written as doubles (see `NodeKind.numbers`). */
+const NUMBERS_FROM = 64;
 
 const NOTHING_SHARED: ReadonlySet<object> = new Set();
 
@@ -80,6 +82,13 @@ export interface TreeWalk {
   /** What `JSON.stringify` writes: the root, or a copy of it with `null` at the patches. */
   json: object;
   patches: Patch[];
+  /**
+   * The root's items when the root is an array of at least `NUMBERS_FROM` numbers and
+   * nothing else (then `members` and `patches` are empty): written in bulk instead, as
+   * doubles. Only a root: a nested array of numbers stays in its tree's JSON, since a
+   * node of its own would cost a patch and a copy of every object above it.
+   */
+  numbers?: number[];
 }
 
 /** One object of a walk: its own values, read by descriptor, in key order. */
@@ -156,6 +165,14 @@ export class PlainTrees {
     const { claims } = this.context;
     const first = this.open(root, 0, undefined, 0);
     if (first === undefined) return undefined;
+    // Checked before any patch nulls an item: -0, NaN and ±Infinity are doubles too.
+    if (
+      first.keys === undefined &&
+      first.values.length >= NUMBERS_FROM &&
+      first.values.every(isNumber)
+    ) {
+      return { members, json: root, patches: [], numbers: first.values as number[] };
+    }
     const patches: Patch[] = [];
     const patch = (frame: Frame, index: number, value: unknown) => {
       if (!this.copiesSafe) return false;
@@ -321,6 +338,10 @@ function isDefaultData(
   );
 }
 
+function isNumber(item: unknown): boolean {
+  return typeof item === "number";
+}
+
 /** A string, boolean, null or a number JSON writes as itself (not -0, NaN, ±Infinity). */
 function isJSONPrimitive(item: unknown): boolean {
   switch (typeof item) {
@@ -361,43 +382,4 @@ function copyOf(frame: Frame): object {
 
 function hasToJSON(proto: object): boolean {
   return Reflect.getOwnPropertyDescriptor(proto, "toJSON") !== undefined;
-}
-
-/**
- * Whether an object with an Object prototype is ordinary: a builtin with internal state
- * (a Date whose prototype was replaced, a Map, a boxed number) would lose that state as
- * JSON, and `JSON.stringify` would call `valueOf` on a boxed primitive. A WeakRef or
- * FinalizationRegistry with a replaced prototype looks like `{}`.
- */
-function isOrdinaryObject(value: object, keyCount: number): boolean {
-  return !(
-    types.isBoxedPrimitive(value) ||
-    types.isDate(value) ||
-    types.isRegExp(value) ||
-    types.isMap(value) ||
-    types.isSet(value) ||
-    types.isAnyArrayBuffer(value) ||
-    types.isArrayBufferView(value) ||
-    types.isNativeError(value) ||
-    types.isPromise(value) ||
-    types.isWeakMap(value) ||
-    types.isWeakSet(value) ||
-    types.isGeneratorObject(value) ||
-    types.isMapIterator(value) ||
-    types.isSetIterator(value) ||
-    types.isModuleNamespaceObject(value) ||
-    types.isArgumentsObject(value) ||
-    types.isExternal(value) ||
-    (keyCount === 0 && isWeakHolder(value))
-  );
-}
-
-function isWeakHolder(value: object): boolean {
-  try {
-    rejectWeakHolder(value);
-    return false;
-  } catch (error) {
-    if (error instanceof Uncapturable) return true;
-    throw error;
-  }
 }

@@ -1,10 +1,13 @@
 /** Phase 2 of a restore: every data node as an empty value of the target context. */
+import { endianness } from "node:os";
 import { invalidCheckpoint, NodeKind } from "./format.ts";
 import type { Realm } from "./realm.ts";
 import { asNumber, asString, expect } from "./validate.ts";
 
 /** Fatal: bytes that are not UTF-8 are a malformed checkpoint, not replacement characters. */
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const LITTLE_ENDIAN = endianness() === "LE";
 
 /** A new ArrayBuffer (or SharedArrayBuffer) of the target holding the node's bytes. */
 export function createBuffer(node: unknown[], realm: Realm): ArrayBuffer {
@@ -73,6 +76,12 @@ export function createShell(
       return (realm.constructorOf("Object") as unknown as (v: unknown) => object)(resolve(node[1]));
     case NodeKind.error:
       return createError(node, realm);
+    case NodeKind.numbers: {
+      const bytes = node[1];
+      expect(bytes instanceof Uint8Array, "a numbers node is not binary");
+      expect(bytes.byteLength % 8 === 0, "a numbers node is not a whole number of doubles");
+      return realm.arrayOfNumbers(readDoubles(bytes));
+    }
     case NodeKind.plain: {
       const bytes = node[1];
       expect(bytes instanceof Uint8Array, "a plain tree is not binary");
@@ -83,6 +92,17 @@ export function createShell(
     default:
       throw invalidCheckpoint(`unknown node kind ${JSON.stringify(node[0])}`);
   }
+}
+
+/** Little-endian doubles as this platform's numbers (an aligned copy: msgpack's bytes may not be). */
+function readDoubles(bytes: Uint8Array): Float64Array {
+  const doubles = new Float64Array(bytes.byteLength / 8);
+  if (LITTLE_ENDIAN) new Uint8Array(doubles.buffer).set(bytes);
+  else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < doubles.length; i++) doubles[i] = view.getFloat64(i * 8, true);
+  }
+  return doubles;
 }
 
 function bufferAt(resolve: (slot: unknown) => unknown, slot: unknown): ArrayBuffer {
