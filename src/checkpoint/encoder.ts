@@ -281,6 +281,13 @@ export class Encoder implements NodeSink {
         }
         // After `add`: a patched value is no member, but may reach one (and explode it).
         for (const { path: keys, value: item } of walk.patches) {
+          // Most patches are objects met before (records sharing a tag): no path to build.
+          const known = typeof item === "object" ? this.index.get(item as object) : undefined;
+          if (known !== undefined) {
+            this.groups.union(this.current, this.ownerNames[known]!);
+            patches.push(keys, [SlotTag.ref, known]);
+            continue;
+          }
           const where = keys.reduce<Path>((at, key) => link(at, key), path);
           patches.push(keys, this.slot(item, where));
         }

@@ -324,9 +324,10 @@ const LITTLE_ENDIAN = endianness() === "LE";
 
 /** `["N", bytes]`: an array's numbers as little-endian doubles (see `NodeKind.numbers`). */
 export function numbersNode(numbers: readonly number[]): unknown[] {
-  const doubles = new Float64Array(numbers.length);
-  if (LITTLE_ENDIAN) for (let i = 0; i < numbers.length; i++) doubles[i] = numbers[i]!;
+  let doubles: Float64Array;
+  if (LITTLE_ENDIAN) doubles = Float64Array.from(numbers);
   else {
+    doubles = new Float64Array(numbers.length);
     const view = new DataView(doubles.buffer);
     for (let i = 0; i < numbers.length; i++) view.setFloat64(i * 8, numbers[i]!, true);
   }

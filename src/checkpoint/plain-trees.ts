@@ -105,6 +105,8 @@ interface Frame {
   key: TreeKey;
   /** A patch is at or below this object: JSON must see a copy. */
   dirty: boolean;
+  /** An array whose every item is a number (noted while its descriptors are read). */
+  numeric: boolean;
 }
 
 /** Finds plain trees; one per encode (its verdicts hold while no user code runs). */
@@ -166,11 +168,7 @@ export class PlainTrees {
     const first = this.open(root, 0, undefined, 0);
     if (first === undefined) return undefined;
     // Checked before any patch nulls an item: -0, NaN and ±Infinity are doubles too.
-    if (
-      first.keys === undefined &&
-      first.values.length >= NUMBERS_FROM &&
-      first.values.every(isNumber)
-    ) {
+    if (first.numeric && first.values.length >= NUMBERS_FROM) {
       return { members, json: root, patches: [], numbers: first.values as number[] };
     }
     const patches: Patch[] = [];
@@ -266,11 +264,14 @@ export class PlainTrees {
       count = keys.length;
     }
     const values = new Array<unknown>(count);
+    let numeric = keys === undefined;
     if (keys === undefined) {
       for (let i = 0; i < count; i++) {
         const descriptor = Reflect.getOwnPropertyDescriptor(value, i);
         if (!isDefaultData(descriptor)) return undefined;
-        values[i] = descriptor.value;
+        const item = descriptor.value;
+        values[i] = item;
+        if (typeof item !== "number") numeric = false;
       }
     } else {
       for (let i = 0; i < count; i++) {
@@ -279,7 +280,17 @@ export class PlainTrees {
         values[i] = descriptor.value;
       }
     }
-    const frame: Frame = { value, keys, values, next: 0, depth, parent, key, dirty: false };
+    const frame: Frame = {
+      value,
+      keys,
+      values,
+      next: 0,
+      depth,
+      parent,
+      key,
+      dirty: false,
+      numeric,
+    };
     return frame;
   }
 
@@ -336,10 +347,6 @@ function isDefaultData(
     descriptor.enumerable === true &&
     descriptor.configurable === true
   );
-}
-
-function isNumber(item: unknown): boolean {
-  return typeof item === "number";
 }
 
 /** A string, boolean, null or a number JSON writes as itself (not -0, NaN, ±Infinity). */
