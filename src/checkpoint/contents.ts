@@ -118,36 +118,40 @@ export class Contents {
   }
 
   /**
-   * Sets each patch of a plain tree: the JSON has `null` there. Only own properties are
-   * followed and redefined (a malformed path never reaches a prototype's accessor), and
-   * redefining keeps the key's place.
+   * Sets each patch of a plain tree: the JSON has `null` there. Every path is followed
+   * first, before anything is set, so each step reads an own data property of an object
+   * the target's `JSON.parse` made (a malformed path cannot pass through a patched-in
+   * value, nor reach a prototype or an accessor); each patch is then a plain assignment
+   * to such a property, which keeps the key's place (as `defineProperty` would, at ~10x
+   * the cost per patch).
    */
   private applyPatches(root: Mutable, patches: unknown): void {
     const list = asArray(patches, "plain tree patches");
     expect(list.length % 2 === 0, "plain tree patches are not in pairs");
+    const holders = new Array<Mutable>(list.length / 2);
+    const keys = new Array<string | number>(list.length / 2);
     for (let k = 0; k < list.length; k += 2) {
       const path = asArray(list[k], "patch path");
       expect(path.length > 0, "a patch path is empty");
       let at: Mutable = root;
-      for (let j = 0; j < path.length; j++) {
+      for (let j = 0; ; j++) {
         const key = path[j];
         expect(
           (typeof key === "string" || typeof key === "number") && Object.hasOwn(at, key),
           "a patch path leaves the tree",
         );
         if (j === path.length - 1) {
-          Object.defineProperty(at, key as PropertyKey, {
-            value: this.sink.resolve(list[k + 1]),
-            writable: true,
-            enumerable: true,
-            configurable: true,
-          });
-        } else {
-          const next = at[key as PropertyKey];
-          expect(typeof next === "object" && next !== null, "a patch path leaves the tree");
-          at = next as Mutable;
+          holders[k / 2] = at;
+          keys[k / 2] = key;
+          break;
         }
+        const next = at[key];
+        expect(typeof next === "object" && next !== null, "a patch path leaves the tree");
+        at = next as Mutable;
       }
+    }
+    for (let i = 0; i < holders.length; i++) {
+      holders[i]![keys[i]!] = this.sink.resolve(list[2 * i + 1]);
     }
   }
 

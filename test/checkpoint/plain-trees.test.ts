@@ -240,6 +240,26 @@ describe("plain trees: plain data as one JSON node", () => {
     }
   });
 
+  it("rejects a patch path through another patch's value (paths are followed before any is set)", async () => {
+    const source = namespaceOf(`var shared = { c: 1 }; var data = { a: { b: shared } };`);
+    const encoded = encodeNamespace(source.entries);
+    const payload = decode(encoded.data.subarray(10)) as { nodes: unknown[][] };
+    expect(payload.nodes.map((node) => node[0])).toEqual(["J", "J"]);
+    const patches = payload.nodes[1]![2] as unknown[];
+    expect(patches).toEqual([
+      ["a", "b"],
+      [0, 0],
+    ]);
+    // Well formed, it restores the identity; a second patch below the first is refused
+    // (the encoder never writes one: a patched position is null in the JSON).
+    expect((await restoreInto(encoded.data)).run("data.a.b === shared && shared.c")).toBe(1);
+    payload.nodes[1]![2] = [...patches, ["a", "b", "c"], [3, "1"]];
+    const error = await restoreInto(
+      sealCheckpoint(encode(payload, { ignoreUndefined: false })),
+    ).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe("CHECKPOINT_INVALID");
+  });
+
   it("never runs getters or toJSON: such data takes the node-by-node path", async () => {
     const source = namespaceOf(`
       var calls = 0;
