@@ -325,7 +325,7 @@ const LITTLE_ENDIAN = endianness() === "LE";
 /** `["N", bytes]`: an array's numbers as little-endian doubles (see `NodeKind.numbers`). */
 export function numbersNode(numbers: readonly number[]): unknown[] {
   let doubles: Float64Array;
-  if (LITTLE_ENDIAN) doubles = Float64Array.from(numbers);
+  if (LITTLE_ENDIAN) doubles = new Float64Array(numbers);
   else {
     doubles = new Float64Array(numbers.length);
     const view = new DataView(doubles.buffer);

@@ -25,10 +25,14 @@
  * makes, with `null` where a patch goes): no accessor, no `toJSON` on the prototypes it
  * consults (user code may define `Object.prototype.toJSON`), no Proxy.
  *
- * Cost bound: at most two walks per tree. Objects met twice inside the first walk are
- * collected; if there are any, a second walk patches them wherever they are met (it
- * sees a subset of the first walk's objects, so it meets nothing twice). An object that
- * cannot be opened is marked not plain, so no later walk opens it again.
+ * Cost bound: at most two whole walks per tree, plus restarts that open at most
+ * `RESTART_BUDGET` objects in all. An object met twice inside a walk is shared: while
+ * the budget lasts, the walk stops there and starts again with it patched wherever met
+ * (records sharing a tag meet it again within the first few records). Once the budget
+ * is spent, a walk goes to the end collecting every object met twice, and one more walk
+ * patches them all (it sees a subset of the previous walk's objects, so it meets
+ * nothing twice). An object that cannot be opened is marked not plain, so no later walk
+ * opens it again.
  */
 import { types } from "node:util";
 import { isOrdinaryObject } from "./classify.ts";
@@ -36,7 +40,15 @@ import { isOrdinaryObject } from "./classify.ts";
 /** From this length on, an array of only numbers is written as doubles (see `NodeKind.numbers`). */
 const NUMBERS_FROM = 64;
 
-const NOTHING_SHARED: ReadonlySet<object> = new Set();
+/**
+ * Objects a tree's walks may open before stopping to restart (see the cost bound). A
+ * list of records sharing a few tag objects meets each again within the first records,
+ * so it restarts a few times, early, instead of walking every record twice.
+ */
+const RESTART_BUDGET = 4096;
+
+/** What `walk` returns when it stops at an object met twice, to be walked again. */
+const RESTART = Symbol("restart");
 
 /** Deeper objects become patches (separate trees): `JSON.stringify` recurses. */
 const MAX_DEPTH = 200;
@@ -128,20 +140,34 @@ export class PlainTrees {
    */
   treeOf(root: object, index: number): TreeWalk | undefined {
     if (this.notPlain.has(root)) return undefined;
-    const twice = new Set<object>();
     const members: object[] = [];
-    let tree = this.walk(root, index, NOTHING_SHARED, twice, members);
-    if (tree !== undefined && twice.size > 0) {
+    const shared = new Set<object>();
+    let budget = RESTART_BUDGET;
+    let tree: TreeWalk | typeof RESTART | undefined;
+    for (;;) {
+      const twice = new Set<object>();
+      tree = this.walk(root, index, shared, twice, members, budget > 0);
+      if (tree === undefined || twice.size === 0) break;
+      // Shared inside the tree: patched wherever met from now on.
+      budget -= members.length;
       this.release(members);
+      for (const item of twice) shared.add(item);
+      if (!this.copiesSafe) {
+        tree = undefined;
+        break;
+      }
+      if (tree === RESTART) continue;
+      // A whole survey: the walk that follows meets nothing twice (see the cost bound).
       const again = new Set<object>();
-      tree = this.copiesSafe ? this.walk(root, index, twice, again, members) : undefined;
-      // Cannot happen (see the cost bound above), but a tree that lost an identity would
-      // restore wrong data, so it is checked.
+      tree = this.walk(root, index, shared, again, members, false);
+      // Cannot happen, but a tree that lost an identity would restore wrong data.
       if (again.size > 0) tree = undefined;
+      break;
     }
-    if (tree === undefined) {
+    if (tree === undefined || tree === RESTART) {
       this.release(members);
       this.notPlain.add(root);
+      return undefined;
     }
     return tree;
   }
@@ -155,7 +181,8 @@ export class PlainTrees {
 
   /**
    * One depth-first walk: `shared` are patched wherever met; an object met a second
-   * time otherwise is added to `twice` (the walk's result is then only a survey).
+   * time otherwise is added to `twice`, and then the walk stops there (`RESTART`) if
+   * `restart`, else goes on (its result is then only a survey).
    */
   private walk(
     root: object,
@@ -163,7 +190,8 @@ export class PlainTrees {
     shared: ReadonlySet<object>,
     twice: Set<object>,
     members: object[],
-  ): TreeWalk | undefined {
+    restart: boolean,
+  ): TreeWalk | typeof RESTART | undefined {
     const { claims } = this.context;
     const first = this.open(root, 0, undefined, 0);
     if (first === undefined) return undefined;
@@ -213,6 +241,7 @@ export class PlainTrees {
       const claim = claims.get(item);
       if (claim === node) {
         twice.add(item);
+        if (restart) return RESTART;
         continue;
       }
       if (
