@@ -324,10 +324,12 @@ const LITTLE_ENDIAN = endianness() === "LE";
 
 /** `["N", bytes]`: an array's numbers as little-endian doubles (see `NodeKind.numbers`). */
 export function numbersNode(numbers: readonly number[]): unknown[] {
-  let doubles: Float64Array;
-  if (LITTLE_ENDIAN) doubles = new Float64Array(numbers);
+  const doubles = new Float64Array(numbers.length);
+  // A loop, not `new Float64Array(numbers)`: the walk's value lists hold any kind of
+  // item, so V8 keeps them generic, and the constructor's path for those measured ~30x
+  // slower than this loop (0.8 ms for 40,000 numbers).
+  if (LITTLE_ENDIAN) for (let i = 0; i < numbers.length; i++) doubles[i] = numbers[i]!;
   else {
-    doubles = new Float64Array(numbers.length);
     const view = new DataView(doubles.buffer);
     for (let i = 0; i < numbers.length; i++) view.setFloat64(i * 8, numbers[i]!, true);
   }
