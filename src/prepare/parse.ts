@@ -8,7 +8,12 @@ import { simple } from "acorn-walk";
 import { ExecutionError } from "../errors.ts";
 import { ACORN_OPTIONS } from "./acorn-options.ts";
 import { locateTypeScriptError } from "./locate-ts-error.ts";
-import { stripTypes, TypeScriptSyntaxError } from "./typescript.ts";
+import {
+  readsAlikeAsJavaScript,
+  type StrippedCode,
+  stripTypes,
+  TypeScriptSyntaxError,
+} from "./typescript.ts";
 
 export interface ParsedCell {
   program: Program;
@@ -74,13 +79,13 @@ function startsLikeObjectLiteral(code: string): boolean {
  */
 function parseAsExpression(code: string): ParsedCell | undefined {
   const wrapped = `(${code}\n)`;
-  let stripped: ReturnType<typeof stripTypes>;
+  let stripped: ReturnType<typeof withoutTypes>;
   try {
-    stripped = stripTypes(wrapped);
+    stripped = withoutTypes(wrapped);
   } catch {
     return undefined;
   }
-  const parsed = tryParse(stripped.code);
+  const parsed = stripped.program !== undefined ? stripped : tryParse(stripped.code);
   const only = parsed.program?.body.length === 1 ? parsed.program.body[0] : undefined;
   if (parsed.program === undefined || only?.type !== "ExpressionStatement") return undefined;
   checkCellRules(parsed.program, stripped.code);
@@ -91,10 +96,22 @@ function parseAsExpression(code: string): ParsedCell | undefined {
   };
 }
 
+/**
+ * The cell's JavaScript: the code itself when it parses as JavaScript that TypeScript
+ * reads alike (no stripping needed), else what the stripper makes of it.
+ */
+function withoutTypes(code: string): StrippedCode & { program?: Program } {
+  if (readsAlikeAsJavaScript(code)) {
+    const { program } = tryParse(withoutHashbang(code));
+    if (program !== undefined) return { code, positionsPreserved: true, program };
+  }
+  return stripTypes(code);
+}
+
 function parseStatements(code: string): ParsedCell {
-  let stripped: ReturnType<typeof stripTypes>;
+  let stripped: ReturnType<typeof withoutTypes>;
   try {
-    stripped = stripTypes(code);
+    stripped = withoutTypes(code);
   } catch (error) {
     if (!(error instanceof TypeScriptSyntaxError)) throw error;
     // TypeScript is always strict; sloppy-only JavaScript (`with`, legacy octals) is
@@ -116,10 +133,15 @@ function parseStatements(code: string): ParsedCell {
     throw syntaxError(error.message, where.line, where.column, error);
   }
   const js = withoutHashbang(stripped.code);
+  const program = stripped.program ?? parsedOrThrow(js);
+  checkCellRules(program, js);
+  return { program, js, positionsPreserved: stripped.positionsPreserved };
+}
+
+function parsedOrThrow(js: string): Program {
   const parsed = tryParse(js);
   if (!parsed.program) throw fromAcornError(parsed.error);
-  checkCellRules(parsed.program, js);
-  return { program: parsed.program, js, positionsPreserved: stripped.positionsPreserved };
+  return parsed.program;
 }
 
 /**
