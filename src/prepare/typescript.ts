@@ -46,10 +46,12 @@ export function stripTypes(code: string): StrippedCode {
  * `<…>` (`f<T>(x)` is a chain of comparisons to JavaScript) or a declaration keyword
  * before a line break (`declare\nlet x` is two statements to JavaScript, an ambient
  * declaration to TypeScript, which strips it). Every other TypeScript form is a
- * JavaScript syntax error, which sends the cell through the stripper as before. Checked:
- * the 9,774 JavaScript files in this repository's node_modules all strip to themselves,
- * and so does every keyword-before-line-break form that the stripper accepts apart
- * from those below (test/prepare/typescript-skip.test.ts). Lexical and cautious: the
+ * JavaScript syntax error, which sends the cell through the stripper as before; a form
+ * the stripper rejects is read as JavaScript anyway (see parse.ts). Checked against the
+ * stripper: all 9,774 JavaScript files of node_modules strip to themselves (once, by
+ * hand), and test/prepare/typescript-skip.test.ts keeps checking the keyword-before-
+ * line-break forms and a sample of those files. `abstract`, `enum` and `interface` are
+ * listed from caution: the stripper rejects their JavaScript-valid forms. Lexical: the
  * characters or words count anywhere, in strings and comments too.
  */
 export function readsAlikeAsJavaScript(code: string): boolean {
