@@ -24,6 +24,7 @@ import {
 } from "./sdk.ts";
 import { searchPromises } from "./search.ts";
 import { searchSchedules, searchTasks } from "./search-tasks.ts";
+import { SettledBranches } from "./settled-branches.ts";
 import { snapshot } from "./snapshot.ts";
 import type { StoreDatabase, WriteCounters } from "./store-db.ts";
 import { collectTouched, isEmptyTouched, type TouchedObjects } from "./touched.ts";
@@ -59,6 +60,8 @@ export class EmbeddedNetwork implements Network {
   private tickTimer: NodeJS.Timeout | undefined;
   private dispatchTimer: NodeJS.Timeout | undefined;
   private readonly group: GroupCommit;
+  /** Forgets finished branches once committed (settled-branches.ts). */
+  private readonly settled: SettledBranches;
   /** With `persistMessages` (outbox.ts); messages are otherwise delivered from memory. */
   private readonly outbox: Outbox | undefined;
   private failure: StoreError | undefined;
@@ -84,13 +87,17 @@ export class EmbeddedNetwork implements Network {
     this.now = options.now ?? Date.now;
     this.tickIntervalMs = options.tickIntervalMs ?? 1_000;
     this.keepLeasesAlive = options.keepLeasesAlive ?? true;
+    this.settled = new SettledBranches(server);
     this.group = new GroupCommit(
       (cause, touched) => {
         const committed =
           this.failure === undefined &&
           ((isEmptyTouched(touched) && outbox?.hasWork(touched) !== true) ||
             this.guardWrite(cause, () => this.persist(touched)));
-        if (committed) return undefined;
+        if (committed) {
+          this.settled.committed(touched);
+          return undefined;
+        }
         return this.failure ?? new StoreError("STORE_WRITE_FAILED", `store ${this.dir} failed`);
       },
       () => this.scheduleDispatch(),
@@ -320,6 +327,12 @@ export class EmbeddedNetwork implements Network {
    */
   writeCounters(): WriteCounters {
     return this.database.writeCounters();
+  }
+
+  /** What the server holds in memory (the database holds everything), for tests and benchmarks. */
+  held(): { promises: number; tasks: number; openBranches: number } {
+    const { promises, tasks } = this.server;
+    return { promises: promises.size, tasks: tasks.size, openBranches: this.settled.openBranches };
   }
 
   private unavailable(): StoreError | undefined {

@@ -1,15 +1,18 @@
 /**
  * The server's view of promises and tasks, loaded on demand.
  *
- * The SDK's protocol Server keeps every promise and task in a Map and reaches them only
- * by id (`get`, `set`, `delete`; `values()` only for its debug snapshot). The store
+ * The SDK's protocol Server keeps every promise and task in a Map and reaches them by id
+ * (`get`, `set`, `delete`), except two scans of every promise it holds (a task fulfilled
+ * drops its callbacks; a task acquired preloads its branch), which only need what is live
+ * or running, and `values()` for its debug snapshot. The store
  * loads what is live at open (pending promises, unfinished tasks: what recovery and
  * the timeouts need) and lets this Map fetch anything else, a settled execution asked
  * for by id, from the database the first time it is asked for. So open costs what is
  * live, not the history; a finished execution costs one indexed read when it is read
  * again. The database always holds every object (each apply is persisted before its
  * response), so a miss here is a miss there too. Iteration sees only what is loaded:
- * searches read the database instead (search.ts).
+ * searches read the database instead (search.ts). What a finished branch left here is
+ * dropped once committed (settled-branches.ts), so memory holds live work only.
  *
  * Misses are remembered too: every new step looks up ids that exist nowhere yet (its
  * promise when created, its task when settled), a read each. The database gains a row
