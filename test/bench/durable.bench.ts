@@ -2,7 +2,8 @@
  * The durable layer's costs, each against a baseline measured in the same run:
  * 1. a durable step (`ctx.run` of a trivial function, and a durable `execute` of a
  *    trivial cell) on the embedded store, at both durability levels, versus the SDK's
- *    in-memory LocalNetwork;
+ *    in-memory LocalNetwork; whole executions of 10 steps in a fresh process and after
+ *    5,000 executions (a long-lived orchestrator must not slow down as it goes);
  * 2. a durable `execute` of a 10 ms cell, at both durability levels, versus a plain
  *    `session.execute` of it on one warm worker, and on a fresh worker every 10 cells
  *    (what each durable execution gets), which tells the cold worker's share apart;
@@ -24,6 +25,8 @@ import { type Measurement, printTable } from "./harness.ts";
 
 const EXECUTIONS = 30;
 const STEPS = 10;
+/** Executions a long-lived process has run before the "after many executions" rows. */
+const LONG_HISTORY = 5_000;
 const SLOW_CELL = "await new Promise((resolve) => setTimeout(resolve, 10)); 1";
 /** Restarts per row; `CAPSULE_BENCH_RESTARTS` raises it for a noisy machine. */
 const RESTARTS = Number(process.env.CAPSULE_BENCH_RESTARTS ?? 8);
@@ -78,6 +81,27 @@ async function stepLatency(kind: Backend, step: "run" | "execute", code = "1") {
     for (let i = 0; i < 3; i++) await (await fn.run(`warm-${i}`)).result();
     samples.length = 0;
     for (let i = 0; i < EXECUTIONS; i++) await (await fn.run(`run-${i}`)).result();
+    return samples;
+  });
+}
+
+/**
+ * Whole executions of `STEPS` `ctx.run` steps (run to result), after `history` of them
+ * ran in the same process: whether a long-lived orchestrator slows down as it goes.
+ */
+async function executionLatency(kind: Backend, history: number): Promise<number[]> {
+  return withCapsule(kind, async (capsule) => {
+    const fn = capsule.register("steps", async (ctx) => {
+      for (let i = 0; i < STEPS; i++) await ctx.run(async () => i);
+      return STEPS;
+    });
+    for (let i = 0; i < history; i++) await (await fn.run(`history-${i}`)).result();
+    const samples: number[] = [];
+    for (let i = 0; i < EXECUTIONS; i++) {
+      const started = performance.now();
+      await (await fn.run(`run-${i}`)).result();
+      samples.push(performance.now() - started);
+    }
     return samples;
   });
 }
@@ -255,6 +279,20 @@ export default async function run(): Promise<void> {
     `durable step latency, ${EXECUTIONS} executions x ${STEPS} steps`,
     steps,
     "ctx.run, LocalNetwork (in memory)",
+  );
+
+  const executions: Measurement[] = [];
+  for (const history of [0, LONG_HISTORY]) {
+    for (const kind of ["memory", "process"] as const) {
+      const where = kind === "memory" ? "LocalNetwork (in memory)" : "store durability=process";
+      const samples = await executionLatency(kind, history);
+      executions.push(stats(`${where}, after ${history} executions`, samples));
+    }
+  }
+  printTable(
+    `an execution of ${STEPS} ctx.run steps, fresh process vs after ${LONG_HISTORY} executions`,
+    executions,
+    "LocalNetwork (in memory), after 0 executions",
   );
 
   const plain = stats("session.execute (plain)", await plainExecute(SLOW_CELL));
