@@ -17,7 +17,7 @@ import { moduleNode } from "./module-node.ts";
 import { isNamespaceAccessor, type NamespaceAccessor } from "./namespace.ts";
 import { buildNode, type NodeSink, numbersNode } from "./node-builders.ts";
 import { link, type Path, renderPath } from "./paths.ts";
-import { PlainTrees } from "./plain-trees.ts";
+import { PlainTrees, type TreeKey } from "./plain-trees.ts";
 import { Prototypes } from "./prototypes.ts";
 import { ScopeTable } from "./scope-table.ts";
 import { TreeTable } from "./tree-table.ts";
@@ -45,6 +45,8 @@ export class Encoder implements NodeSink {
   /** Whether this encode asked the inspector anything (and must release it). */
   private usedInspector = false;
   private pending: Pending[] = [];
+  /** `[ref, index]` per node index, shared by the patches that refer to it. */
+  private readonly refSlots: Slot[] = [];
   private readonly trees = new TreeTable(this);
   private readonly plain: PlainTrees;
   private current = "";
@@ -130,6 +132,7 @@ export class Encoder implements NodeSink {
       this.nodes.length = mark;
       this.objects.length = mark;
       this.ownerNames.length = mark;
+      this.refSlots.length = Math.min(this.refSlots.length, mark);
       this.pending = [];
       return { reason: where === name ? error.message : `${where}: ${error.message}` };
     }
@@ -267,7 +270,8 @@ export class Encoder implements NodeSink {
         return;
       }
       if (walk !== undefined) {
-        const patches: unknown[] = [];
+        // The walk's `[path, value, …]` becomes `[path, slot, …]` in place.
+        const { patches } = walk;
         const tree = {
           root: value,
           members: walk.members,
@@ -280,16 +284,19 @@ export class Encoder implements NodeSink {
           for (const member of tree.members) this.onPreviousOwner(member);
         }
         // After `add`: a patched value is no member, but may reach one (and explode it).
-        for (const { path: keys, value: item } of walk.patches) {
-          // Most patches are objects met before (records sharing a tag): no path to build.
+        for (let k = 0; k < patches.length; k += 2) {
+          const item = patches[k + 1];
+          // Most patches are objects met before (records sharing a tag): no path to build,
+          // and one slot per node, shared by all its patches.
           const known = typeof item === "object" ? this.index.get(item as object) : undefined;
           if (known !== undefined) {
             this.groups.union(this.current, this.ownerNames[known]!);
-            patches.push(keys, [SlotTag.ref, known]);
+            patches[k + 1] = this.refSlots[known] ??= [SlotTag.ref, known];
             continue;
           }
+          const keys = patches[k] as TreeKey[];
           const where = keys.reduce<Path>((at, key) => link(at, key), path);
-          patches.push(keys, this.slot(item, where));
+          patches[k + 1] = this.slot(item, where);
         }
         return;
       }

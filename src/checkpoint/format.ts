@@ -116,13 +116,29 @@ let spareEncoder: Encoder | undefined;
 const KEEP_ENCODER_BYTES = 4 * 1024 * 1024;
 
 export function writeCheckpoint(payload: Payload): Uint8Array {
-  const encoder = spareEncoder ?? new Encoder({ ignoreUndefined: false });
-  spareEncoder = undefined;
+  // A large checkpoint gets an encoder sized for its binary parts up front: growing by
+  // doubling from 2 KiB copied ~2x its size through ever larger zeroed buffers.
+  const estimate = binaryBytes(payload.nodes);
+  const encoder =
+    estimate > KEEP_ENCODER_BYTES
+      ? new Encoder({ ignoreUndefined: false, initialBufferSize: estimate + (estimate >> 3) })
+      : (spareEncoder ?? new Encoder({ ignoreUndefined: false }));
+  if (encoder === spareEncoder) spareEncoder = undefined;
   // A view of the encoder's own buffer, copied by `sealCheckpoint` before any reuse.
   const body = encoder.encodeSharedRef(payload);
   const sealed = sealCheckpoint(body);
   if (body.buffer.byteLength <= KEEP_ENCODER_BYTES) spareEncoder = encoder;
   return sealed;
+}
+
+/** The bytes of the nodes' binary parts (plain trees' JSON, numbers, buffers). */
+function binaryBytes(nodes: readonly unknown[][]): number {
+  let total = 0;
+  for (const node of nodes) {
+    const part = node[1];
+    if (part instanceof Uint8Array) total += part.byteLength;
+  }
+  return total;
 }
 
 /**

@@ -81,19 +81,14 @@ const NAMED_KEYS_FROM = 512;
 /** A key on the way from a tree's root: an index of an array, a key of an object. */
 export type TreeKey = string | number;
 
-/** A position of a tree that JSON holds as `null`: `path` from the root, the value there. */
-export interface Patch {
-  path: TreeKey[];
-  value: unknown;
-}
-
 /** A plain tree found by `PlainTrees.treeOf`. */
 export interface TreeWalk {
   /** Every object of the tree but its root, each claimed for the tree's node. */
   members: object[];
   /** What `JSON.stringify` writes: the root, or a copy of it with `null` at the patches. */
   json: object;
-  patches: Patch[];
+  /** `[path, value, path, value, …]`, flat (no object per patch: a tree may have 100,000s). */
+  patches: unknown[];
   /**
    * The root's items when the root is an array of at least `NUMBERS_FROM` numbers and
    * nothing else (then `members` and `patches` are empty): written in bulk instead, as
@@ -199,12 +194,12 @@ export class PlainTrees {
     if (first.numeric && first.values.length >= NUMBERS_FROM) {
       return { members, json: root, patches: [], numbers: first.values as number[] };
     }
-    const patches: Patch[] = [];
+    const patches: unknown[] = [];
     const patch = (frame: Frame, index: number, value: unknown) => {
       if (!this.copiesSafe) return false;
       const path: TreeKey[] = [frame.keys === undefined ? index : frame.keys[index]!];
       for (let at: Frame = frame; at.parent !== undefined; at = at.parent) path.push(at.key);
-      patches.push({ path: path.reverse(), value });
+      patches.push(path.reverse(), value);
       frame.values[index] = null;
       frame.dirty = true;
       return true;
