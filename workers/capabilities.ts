@@ -66,8 +66,12 @@ export class CapabilityCalls {
       this.#defined.set(target.context, defined);
     }
     const taken: string[] = [];
+    const fresh = [...names].filter((name) => !defined.has(name));
+    // Not for every cell: reading the realm compiles and runs a script in the context
+    // (~20 µs), and most cells bring no name that is not defined already.
+    if (fresh.length === 0) return taken;
     const realm = realmOf(target.context);
-    for (const name of names) {
+    for (const name of fresh) {
       if (defined.has(name)) continue;
       const call =
         name === "fetch"
