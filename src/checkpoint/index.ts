@@ -34,7 +34,9 @@
  *
  * Plain data is fast: a subgraph of ordinary objects and arrays holding only JSON-safe
  * primitives, nothing in it shared with the rest, is one node of JSON parsed by the
- * target context itself (`plain-trees.ts`); everything else goes node by node.
+ * target context itself (`plain-trees.ts`), and an array of only numbers one node of
+ * doubles; everything else goes node by node. Every property is still read by
+ * descriptor (no getter may run), which is most of what an encode of plain data costs.
  *
  * A function whose free name is not yet defined (a forward reference) is reported as
  * closing over it; the incremental checkpointer retries it later.

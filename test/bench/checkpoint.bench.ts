@@ -13,12 +13,30 @@
  * share a scope); later checkpoints of the same functions reuse the cached answer, so
  * the first checkpoint is timed on its own, on freshly created closures each time.
  * Run: `node test/bench/run.ts checkpoint` (`CHECKPOINT_BENCH=data` for the data tables only).
+ * Before/after in one run: `CHECKPOINT_BASE=<another checkout>` adds that tree's codec as
+ * rows "… (base)", interleaved with the rest (e.g. `git worktree add --detach /tmp/base
+ * <commit>` with node_modules linked in); each tree restores its own encoding.
  */
+
+import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { scopeReader } from "../../src/checkpoint/closures.ts";
 import { decodeNamespace, encodeNamespace, readNamespace } from "../../src/checkpoint/index.ts";
 import { consume, type Measurement, printTable } from "./harness.ts";
+
+type Codec = Pick<
+  typeof import("../../src/checkpoint/index.ts"),
+  "encodeNamespace" | "decodeNamespace"
+>;
+
+/** The codec of the tree named by `CHECKPOINT_BASE`, if any (see the header). */
+const base: Codec | undefined =
+  process.env.CHECKPOINT_BASE === undefined
+    ? undefined
+    : ((await import(
+        pathToFileURL(`${process.env.CHECKPOINT_BASE}/src/checkpoint/index.ts`).href
+      )) as Codec);
 
 /**
  * Plain data: records (each with its own nested object), arrays of numbers and of
@@ -235,6 +253,14 @@ async function dataTables(
     [
       { name: "v8.serialize", operation: () => v8.serialize(asObject) },
       { name: "encodeNamespace", operation: () => encodeNamespace(entries, { maxBytes }) },
+      ...(base === undefined
+        ? []
+        : [
+            {
+              name: "encodeNamespace (base)",
+              operation: () => base.encodeNamespace(entries, { maxBytes }),
+            },
+          ]),
     ],
     size.samples,
     size.batch,
@@ -243,10 +269,19 @@ async function dataTables(
   // decodeNamespace does not assign into the context, so one target serves every run and
   // the numbers measure the codec, not vm.createContext (~0.4 ms).
   const target = vm.createContext();
+  const baseData = base?.encodeNamespace(entries, { maxBytes }).data;
   const decode = await timeInterleaved(
     [
       { name: "v8.deserialize", operation: () => v8.deserialize(serialized) },
       { name: "decodeNamespace", operation: () => decodeNamespace(encoded.data, target) },
+      ...(base === undefined || baseData === undefined
+        ? []
+        : [
+            {
+              name: "decodeNamespace (base)",
+              operation: () => base.decodeNamespace(baseData, target),
+            },
+          ]),
     ],
     size.samples,
     size.batch,
