@@ -13,21 +13,17 @@ import {
   type StoreStats,
   writeFailure,
 } from "./network-options.ts";
-import { deliverAll, type MessageSubscriber, Outbox, type OutboxEntry } from "./outbox.ts";
+import { deliverAll, type MessageSubscriber, type Outbox, type OutboxEntry } from "./outbox.ts";
 import { DATABASE_FILE, openOwnedDatabase, retireOwner } from "./ownership.ts";
-import { type RecoveryReport, releaseOrphanedTasks } from "./recovery.ts";
-import {
-  createProtocolServer,
-  type ProtocolServer,
-  type ServerChange,
-  storeRequestHead,
-} from "./sdk.ts";
+import { rebuildServer } from "./rebuild.ts";
+import type { RecoveryReport } from "./recovery.ts";
+import { type ProtocolServer, type ServerChange, storeRequestHead } from "./sdk.ts";
 import { searchPromises } from "./search.ts";
 import { searchSchedules, searchTasks } from "./search-tasks.ts";
 import { SettledBranches } from "./settled-branches.ts";
 import { snapshot } from "./snapshot.ts";
 import type { StoreDatabase, WriteCounters } from "./store-db.ts";
-import { collectTouched, isEmptyTouched, type TouchedObjects } from "./touched.ts";
+import { isEmptyTouched, type TouchedObjects } from "./touched.ts";
 
 export { type EmbeddedNetworkOptions, STORE_FATAL_EXIT_CODE, type StoreStats };
 
@@ -117,32 +113,8 @@ export class EmbeddedNetwork implements Network {
       bootId: options.bootId,
     });
     try {
-      const server = createProtocolServer();
-      const outbox = options.persistMessages === true ? new Outbox(database) : undefined;
-      let recovered: ReturnType<typeof releaseOrphanedTasks>;
-      try {
-        database.loadLive(server);
-        // Before recovery's own messages, which replace a task's older execute row.
-        outbox?.load(server);
-        recovered = releaseOrphanedTasks(server, (options.now ?? Date.now)(), {
-          releaseLeases: options.leasesOnOpen !== "keep",
-        });
-      } catch (error) {
-        if (error instanceof StoreError) throw error;
-        throw new StoreError("STORE_CORRUPT", `cannot rebuild the store in ${options.dir}`, {
-          cause: error,
-        });
-      }
-      try {
-        const touched = collectTouched(recovered.changes);
-        database.persist(server, touched, outbox && (() => outbox.write(server, touched)));
-        outbox?.committed();
-      } catch (error) {
-        throw new StoreError("STORE_WRITE_FAILED", `cannot persist recovery in ${options.dir}`, {
-          cause: error,
-        });
-      }
-      return new EmbeddedNetwork(options, server, database, recovered.report, outbox);
+      const { server, outbox, recovery } = rebuildServer(database, options);
+      return new EmbeddedNetwork(options, server, database, recovery, outbox);
     } catch (error) {
       // Nothing was acknowledged from this open: give the store back as it was.
       retireOwner(options.dir);
