@@ -36,6 +36,7 @@
  */
 import { types } from "node:util";
 import { isOrdinaryObject } from "./classify.ts";
+import { hasToJSON, isDefaultData, isJSONPrimitive } from "./json-safe.ts";
 
 /** From this length on, an array of only numbers is written as doubles (see `NodeKind.numbers`). */
 const NUMBERS_FROM = 64;
@@ -361,33 +362,6 @@ export class PlainTrees {
   }
 }
 
-/** A data property as an assignment makes it: writable, enumerable, configurable. */
-function isDefaultData(
-  descriptor: PropertyDescriptor | undefined,
-): descriptor is PropertyDescriptor & { value: unknown } {
-  return (
-    descriptor !== undefined &&
-    descriptor.writable === true &&
-    descriptor.enumerable === true &&
-    descriptor.configurable === true
-  );
-}
-
-/** A string, boolean, null or a number JSON writes as itself (not -0, NaN, ±Infinity). */
-function isJSONPrimitive(item: unknown): boolean {
-  switch (typeof item) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(item) && !Object.is(item, -0);
-    case "object":
-      return item === null;
-    default:
-      return false;
-  }
-}
-
 /**
  * What JSON reads for a frame below which a patch sits: its values (patches already
  * `null`, dirty children already their copies) in this realm's array, or an object
@@ -409,8 +383,4 @@ function copyOf(frame: Frame): object {
     } else copy[key] = values[i];
   }
   return copy;
-}
-
-function hasToJSON(proto: object): boolean {
-  return Reflect.getOwnPropertyDescriptor(proto, "toJSON") !== undefined;
 }
