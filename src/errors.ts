@@ -25,6 +25,7 @@ export type ErrorCode =
   | "WORKER_CRASHED"
   | "WORKER_START_FAILED"
   | "WORKER_BUILD_STALE"
+  | "HOST_BUILD_STALE"
   | "RESPAWN_LIMIT"
   // execution of user code
   | "EXECUTION_ERROR"
@@ -213,6 +214,17 @@ export class WorkerBuildError extends CapsuleError {
   override name = "WorkerBuildError";
   constructor(message: string, options: CapsuleErrorOptions = {}) {
     super("WORKER_BUILD_STALE", message, { retryable: false, ...options });
+  }
+}
+
+/**
+ * The JavaScript build of Capsule's package entries (`capsule`, `capsule/durable`) is
+ * older than its sources: `npm run build` makes a new one.
+ */
+export class HostBuildError extends CapsuleError {
+  override name = "HostBuildError";
+  constructor(message: string, options: CapsuleErrorOptions = {}) {
+    super("HOST_BUILD_STALE", message, { retryable: false, ...options });
   }
 }
 

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildHost, HOST_BUILD_DIR } from "../src/build/host-build.ts";
 import { currentStaleReason, REBUILD_ENV } from "../src/build/manifest.ts";
 import { buildWorkers } from "../src/build/worker-build.ts";
 
@@ -38,11 +39,14 @@ function leakedWorkers(): { pid: number; args: string }[] {
 /**
  * Workers run the JavaScript build of workers/ (a spawn refuses a stale one): rebuild it
  * when a source changed, here and, for edits made while the run goes on, at a spawn (the
- * test processes inherit this environment).
+ * test processes inherit this environment). The child processes that import Capsule by
+ * its package name run the host build (src/dist), rebuilt here when stale; an edit made
+ * while the run goes on makes them fail with HOST_BUILD_STALE.
  */
 export function setup(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
   if (currentStaleReason(root) !== undefined) buildWorkers({ root });
+  if (currentStaleReason(root, path.join(root, HOST_BUILD_DIR)) !== undefined) buildHost(root);
   process.env[REBUILD_ENV] = "rebuild-stale";
   // The `capsule` launcher keeps Node's compile cache in the user's cache directory; the
   // CLI processes of a test run share one of their own, removed at the end.

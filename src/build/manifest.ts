@@ -1,13 +1,13 @@
 /**
- * The worker build's manifest, and the check that no stale build runs. Workers run plain
- * JavaScript emitted from Capsule's TypeScript sources (see worker-build.ts) so a session
- * does not pay for Node's TypeScript stripper at every start; the manifest records a hash
- * of every source the build read, and the host refuses to spawn a worker from a build
- * whose sources have changed since.
+ * A build's manifest, and the check that no stale build runs. Workers, and processes that
+ * import Capsule's package entries, run plain JavaScript emitted from Capsule's
+ * TypeScript sources (see worker-build.ts, host-build.ts) so that they do not pay for
+ * Node's TypeScript stripper at every start; the manifest records a hash of every source
+ * the build read, and a build whose sources have changed since is refused.
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { WorkerBuildError } from "../errors.ts";
 
 /**
@@ -20,15 +20,43 @@ export const BUILD_DIR = path.join("workers", "dist");
 export const CURRENT_FILE = "current";
 export const MANIFEST_FILE = "manifest.json";
 /** Bumped when the emitted layout changes, so an old build is rebuilt, not trusted. */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 
 export interface WorkerBuildManifest {
   version: number;
   /** Source path (relative to the package root, `/`-separated) → sha256 of its content. */
   sources: Record<string, string>;
+  /**
+   * Source path → its size and mtime (ms) as the build saw them, taken before it read the
+   * file: a source that still has both is unchanged without reading and hashing it.
+   */
+  stats: Record<string, [number, number]>;
 }
 
+/**
+ * The package root: the nearest directory above the module at `moduleUrl` that holds a
+ * `package.json`. The same from a source file (src/session/spawn.ts) and from the host
+ * build's bundles (src/dist/<id>/*.js), which hold none of their own.
+ */
+export function packageRootOf(moduleUrl: string): string {
+  return nearestAbove(path.dirname(fileURLToPath(moduleUrl)), "package.json");
+}
+
+/** The nearest directory from `dir` upwards (itself included) that holds `name`. */
+export function nearestAbove(dir: string, name: string): string {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    if (fs.existsSync(path.join(at, name))) return at;
+    if (path.dirname(at) === at) throw new Error(`no ${name} above ${dir}`);
+  }
+}
+
+/**
+ * sha256 of a source, in hex. node:crypto is loaded at the first call, not with this
+ * module: loading it costs ~10 ms of a process start that the fast path of
+ * `staleReason` does not need.
+ */
 export function hashSource(content: string | Buffer): string {
+  const { createHash } = process.getBuiltinModule("node:crypto");
   return createHash("sha256").update(content).digest("hex");
 }
 
@@ -46,7 +74,8 @@ export function readManifest(buildDir: string): WorkerBuildManifest | string {
     typeof parsed !== "object" ||
     parsed === null ||
     (parsed as { version?: unknown }).version !== MANIFEST_VERSION ||
-    typeof (parsed as { sources?: unknown }).sources !== "object"
+    typeof (parsed as { sources?: unknown }).sources !== "object" ||
+    typeof (parsed as { stats?: unknown }).stats !== "object"
   ) {
     return `${file} is not a version ${MANIFEST_VERSION} manifest`;
   }
@@ -61,9 +90,14 @@ export function staleReason(root: string, buildDir: string): string | undefined 
   const manifest = readManifest(buildDir);
   if (typeof manifest === "string") return manifest;
   for (const [source, hash] of Object.entries(manifest.sources)) {
+    const file = path.join(root, source);
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return `${source} was removed since the build`;
+    const seen = manifest.stats[source];
+    if (seen !== undefined && seen[0] === stat.size && seen[1] === stat.mtimeMs) continue;
     let content: Buffer;
     try {
-      content = fs.readFileSync(path.join(root, source));
+      content = fs.readFileSync(file);
     } catch {
       return `${source} was removed since the build`;
     }

@@ -9,8 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { BUILD_DIR, freshWorkerBuild } from "../build/manifest.ts";
+import { BUILD_DIR, freshWorkerBuild, packageRootOf } from "../build/manifest.ts";
 import type { ResolvedSessionOptions } from "./options.ts";
 import { bwrapArgs, sandboxedWorkerPid, useNamespaces } from "./sandbox.ts";
 import { createWorkdir } from "./workdirs.ts";
@@ -18,7 +17,7 @@ import { createWorkdir } from "./workdirs.ts";
 export { removeWorkdir } from "./workdirs.ts";
 
 /** The package root: the worker's code and Capsule's own dependencies live below it. */
-export const PACKAGE_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+export const PACKAGE_ROOT = packageRootOf(import.meta.url);
 /**
  * Workers run the plain-JavaScript build of their sources (src/build/worker-build.ts), so a
  * start does not pay for Node's TypeScript stripper; of Capsule's own code, only the

@@ -16,7 +16,8 @@ import {
   freshWorkerBuild,
   REBUILD_ENV,
 } from "../../src/build/manifest.ts";
-import { buildWorkers, emitModule } from "../../src/build/worker-build.ts";
+import { emitModule } from "../../src/build/tree-build.ts";
+import { buildWorkers } from "../../src/build/worker-build.ts";
 import { WorkerBuildError } from "../../src/errors.ts";
 
 let root: string;
