@@ -197,8 +197,19 @@ function workerEnv(options: ResolvedSessionOptions, workdir: string): Record<str
     if (value !== undefined) env[name] = value;
   }
   const grants = options.permissions.sqlite ? "sqlite" : "";
-  // The grants come last: a caller's `env` cannot widen what the guard allows.
-  return { ...env, HOME: workdir, TMPDIR: workdir, ...options.env, [GRANTS_ENV]: grants };
+  // glibc gives each thread that allocates its own malloc arena (the worker has its two
+  // and V8's helper threads), and each arena keeps freed pages dirty: two arenas save
+  // ~1.1 MiB of every idle session's private memory (`bench session`). A caller's `env`
+  // may set another value. The grants come last: a caller's `env` cannot widen what the
+  // guard allows.
+  return {
+    ...env,
+    HOME: workdir,
+    TMPDIR: workdir,
+    MALLOC_ARENA_MAX: "2",
+    ...options.env,
+    [GRANTS_ENV]: grants,
+  };
 }
 
 function unique(paths: string[]): string[] {

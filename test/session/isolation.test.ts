@@ -20,12 +20,16 @@ describe("isolation", () => {
     try {
       const session = await startSession({ env: { GREETING: "hi" } });
       const r = await session.execute(
-        "['CAPSULE_TEST_SECRET' in process.env, process.env.GREETING, process.env.HOME]",
+        "['CAPSULE_TEST_SECRET' in process.env, process.env.GREETING, process.env.HOME, process.env.MALLOC_ARENA_MAX]",
       );
-      const [secret, greeting, home] = r.value as [boolean, unknown, string];
+      const [secret, greeting, home, arenas] = r.value as [boolean, unknown, string, unknown];
       expect(secret).toBe(false);
       expect(greeting).toBe("hi");
       expect(home).toMatch(/capsule-session-/);
+      // Capsule's own setting for the worker's malloc (spawn.ts), which a caller may change.
+      expect(arenas).toBe("2");
+      const own = await startSession({ env: { MALLOC_ARENA_MAX: "4" } });
+      expect((await own.execute("process.env.MALLOC_ARENA_MAX")).value).toBe("4");
     } finally {
       delete process.env.CAPSULE_TEST_SECRET;
     }
