@@ -39,9 +39,10 @@ function leakedWorkers(): { pid: number; args: string }[] {
 /**
  * Workers run the JavaScript build of workers/ (a spawn refuses a stale one): rebuild it
  * when a source changed, here and, for edits made while the run goes on, at a spawn (the
- * test processes inherit this environment). The child processes that import Capsule by
- * its package name run the host build (src/dist), rebuilt here when stale; an edit made
- * while the run goes on makes them fail with HOST_BUILD_STALE.
+ * test processes inherit this environment). The `capsule` launcher and the child
+ * processes that import Capsule by its package name run the host build (src/dist),
+ * rebuilt here when stale; an edit made while the run goes on makes them fail with
+ * HOST_BUILD_STALE.
  */
 export function setup(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));

@@ -20,10 +20,14 @@ import { type BuildReport, buildTree, replaceFile, type StagedTree, toJs } from 
 
 /** Where host builds live, relative to the package root. */
 export const HOST_BUILD_DIR = path.join("src", "dist");
-/** Package entry name → its source; src/dist/<name>.js is what `exports` names. */
+/**
+ * Entry name → its source; src/dist/<name>.js is what `exports` names (and `cli`, what
+ * the `capsule` launcher runs).
+ */
 export const HOST_ENTRIES: Readonly<Record<string, string>> = {
   capsule: "src/index.ts",
   durable: "durable/index.ts",
+  cli: "src/cli/main.ts",
 };
 /** Run before each entry's bundle; see host-fresh.ts. */
 const FRESHNESS_CHECK = "src/build/host-fresh.ts";

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Capsule } from "../../durable/index.ts";
+import { packageRootOf } from "../build/manifest.ts";
 import { type StoreOptions, storeDir } from "../cli/store.ts";
 import { kernelIdOf, readConnectionFile } from "./connection.ts";
 import { Kernel } from "./kernel.ts";
@@ -20,7 +21,7 @@ export interface KernelCommandOptions extends StoreOptions {
 }
 
 function packageVersion(): string {
-  const file = new URL("../../package.json", import.meta.url);
+  const file = path.join(packageRootOf(import.meta.url), "package.json");
   const json: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
   const version = (json as { version?: unknown }).version;
   return typeof version === "string" ? version : "0.0.0";

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRootOf } from "../build/manifest.ts";
 import { KernelError } from "../errors.ts";
 
 export interface InstallOptions {
@@ -23,8 +23,11 @@ export interface InstallOptions {
 
 export const DEFAULT_KERNEL_NAME = "capsule";
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
-/** The launcher next to main.ts; resolved from this file, so it is this checkout's. */
-const LAUNCHER = fileURLToPath(new URL("../cli/capsule", import.meta.url));
+/**
+ * The launcher next to main.ts, in the package this module belongs to (from the sources
+ * or from the host build alike), so it is this checkout's.
+ */
+const LAUNCHER = path.join(packageRootOf(import.meta.url), "src", "cli", "capsule");
 
 /** Jupyter's per-user data directory, as jupyter_core computes it. */
 function userDataDir(env: NodeJS.ProcessEnv): string {

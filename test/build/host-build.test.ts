@@ -61,6 +61,18 @@ describe("the host build", () => {
     expect(printed.values).toEqual([2, 157]);
   });
 
+  it("is what the `capsule` launcher runs", () => {
+    // Without Node's type stripper, the CLI's TypeScript sources could not load at all.
+    const run = spawnSync(path.join(ROOT, "src", "cli", "capsule"), ["--help"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "--no-experimental-strip-types" },
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: capsule /);
+  });
+
   it("gives way to the sources under the `capsule-source` condition", () => {
     const run = runModule('console.log(import.meta.resolve("capsule/durable"))', ROOT, [
       "--conditions=capsule-source",
