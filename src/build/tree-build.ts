@@ -88,9 +88,10 @@ export function buildTree(options: TreeBuildOptions): BuildReport {
     // Stat before reading: a source written in between then fails the fast check.
     const { size, mtimeMs } = fs.statSync(file);
     stats[relative] = [size, mtimeMs];
-    const source = fs.readFileSync(file, "utf8");
-    sources[relative] = hashSource(source);
-    const { code, sites } = emitSites(source, relative);
+    // The hash is of the bytes, as the check (manifest.ts) reads them.
+    const bytes = fs.readFileSync(file);
+    sources[relative] = hashSource(bytes);
+    const { code, sites } = emitSites(bytes.toString("utf8"), relative);
     emitted.set(relative, code);
     const rootRelative = (site: SpecifierSite): string =>
       toPosix(path.relative(root, path.resolve(path.dirname(file), site.specifier)));
