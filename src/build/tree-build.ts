@@ -68,11 +68,18 @@ interface SpecifierSite {
  * before may still be loading its modules.
  */
 const KEEP_OLD_BUILDS_MS = 10 * 60 * 1000;
+/**
+ * A source modified this close to the build gets no recorded size and mtime, so the check
+ * always hashes it: an edit in the same timestamp tick as the build's stat (ticks are as
+ * coarse as 1-2 s on some file systems) could keep both, the "racy clean" case git knows.
+ */
+const RACY_MS = 2_000;
 
 /** Emits a build and makes it current; an identical build is reused, not rewritten. */
 export function buildTree(options: TreeBuildOptions): BuildReport {
   const root = path.resolve(options.root);
   const distDir = path.resolve(options.distDir);
+  const startedAt = Date.now();
   const emitted = new Map<string, string>();
   /** Each source's hash, and its size and mtime (see WorkerBuildManifest). */
   const sources: Record<string, string> = {};
@@ -87,7 +94,7 @@ export function buildTree(options: TreeBuildOptions): BuildReport {
     if (relative.startsWith("..")) throw new Error(`build: ${file} is outside ${root}`);
     // Stat before reading: a source written in between then fails the fast check.
     const { size, mtimeMs } = fs.statSync(file);
-    stats[relative] = [size, mtimeMs];
+    if (mtimeMs < startedAt - RACY_MS) stats[relative] = [size, mtimeMs];
     // The hash is of the bytes, as the check (manifest.ts) reads them.
     const bytes = fs.readFileSync(file);
     sources[relative] = hashSource(bytes);
@@ -101,7 +108,7 @@ export function buildTree(options: TreeBuildOptions): BuildReport {
   }
   for (const source of options.extraSources) {
     const { size, mtimeMs } = fs.statSync(path.join(root, source));
-    stats[source] = [size, mtimeMs];
+    if (mtimeMs < startedAt - RACY_MS) stats[source] = [size, mtimeMs];
     sources[source] = hashSource(fs.readFileSync(path.join(root, source)));
   }
   const content = {

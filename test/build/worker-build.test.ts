@@ -107,6 +107,22 @@ describe("worker build", () => {
     expect(currentStaleReason(root)).toBe("workers/late.ts was removed since the build");
   });
 
+  it("trusts size and mtime only for sources older than the build's timestamp tick", () => {
+    // An hour old: the check may skip hashing it while size and mtime are unchanged.
+    const old = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(path.join(root, "src/shape.ts"), old, old);
+    const { buildDir } = build();
+    const manifest = JSON.parse(fs.readFileSync(path.join(buildDir, "manifest.json"), "utf8"));
+    expect(Object.keys(manifest.stats)).toEqual(["src/shape.ts"]);
+    // Written just now, like every other source: an edit of the same size that keeps its
+    // mtime (one timestamp tick) is still caught, because the check hashes it.
+    const late = path.join(root, "workers/late.ts");
+    const { mtime } = fs.statSync(late);
+    write("workers/late.ts", "export function twice(n: number): number { return n * 3; }\n");
+    fs.utimesSync(late, mtime, mtime);
+    expect(currentStaleReason(root)).toBe("workers/late.ts changed since the build");
+  });
+
   it("makes the spawner's check fail with WORKER_BUILD_STALE, naming the file", async () => {
     build();
     write("workers/reexported.ts", "export const seven: number = 8;\n");
