@@ -1,15 +1,16 @@
 /**
  * Builds Capsule's package entries for the processes that import them (`capsule` is
- * src/index.ts, `capsule/durable` is durable/index.ts) as JavaScript bundles. From the
+ * src/index.ts, `capsule/durable` is durable/index.ts), and the CLI that the `capsule`
+ * launcher runs (src/cli/main.ts), as JavaScript bundles. From the
  * sources, Node strips the types of, resolves and compiles some 200 files and their
  * dependencies' (zod alone is ~100) before a process's first line: importing
  * `capsule/durable` took ~320 ms, most of a restart after a crash, against ~50 ms for
  * the bundle.
  *
  * The build (see tree-build.ts) lives in an immutable src/dist/<id>; the files the
- * package's `exports` name, src/dist/capsule.js and src/dist/durable.js, are small
- * entries rewritten by each build that import host-fresh.ts first (which refuses a build
- * whose sources changed) and then the bundle. Node's `capsule-source` condition
+ * package's `exports` and the launcher name, src/dist/capsule.js, durable.js and cli.js,
+ * are small entries rewritten by each build that import host-fresh.ts first (which
+ * refuses a build whose sources changed) and then the bundle. Node's `capsule-source` condition
  * (`node --conditions=capsule-source`) loads the sources instead, and so do Capsule's own
  * tests and examples, which import the sources by path.
  */
