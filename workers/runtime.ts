@@ -116,6 +116,11 @@ export class WorkerRuntime {
     this.#output.write(stream, data);
   }
 
+  /** No cell is running now (a cell's stray callbacks may still be). */
+  get idle(): boolean {
+    return this.#running === undefined;
+  }
+
   /**
    * A host message. `token` is the cell token the service thread gave an `execute`
    * (none: a cell is still running there). Called straight from the service thread's

@@ -9,6 +9,7 @@ import { writeSync } from "node:fs";
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
 import { parseWorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
+import { IdleCompaction } from "./idle-compaction.ts";
 import type { WorkerRuntime } from "./runtime.ts";
 
 export type { WorkerConfig } from "./config.ts";
@@ -40,6 +41,12 @@ const runtime = new Runtime({
   service,
 });
 
+// An idle session gives this thread's heap slack back (the service thread does its own).
+const compaction = new IdleCompaction({
+  idle: () => runtime.idle,
+  enter: (work) => service.runtime(work),
+});
+
 captureProcessOutput(runtime);
 // A cell's stray callback must not take the session down: report it as that cell's stderr.
 process.on("uncaughtException", (error) =>
@@ -52,10 +59,14 @@ process.on("unhandledRejection", (reason) =>
 // (a terminal's Ctrl-C reaching the group) must not kill the session.
 process.on("SIGINT", () => {});
 
-service.onHost = (message, token) => runtime.handle(message, token);
+service.onHost = (message, token) => {
+  if (message.type !== "heartbeat") compaction.activity();
+  runtime.handle(message, token);
+};
 service.onDiagnostic = (text) => runtime.writeOutput("stderr", text);
 service.onStray = (notice) => runtime.strayStopped(notice);
 service.onExit = () => {
+  compaction.stop();
   runtime.close();
   // Stopping the service thread first closes its inspector session, so Node does not
   // print "Waiting for the debugger to disconnect" on the way out.
@@ -75,6 +86,8 @@ setImmediate(() =>
     runtime.warmUp(config.warmCheckpoints).catch(() => {});
   }),
 );
+// What starting and warming up left behind goes back if no cell comes soon.
+compaction.activity();
 
 function captureProcessOutput(target: WorkerRuntime): void {
   for (const stream of ["stdout", "stderr"] as const) {

@@ -8,8 +8,10 @@
  *    the bubblewrap sandbox and with the permission model only, alternating in one run;
  * 4. output latency: worker-stamped lines, delay computed at `onOutput`;
  * 5. 100 sessions started and executing at once: wall times and RSS per idle worker;
- * 6. private memory (`Private_Dirty`) and PSS per idle session against a plain idle `node`,
- *    and 250 idle sessions at once: their total and the host's own memory.
+ * 6. private memory (`Private_Dirty`) and PSS per session against a plain idle `node`,
+ *    right after its cell and idle (12 s later: an idle worker compacts its heap after
+ *    10 s without work), and 250 idle sessions at once: their total and the host's own
+ *    memory.
  * Targets from the issue are printed, never asserted. Run: `node test/bench/run.ts session`.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -29,6 +31,8 @@ import { processExists, rssKiB, spawnAndWait, startEcho } from "./processes.ts";
 const PIPE_BASELINE = "raw pipe ping-pong (32 B, node child)";
 const SPAWN_BASELINE = "spawn `node -e 0` until exit";
 const CONCURRENT_SESSIONS = 100;
+/** How long the memory rows wait for idle workers to compact (10 s without work). */
+const IDLE_SETTLE_MS = 12_000;
 /** The issue's density check; `BENCH_IDLE_SESSIONS` overrides it on a smaller machine. */
 const IDLE_SESSIONS = Number(process.env.BENCH_IDLE_SESSIONS ?? 250);
 /** The idle-sessions row stops starting sessions before the machine runs this low. */
@@ -329,6 +333,10 @@ async function manySessions(
     const executed = await timeAll(sessions, (session, index) =>
       session.execute(`const id = ${index}; id * 2`),
     );
+    const justRan = pids.map(processMemory);
+    // An idle worker compacts its heap 10 s after its last message (see
+    // workers/idle-compaction.ts): "idle" is measured once that has happened.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
     const idleKiB = pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
     const memories = pids.map(processMemory);
     printTable(
@@ -347,7 +355,8 @@ async function manySessions(
         `(VmRSS summed over ${pids.length} worker pids, after one cell each); ` +
         `an idle plain node process: ${(baselineRssKiB / 1024).toFixed(1)} MiB`,
     );
-    printMemoryRows(memories, baselineMemory);
+    printMemoryRows(justRan, baselineMemory, "right after its cell");
+    printMemoryRows(memories, baselineMemory, `idle (${IDLE_SETTLE_MS / 1000} s after its cell)`);
   } finally {
     // A failed start leaves the others running: every worker that got a pid is checked.
     pids = [...new Set([...pids, ...workerPids()])];
@@ -365,13 +374,13 @@ async function manySessions(
 // ─── 6. Private memory ──────────────────────────────────────────────────────────────────
 
 /** Median and p99 of one field over the sessions, beside the plain node process's value. */
-function printMemoryRows(memories: ProcessMemory[], plain: ProcessMemory): void {
+function printMemoryRows(memories: ProcessMemory[], plain: ProcessMemory, when = "idle"): void {
   const row = (label: string, field: keyof ProcessMemory, targetKiB?: number) => {
     const sorted = memories.map((memory) => memory[field]).sort((a, b) => a - b);
     const at = (fraction: number) => sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)]!;
     const goal = targetKiB === undefined ? "" : ` (target ≤ ${mib(targetKiB)})`;
     console.log(
-      `${label} per idle session: median ${mib(at(0.5))}, p99 ${mib(at(0.99))}` +
+      `${label} per session, ${when}: median ${mib(at(0.5))}, p99 ${mib(at(0.99))}` +
         ` — plain node: ${mib(plain[field])}, ${(at(0.5) / plain[field]).toFixed(1)}×${goal}`,
     );
   };

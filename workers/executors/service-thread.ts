@@ -23,6 +23,7 @@ import { isHostMessage, trustedPeerMessage } from "../../src/protocol/kinds.ts";
 import type { HostMessage } from "../../src/protocol/messages.ts";
 import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
+import { IdleCompaction } from "../idle-compaction.ts";
 import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
 import { OutputCoalescer } from "./output-coalescer.ts";
 import {
@@ -78,6 +79,8 @@ interface CurrentCell {
   stopped: boolean;
 }
 let current: CurrentCell | undefined;
+/** This thread's own heap slack goes back when the session is idle (no cell). */
+const compaction = new IdleCompaction({ idle: () => current === undefined });
 let nextToken = 1;
 /** The id of the synchronous `input()` the main thread is sleeping on, if any. */
 let waitingInput: string | undefined;
@@ -138,8 +141,10 @@ port.on("message", (message: ToService) => {
 });
 
 watchProcess();
+compaction.activity();
 
 function fromHost(message: HostMessage): void {
+  if (message.type !== "heartbeat") compaction.activity();
   switch (message.type) {
     case "execute": {
       // A second cell while one runs gets no token: the main thread answers SESSION_BUSY.
@@ -254,6 +259,7 @@ let leaving = false;
 function leave(): void {
   if (leaving) return;
   leaving = true;
+  compaction.stop();
   outgoing.flush();
   if (current !== undefined) stop(current, "shutdown");
   post({ type: "exit" });
