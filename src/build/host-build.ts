@@ -17,7 +17,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { bundleEntries } from "./bundle.ts";
-import { type BuildReport, buildTree, replaceFile, type StagedTree, toJs } from "./tree-build.ts";
+import {
+  BUILD_MACHINERY,
+  type BuildReport,
+  buildTree,
+  replaceFile,
+  type StagedTree,
+  toJs,
+} from "./tree-build.ts";
 
 /** Where host builds live, relative to the package root. */
 export const HOST_BUILD_DIR = path.join("src", "dist");
@@ -34,12 +41,7 @@ export const HOST_ENTRIES: Readonly<Record<string, string>> = {
 const FRESHNESS_CHECK = "src/build/host-fresh.ts";
 /** Native addons, loaded from node_modules where they are: a bundle cannot hold them. */
 const NATIVE_PACKAGES = ["zeromq"];
-const BUILDER_SOURCES = [
-  "src/build/host-build.ts",
-  "src/build/manifest.ts",
-  "src/build/bundle.ts",
-  "src/build/tree-build.ts",
-];
+const BUILDER_SOURCES = ["src/build/host-build.ts", ...BUILD_MACHINERY];
 
 /** Emits the host build, makes it current and points the package's entries at it. */
 export function buildHost(root: string, distDir = path.join(root, HOST_BUILD_DIR)): BuildReport {

@@ -20,6 +20,17 @@ import {
   MANIFEST_VERSION,
 } from "./manifest.ts";
 
+/**
+ * The build machinery every build depends on besides its own builder file: a change to
+ * one of these can change what any build emits, so each build lists them among its
+ * `extraSources`.
+ */
+export const BUILD_MACHINERY = [
+  "src/build/manifest.ts",
+  "src/build/bundle.ts",
+  "src/build/tree-build.ts",
+];
+
 /** The staged tree a build's `finish` step works on. */
 export interface StagedTree {
   /** The staging directory: emitted modules at their sources' paths, with `.js` names. */

@@ -12,19 +12,14 @@
 import path from "node:path";
 import { bundleInPlace } from "./bundle.ts";
 import { BUILD_DIR } from "./manifest.ts";
-import { type BuildReport, buildTree, reachable, toJs } from "./tree-build.ts";
+import { BUILD_MACHINERY, type BuildReport, buildTree, reachable, toJs } from "./tree-build.ts";
 
 export type { BuildReport } from "./tree-build.ts";
 
 /** What the host spawns or preloads; everything else is found from their imports. */
 export const WORKER_ENTRIES = ["workers/session-worker.ts", "workers/builtin-guard.ts"];
 /** These files decide what the build emits, so a change to one makes the build stale too. */
-const BUILDER_SOURCES = [
-  "src/build/worker-build.ts",
-  "src/build/manifest.ts",
-  "src/build/bundle.ts",
-  "src/build/tree-build.ts",
-];
+const BUILDER_SOURCES = ["src/build/worker-build.ts", ...BUILD_MACHINERY];
 /**
  * Entries emitted as one file each (see bundle.ts), and the modules loaded by path in the
  * same thread whose module graphs stay outside the bundle, one instance each: the
