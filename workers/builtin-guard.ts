@@ -20,7 +20,7 @@
  * - `process.kill` reaches only the worker's own pid unless child processes are granted.
  *
  * Hooks belong to one thread. The worker's main thread imports this file once its
- * service thread is on its way (session-worker.ts: that thread runs only Capsule's code,
+ * service thread is on its way (session-main.ts: that thread runs only Capsule's code,
  * and need not wait for this one) and before it loads anything that runs a cell; every
  * thread started after that gets this file as a `--require`, with this thread's policy
  * and permission flags, whatever `execArgv` and `env` its creator passed (see

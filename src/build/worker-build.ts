@@ -24,12 +24,15 @@ const BUILDER_SOURCES = ["src/build/worker-build.ts", ...BUILD_MACHINERY];
  * Entries emitted as one file each (see bundle.ts), and the modules loaded by path in the
  * same thread whose module graphs stay outside the bundle, one instance each: the
  * checkpoint codec (`createRequire` of its URL) and the builtin guard (a `--require` of
- * the threads a cell starts).
+ * the threads a cell starts). The main thread's entry is a bundle of its own, apart from
+ * the rest of that thread (session-main.ts): it starts the service thread, and must not
+ * load the rest before it has.
  */
 const BUNDLES = [
   { entry: "workers/executors/service-thread.ts", separateRoots: [] },
+  { entry: "workers/session-worker.ts", separateRoots: ["workers/session-main.ts"] },
   {
-    entry: "workers/session-worker.ts",
+    entry: "workers/session-main.ts",
     separateRoots: ["src/checkpoint/index.ts", "workers/builtin-guard.ts"],
   },
 ];

@@ -40,6 +40,12 @@ export interface ChannelOptions {
   clock?: Clock;
   /** Checks each incoming message (default: the message schema, see channel.ts). */
   validate?: MessageValidator;
+  /**
+   * Frames someone else already wrote to the stream, numbered from 1 (a worker's main
+   * thread writes its READY before its service thread has a channel): kept for resends,
+   * and this channel's own frames are numbered after them.
+   */
+  sentBefore?: readonly Uint8Array[];
 }
 
 export interface ChannelEvents {

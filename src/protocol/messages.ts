@@ -225,6 +225,12 @@ export const ReadySchema = z.object({
   seq,
   pid: z.number().int().positive(),
   protocol_version: z.number().int().positive(),
+  /**
+   * The worker's main thread wrote this READY itself, before its service thread (which
+   * owns the pipe from then on, and heartbeats) was up: what the host sends meanwhile
+   * waits in the pipe, and the worker is watched for silence from its first heartbeat.
+   */
+  service_starting: z.literal(true).optional(),
 });
 
 /** Host → worker: finish and exit. */

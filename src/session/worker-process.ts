@@ -44,6 +44,10 @@ export class WorkerProcess {
   #channel: ProtocolChannel;
   #spawned: SpawnedWorker;
   #pending = new Map<string, PendingRequest>();
+  /** Whether the host wants the worker watched for silence now (see `watchLiveness`). */
+  #watchWanted = false;
+  /** Whether the worker's service thread, which heartbeats, is up (see `start`). */
+  #heartbeating = false;
   #stderrTail = "";
   #exitInfo: ExitInfo | undefined;
   /** The first protocol violation seen: the reason the worker was ended. */
@@ -125,7 +129,17 @@ export class WorkerProcess {
       worker.#pending.set("ready", {
         onMessage: (message) => {
           if (message.type !== "ready") return false;
-          worker.#channel.watchPeer(true);
+          worker.#watchWanted = true;
+          // A service thread still starting is not silent yet: its first heartbeat says it is up.
+          if (message.service_starting === true) {
+            worker.#channel.once("heartbeat", () => {
+              worker.#heartbeating = true;
+              worker.#applyWatch();
+            });
+          } else {
+            worker.#heartbeating = true;
+            worker.#applyWatch();
+          }
           worker.pid = worker.#spawned.workerPid() ?? worker.pid;
           resolve();
           return true;
@@ -197,7 +211,13 @@ export class WorkerProcess {
 
   /** See `ProtocolChannel.watchPeer`: off while a cell runs on the worker's event loop. */
   watchLiveness(enabled: boolean): void {
-    this.#channel.watchPeer(enabled);
+    this.#watchWanted = enabled;
+    this.#applyWatch();
+  }
+
+  /** Silence is judged only when wanted and once the worker's heartbeating thread is up. */
+  #applyWatch(): void {
+    this.#channel.watchPeer(this.#watchWanted && this.#heartbeating);
   }
 
   /** Sends a signal to the worker (cells are cancelled by message; this is for SIGKILL and tests). */

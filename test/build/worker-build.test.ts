@@ -182,7 +182,7 @@ describe("worker build: the service thread", () => {
 });
 
 describe("worker build: the main thread's entry", () => {
-  it("is bundled, leaving outside what the codec and the guard share with it", () => {
+  it("is bundled apart from the rest of the thread, which leaves outside what the codec and the guard share with it", () => {
     write("src/errors.ts", "export class Shared {}\n");
     write(
       "src/checkpoint/index.ts",
@@ -191,6 +191,10 @@ describe("worker build: the main thread's entry", () => {
     write("workers/builtin-guard.ts", "export const guarded: boolean = true;\n");
     write(
       "workers/session-worker.ts",
+      'const first: number = 1;\nconsole.log(first);\nawait import("./session-main.ts");\n',
+    );
+    write(
+      "workers/session-main.ts",
       [
         'import { createRequire } from "node:module";',
         'import { fileURLToPath } from "node:url";',
@@ -206,15 +210,23 @@ describe("worker build: the main thread's entry", () => {
       entries: ["workers/session-worker.ts", "workers/builtin-guard.ts"],
       extraSources: [],
     });
-    expect(report.bundled).toEqual({ "workers/session-worker.ts": true });
+    expect(report.bundled).toEqual({
+      "workers/session-worker.ts": true,
+      "workers/session-main.ts": true,
+    });
     const entry = path.join(report.buildDir, "workers", "session-worker.js");
-    const code = fs.readFileSync(entry, "utf8");
-    expect(code).toContain('from "../src/errors.js"');
-    expect(code).toContain('import("./builtin-guard.js")');
+    // The entry runs its own code before it loads the rest of the thread.
+    expect(fs.readFileSync(entry, "utf8")).toContain('import("./session-main.js")');
+    const main = fs.readFileSync(path.join(report.buildDir, "workers", "session-main.js"), "utf8");
+    expect(main).toContain('from "../src/errors.js"');
+    expect(main).toContain('import("./builtin-guard.js")');
     const printed = execFileSync(process.execPath, ["--no-experimental-strip-types", entry], {
       encoding: "utf8",
     });
     // One class, so the codec's instance is the entry's: the module stayed outside.
-    expect(JSON.parse(printed)).toEqual({ same: true, guarded: true });
+    expect(printed.split("\n").slice(0, 2)).toEqual([
+      "1",
+      JSON.stringify({ same: true, guarded: true }),
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { ProtocolError } from "../../src/errors.ts";
 import { ProtocolChannel } from "../../src/protocol/channel.ts";
 import { encodeFrame } from "../../src/protocol/frame.ts";
@@ -26,6 +26,37 @@ describe("ProtocolChannel sequencing", () => {
     expect(link.aToB.written.map((m) => m.seq)).toEqual([1, 2]);
     expect(ids(bEvents.messages)).toEqual(["exec-1", "exec-2"]);
     expect(ids(aEvents.messages)).toEqual(["exec-9"]);
+  });
+
+  it("continues after frames another writer put on the stream first, and resends them", () => {
+    const link = createMemoryLink();
+    const b = new ProtocolChannel(link.b, NO_HEARTBEAT);
+    const bEvents = record(b);
+    // A worker's main thread writes READY as frame 1 before its service thread has a channel.
+    const ready = encodeFrame({ type: "ready", seq: 1, pid: 7, protocol_version: 1 });
+    link.aToB.carry(ready);
+    const a = new ProtocolChannel(link.a, { ...NO_HEARTBEAT, sentBefore: [ready] });
+    onTestFinished(() => {
+      a.close();
+      b.close();
+    });
+    const dropped = new Set([2]);
+    link.aToB.drop = (m) => m.type === "cancel" && m.seq !== undefined && dropped.delete(m.seq);
+    expect(a.send(cancel(1))).toBe(2);
+    expect(a.send(cancel(2))).toBe(3);
+    expect(bEvents.messages.map((m) => m.type)).toEqual(["ready", "cancel", "cancel"]);
+    expect(ids(bEvents.messages.slice(1))).toEqual(["exec-1", "exec-2"]);
+    expect(a.stats).toMatchObject({ framesSent: 3, framesResent: 1 });
+    // Frame 1 was never this channel's to send, but it is kept for a resend of it too.
+    link.a.receive(encodeFrame({ type: "resend_request", seq: 2, from: 1, to: 1 }));
+    expect(a.stats.framesResent).toBe(2);
+    expect(link.aToB.written.at(-1)).toEqual({
+      type: "ready",
+      seq: 1,
+      pid: 7,
+      protocol_version: 1,
+    });
+    expect(bEvents.errors).toEqual([]);
   });
 
   it("does not modify the caller's message", () => {

@@ -4,12 +4,9 @@
  * things that need the other thread: the interrupt guard around a cell's synchronous
  * part, the stop notice of a cell, and a synchronous `input()`.
  */
-import {
-  MessageChannel,
-  type MessagePort,
-  receiveMessageOnPort,
-  Worker,
-} from "node:worker_threads";
+import { writeSync } from "node:fs";
+import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
+import { encodeFrame } from "../../src/protocol/frame-codec.ts";
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
 import { CellInterrupt } from "../errors.ts";
 import {
@@ -23,14 +20,16 @@ import {
   MAIN_RUNTIME,
   MAIN_STRAY_CLAIMED,
   MAIN_STRAY_REQUESTED,
-  type ServiceConfig,
-  type ServiceData,
-  SHARED_SLOTS,
+  PIPE_MAIN_WRITING,
+  PIPE_READY_WRITTEN,
+  PIPE_UNCLAIMED,
+  READY_FRAME_BYTES,
   Slot,
   type StopReason,
   stoppedMarker,
   type ToService,
 } from "./service-protocol.ts";
+import { type StartedService, serviceThreadFailed } from "./service-start.ts";
 
 /** What a cell run needs from the service thread. */
 export interface CellService {
@@ -88,7 +87,8 @@ function interruptFor(reason: StopReason, timeoutMs: number): CellInterrupt {
 
 export class ServiceLink implements CellService {
   readonly #thread: Worker;
-  readonly #shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+  readonly #shared: Int32Array;
+  readonly #readyFrame: Uint8Array;
   readonly #answers: MessagePort;
   readonly #inbox: MessagePort;
   /** Nesting of `runtime()` inside one entry from the event loop. */
@@ -104,36 +104,20 @@ export class ServiceLink implements CellService {
   onStray: (notice: StrayNotice) => void = () => {};
   /** The host asked us to exit, or is gone. */
   onExit: () => void = () => {};
-  /** The service thread itself failed: the worker cannot talk to its host any more. */
-  onFailure: (error: Error) => void = () => {};
-
   /**
-   * `thread` is service-thread.ts's URL, as the worker's entry names it: this module may
-   * be bundled into that entry (see src/build/bundle.ts), so its own URL says nothing of
-   * where the thread's file is.
+   * The service thread itself failed: the worker cannot talk to its host any more.
+   * Default: end the process with the reason on stderr.
    */
-  constructor(config: ServiceConfig, thread: URL) {
-    const answers = new MessageChannel();
-    this.#answers = answers.port1;
-    const inbox = new MessageChannel();
-    this.#inbox = inbox.port1;
-    const data: ServiceData = {
-      config,
-      shared: this.#shared.buffer as SharedArrayBuffer,
-      answers: answers.port2,
-      inbox: inbox.port2,
-      parentPid: process.ppid,
-      permissionModel: process.permission !== undefined,
-    };
-    // Not unref'd: this thread owns the frame pipe, which is what keeps the worker alive.
-    // No `execArgv`: the thread inherits the process's flags, the permission model's
-    // among them (a thread keeps the model only if its flags name it, see
-    // thread-flags.ts). It starts before the builtin guard is loaded (session-worker.ts),
-    // so it runs without the guard's hooks, which are for cells.
-    this.#thread = new Worker(thread, {
-      workerData: data,
-      transferList: [answers.port2, inbox.port2],
-    });
+  onFailure: (error: Error) => void = serviceThreadFailed;
+
+  /** Takes over a service thread `startServiceThread` started (see service-start.ts). */
+  constructor(started: StartedService) {
+    this.#thread = started.thread;
+    this.#shared = started.shared;
+    this.#readyFrame = started.readyFrame;
+    this.#answers = started.answers;
+    this.#inbox = started.inbox;
+    const { rang } = started.adopt();
     this.#thread.on("message", () => this.#onDoorbell());
     this.#thread.on("error", (error: unknown) =>
       this.onFailure(error instanceof Error ? error : new Error(String(error))),
@@ -141,10 +125,51 @@ export class ServiceLink implements CellService {
     this.#thread.on("exit", (code) =>
       this.onFailure(new Error(`the service thread exited with code ${code}`)),
     );
+    // A doorbell rung before this link existed: answered once its maker has set the handlers.
+    if (rang) setImmediate(() => this.#onDoorbell());
   }
 
   send(message: WorkerMessage): void {
     this.#post({ type: "send", message });
+  }
+
+  /**
+   * Sends READY, the first frame. The service thread may still be booting (a worker
+   * thread's own start is ~20 ms, more than this thread needs to get ready), and nothing
+   * else waits for it: what the host sends meanwhile waits in the pipe. So READY is
+   * written from here, as frame 1, unless the service thread has taken the pipe already
+   * (see `PIPE` in service-protocol.ts).
+   */
+  sendReady(message: MessageOf<"ready">): void {
+    const claimed = Atomics.compareExchange(
+      this.#shared,
+      Slot.PIPE,
+      PIPE_UNCLAIMED,
+      PIPE_MAIN_WRITING,
+    );
+    if (claimed !== PIPE_UNCLAIMED || !this.#writeReady(message)) this.send(message);
+  }
+
+  /** Writes READY to the pipe (fd 3); false, with the pipe left unclaimed, if it cannot. */
+  #writeReady(message: MessageOf<"ready">): boolean {
+    let written = 0;
+    let done = false;
+    try {
+      const frame = encodeFrame({ ...message, seq: 1, service_starting: true });
+      if (frame.byteLength <= READY_FRAME_BYTES) {
+        while (written < frame.byteLength) written += writeSync(3, frame, written);
+        this.#readyFrame.set(frame);
+        Atomics.store(this.#shared, Slot.READY_BYTES, frame.byteLength);
+        done = true;
+      }
+    } catch (error) {
+      // Part of a frame on the pipe cannot be taken back: the stream is broken for good.
+      if (written > 0) throw error;
+    } finally {
+      Atomics.store(this.#shared, Slot.PIPE, done ? PIPE_READY_WRITTEN : PIPE_UNCLAIMED);
+      Atomics.notify(this.#shared, Slot.PIPE);
+    }
+    return done;
   }
 
   guard<T>(token: number, run: () => T): { value: T } | { stopped: true } {

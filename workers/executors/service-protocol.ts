@@ -39,6 +39,17 @@
  * `receiveMessageOnPort` one at a time; a message on the worker port is only a doorbell.
  * So a termination that unwinds the main thread in the middle of its messages loses none:
  * the rest stay queued for the next doorbell. `DOORBELL` is 1 while a doorbell is unanswered.
+ *
+ * The shared `PIPE` word says who writes frames. The service thread owns the pipe, but a
+ * worker thread takes ~20 ms to boot, longer than the main thread needs to be ready; so
+ * the main thread writes READY itself if the service thread has not taken the pipe yet:
+ *
+ *   main, sending READY:     CAS UNCLAIMED → MAIN_WRITING, write frame 1 and copy it to
+ *                            `readyFrame`, then → READY_WRITTEN (on failure: back to
+ *                            UNCLAIMED, and READY goes through the service thread)
+ *   service, before its
+ *   channel exists:          CAS UNCLAIMED → SERVICE (frames from 1), or wait out
+ *                            MAIN_WRITING, then READY_WRITTEN → SERVICE (frames from 2)
  */
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
 
@@ -113,8 +124,19 @@ export const Slot = {
   RECEIVED: 6,
   /** Capsule work in flight across turns of the event loop (a restore): no stray stops. */
   BUSY: 7,
+  /** Who writes to the frame pipe (see the module comment). */
+  PIPE: 8,
+  /** The byte length of the frame in `readyFrame`, once READY_WRITTEN. */
+  READY_BYTES: 9,
 } as const;
-export const SHARED_SLOTS = 8;
+export const SHARED_SLOTS = 10;
+
+export const PIPE_UNCLAIMED = 0;
+export const PIPE_MAIN_WRITING = 1;
+export const PIPE_READY_WRITTEN = 2;
+export const PIPE_SERVICE = 3;
+/** Room for the READY frame the main thread writes itself (it is ~40 bytes). */
+export const READY_FRAME_BYTES = 256;
 
 export const MAIN_FREE = 0;
 export const MAIN_RUNTIME = 1;
@@ -145,6 +167,8 @@ export interface ServiceData {
   parentPid: number;
   /** Whether the process runs under the permission model, which this thread must too. */
   permissionModel: boolean;
+  /** The READY frame the main thread wrote to the pipe itself, if it did (see `PIPE`). */
+  readyFrame: SharedArrayBuffer;
 }
 
 export interface ServiceConfig {

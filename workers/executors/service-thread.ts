@@ -33,6 +33,10 @@ import {
   INPUT_ANSWERED,
   type InputAnswer,
   MEMORY_LIMIT_MARKER,
+  PIPE_MAIN_WRITING,
+  PIPE_READY_WRITTEN,
+  PIPE_SERVICE,
+  PIPE_UNCLAIMED,
   type ServiceData,
   Slot,
   type StopReason,
@@ -85,6 +89,8 @@ let nextToken = 1;
 /** The id of the synchronous `input()` the main thread is sleeping on, if any. */
 let waitingInput: string | undefined;
 
+const sentBefore = takePipe();
+const heartbeatFields = processStatsSampler(() => Atomics.load(shared, Slot.NAMESPACE_SIZE));
 // The host is the trusted side of the pipe (it validates all we send): its frames get the
 // envelope check, not the schema, which would cost this thread zod's start and memory.
 const channel = new ChannelCore(new Socket({ fd: 3, readable: true, writable: true }), {
@@ -92,8 +98,13 @@ const channel = new ChannelCore(new Socket({ fd: 3, readable: true, writable: tr
   heartbeatIntervalMs: data.config.heartbeatMs,
   graceMs: data.config.graceMs,
   maxFrameBytes: data.config.maxFrameBytes,
-  heartbeatFields: processStatsSampler(() => Atomics.load(shared, Slot.NAMESPACE_SIZE)),
+  heartbeatFields,
+  sentBefore,
 });
+// The host watches a worker whose READY came before this thread from its first heartbeat
+// (where there are heartbeats: with none, nobody watches for silence).
+if (sentBefore.length > 0 && data.config.heartbeatMs > 0)
+  channel.send({ type: "heartbeat", ...heartbeatFields() });
 // The worker heartbeats and answers test requests, but does not judge its host by
 // silence: a host starved of CPU (a hundred workers starting on two cores) is slow, not
 // gone, and ending the session for it lost work. A host that is really gone closes the
@@ -187,6 +198,24 @@ function fromHost(message: HostMessage): void {
       return;
     default:
       post({ type: "host", message });
+  }
+}
+
+/**
+ * Takes the pipe (see `PIPE` in service-protocol.ts); returns the frame the main thread
+ * wrote to it before this thread was up (its READY), if it did.
+ */
+function takePipe(): Uint8Array[] {
+  for (;;) {
+    const seen = Atomics.compareExchange(shared, Slot.PIPE, PIPE_UNCLAIMED, PIPE_SERVICE);
+    if (seen === PIPE_UNCLAIMED) return [];
+    if (seen === PIPE_READY_WRITTEN) {
+      Atomics.store(shared, Slot.PIPE, PIPE_SERVICE);
+      const length = Atomics.load(shared, Slot.READY_BYTES);
+      return [new Uint8Array(data.readyFrame, 0, length).slice()];
+    }
+    // MAIN_WRITING: a write of a few dozen bytes, over in microseconds.
+    Atomics.wait(shared, Slot.PIPE, PIPE_MAIN_WRITING, 100);
   }
 }
 
