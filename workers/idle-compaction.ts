@@ -10,10 +10,10 @@
  * The GC is the inspector's `HeapProfiler.collectGarbage` on a session of the thread's
  * own, opened for it and closed after: it needs no V8 flag (`--expose-gc` would hand a
  * `gc` function to every context created while it is set) and no realm a cell can reach.
- * Each thread compacts its own isolate: one instance per thread.
+ * Each thread compacts its own isolate: one instance per thread. `node:inspector` is
+ * loaded when first needed, not with this module: both threads import it while they
+ * start, and most sessions never idle that long.
  */
-import { Session } from "node:inspector";
-import v8 from "node:v8";
 
 /**
  * Quiet time after the last host message before a session compacts, in ms. Long enough
@@ -72,9 +72,10 @@ export class IdleCompaction {
       return;
     }
     const limit = this.#options.maxUsedHeapBytes ?? IDLE_COMPACT_MAX_HEAP_BYTES;
-    if (v8.getHeapStatistics().used_heap_size > limit) return;
+    if (process.memoryUsage().heapUsed > limit) return;
     const enter = this.#options.enter ?? ((work: () => void) => work());
     enter(() => {
+      const { Session } = process.getBuiltinModule("node:inspector");
       const session = new Session();
       session.connect();
       // Closed on the turn after its answer: closed inside its own callback, the session
