@@ -10,6 +10,7 @@
  * | 4 | a limit was hit (time, memory, other resource) |
  * | 5 | Capsule itself failed (worker crashed, protocol or store failure) |
  * | 130 | interrupted (Ctrl-C cancelled the running cell) |
+ * | 141 | stdout was closed by its reader (`capsule ls | head`): the status a shell reports for a process SIGPIPE ended |
  */
 import { isCapsuleError } from "../errors.ts";
 
@@ -21,6 +22,7 @@ export const EXIT = {
   limit: 4,
   internal: 5,
   interrupted: 130,
+  brokenPipe: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -34,7 +36,8 @@ Exit codes:
   3    store locked by another process, or id/session not found
   4    limit hit (timeout, memory, resources)
   5    internal failure (worker crashed, store or protocol failure)
-  130  interrupted (Ctrl-C cancelled the running cell)`;
+  130  interrupted (Ctrl-C cancelled the running cell)
+  141  stdout closed by its reader (as a process SIGPIPE ended)`;
 
 /** The exit code for an error that ended a command. */
 export function exitCodeOf(error: unknown): ExitCode {

@@ -25,6 +25,14 @@ interface CommonOptions {
 
 let verbose = process.argv.includes("--verbose");
 
+// A reader that stops early (`capsule ls | head`) closes stdout under us. Node ignores
+// SIGPIPE, so the next write fails with EPIPE instead: end at once and quietly, as a
+// process SIGPIPE ends does, rather than with a stack trace. Workers end with their host.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(EXIT.brokenPipe);
+});
+
 /** Prints the one-line error and sets the exit code scripts rely on. */
 function fail(error: unknown): void {
   process.stderr.write(`capsule: ${errorText(error, verbose)}\n`);

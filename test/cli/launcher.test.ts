@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, LAUNCHER, run, tempDir } from "./cli-process.ts";
+import { cleanup, LAUNCHER, run, start, tempDir } from "./cli-process.ts";
 
 afterEach(cleanup);
 
@@ -35,5 +35,16 @@ describe("the capsule launcher", () => {
       expect(help.stdout).toContain("--dir <path>");
       expect(help.stdout).toMatch(/Exit codes:\n\s+0\s+success\n\s+1\s+the code failed/);
     }
+  });
+
+  it("ends quietly with 141 when its reader closes stdout early (`capsule … | head`)", async () => {
+    // Far more than a pipe holds: a write after the reader is gone must fail, at any timing.
+    const cli = start(["exec", "for (let i = 0; i < 100000; i++) console.log(i)"], {
+      env: { CAPSULE_DIR: tempDir() },
+    });
+    cli.child.stdout?.destroy();
+    const done = await cli.exited;
+    expect(done.stderr).toBe("");
+    expect(done.code).toBe(141);
   });
 });
