@@ -482,7 +482,11 @@ export default async function run(): Promise<void> {
     `clock caveat: worker clock − host clock ≈ ${output.offset.offsetMs.toFixed(3)} ms ± ` +
       `${output.offset.errorMs.toFixed(3)} ms (each process read the wall clock for its timeOrigin)`,
   );
-  for (const row of output.rows) console.log(target(`p99 of ${row.name}`, row.p99Us, 5000));
+  // The issue's limits: 5 ms for a line and for a burst below the pipe buffer, 10 ms for
+  // a burst over it (the rows in the order outputRows returns them).
+  for (const [index, row] of output.rows.entries()) {
+    console.log(target(`p99 of ${row.name}`, row.p99Us, index === 2 ? 10_000 : 5_000));
+  }
 
   const plainNode = await startIdleNode();
   try {
