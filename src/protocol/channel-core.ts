@@ -96,10 +96,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> {
       options.resendBufferFrames ?? 1024,
       options.resendBufferBytes ?? 64 * 1024 * 1024,
     );
-    for (const frame of options.sentBefore ?? []) {
-      this.#sent.add(this.#nextSeq++, frame);
-      this.#counters.framesSent++;
-    }
+    for (const frame of options.sentBefore ?? []) this.#sent.add(this.#nextSeq++, frame);
+    this.#counters.framesSent = this.#nextSeq - 1;
     this.#maxHeldFrames = options.maxHeldFrames ?? 4096;
     this.#ordered = options.orderedTransport ?? false;
     this.#window = new ReceiveWindow({
