@@ -117,16 +117,10 @@ export class ServiceLink implements CellService {
     this.#readyFrame = started.readyFrame;
     this.#answers = started.answers;
     this.#inbox = started.inbox;
-    const { rang } = started.adopt();
-    this.#thread.on("message", () => this.#onDoorbell());
-    this.#thread.on("error", (error: unknown) =>
-      this.onFailure(error instanceof Error ? error : new Error(String(error))),
-    );
-    this.#thread.on("exit", (code) =>
-      this.onFailure(new Error(`the service thread exited with code ${code}`)),
-    );
-    // A doorbell rung before this link existed: answered once its maker has set the handlers.
-    if (rang) setImmediate(() => this.#onDoorbell());
+    started.adopt({
+      doorbell: () => this.#onDoorbell(),
+      failure: (error) => this.onFailure(error),
+    });
   }
 
   send(message: WorkerMessage): void {

@@ -5,9 +5,9 @@
  * this module loads nothing but `node:worker_threads`, so the worker's entry can start
  * the thread before it imports the rest (see session-worker.ts).
  *
- * Until a `ServiceLink` adopts the thread, a doorbell it rings is remembered and a failure
- * of it ends the process, as it would later: without that thread the worker cannot reach
- * its host.
+ * The thread's events have one set of listeners, here. Until a `ServiceLink` adopts the
+ * thread, a doorbell it rings is remembered and a failure of it ends the process, as it
+ * would later: without that thread the worker cannot reach its host.
  */
 import { writeSync } from "node:fs";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
@@ -28,8 +28,17 @@ export interface StartedService {
   readonly readyFrame: Uint8Array;
   readonly answers: MessagePort;
   readonly inbox: MessagePort;
-  /** Hands the thread's events to the adopter; true if it rang a doorbell meanwhile. */
-  adopt(): { rang: boolean };
+  /**
+   * Hands the thread's events to the adopter. A doorbell rung before is answered on the
+   * next turn, once the adopter's maker has set its handlers.
+   */
+  adopt(handlers: ServiceEvents): void;
+}
+
+/** What the main thread does when its service thread rings, and when it fails. */
+export interface ServiceEvents {
+  doorbell(): void;
+  failure(error: Error): void;
 }
 
 /**
@@ -61,23 +70,28 @@ export function startServiceThread(config: ServiceConfig, thread: URL): StartedS
     transferList: [answers.port2, inbox.port2],
   });
   let rang = false;
-  const onMessage = () => {
-    rang = true;
+  let events: ServiceEvents = {
+    doorbell: () => {
+      rang = true;
+    },
+    failure: serviceThreadFailed,
   };
-  worker.on("message", onMessage);
-  worker.on("error", serviceThreadFailed);
-  worker.on("exit", serviceThreadExited);
+  worker.on("message", () => events.doorbell());
+  worker.on("error", (error: unknown) =>
+    events.failure(error instanceof Error ? error : new Error(String(error))),
+  );
+  worker.on("exit", (code) =>
+    events.failure(new Error(`the service thread exited with code ${code}`)),
+  );
   return {
     thread: worker,
     shared,
     readyFrame,
     answers: answers.port1,
     inbox: inbox.port1,
-    adopt() {
-      worker.off("message", onMessage);
-      worker.off("error", serviceThreadFailed);
-      worker.off("exit", serviceThreadExited);
-      return { rang };
+    adopt(handlers) {
+      events = handlers;
+      if (rang) setImmediate(() => handlers.doorbell());
     },
   };
 }
@@ -87,8 +101,4 @@ export function serviceThreadFailed(error: unknown): never {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   writeSync(2, `\ncapsule: the worker's service thread failed: ${text}\n`);
   process.exit(SERVICE_FAILED_EXIT);
-}
-
-function serviceThreadExited(code: number): never {
-  return serviceThreadFailed(new Error(`the service thread exited with code ${code}`));
 }
