@@ -119,9 +119,9 @@ export class StoreDatabase {
     this.sidecar = sidecar;
     this.durability = durability;
     this.bootId = bootId;
-    this.bumpGeneration = db.prepare(
-      "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
-    );
+    // An UPDATE changes the row's page only; a REPLACE also rewrote the key's index page
+    // (one more WAL page per commit, ~8 µs). `checkMeta` makes sure the row exists.
+    this.bumpGeneration = db.prepare("UPDATE meta SET value = ? WHERE key = 'generation'");
   }
 
   /**
@@ -193,6 +193,7 @@ export class StoreDatabase {
       put.run("schema_version", SCHEMA_VERSION);
       put.run("sdk_version", installedSdkVersion);
       put.run("store_id", this.generation.storeId);
+      put.run("generation", String(count));
     });
   }
 

@@ -80,7 +80,9 @@ export function promisesWhere(
 ): ServerPromise[] {
   const clauses: string[] = [];
   const values: string[] = [];
-  if (filter.state !== undefined) {
+  // A literal, so that SQLite can use the partial index of pending promises (schema.ts).
+  if (filter.state === "pending") clauses.push("state = 'pending'");
+  else if (filter.state !== undefined) {
     clauses.push("state = ?");
     values.push(filter.state);
   }

@@ -12,6 +12,8 @@
  *    as a process starts by default, and with Node's compile cache (`NODE_COMPILE_CACHE`,
  *    primed by the crashed run), which keeps the TypeScript stripping and compilation of
  *    Capsule's own modules out of the restart.
+ * The backends of one table are open at once and take their executions in turn (see
+ * `stepLatencies`). `DURABLE_BENCH=steps` prints the first table only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -48,41 +50,72 @@ function stats(name: string, samplesMs: number[]): Measurement {
 /** Where the durable promises live: in memory (the SDK's LocalNetwork) or the store. */
 type Backend = "memory" | Durability;
 
-async function withCapsule<T>(kind: Backend, work: (capsule: Capsule) => Promise<T>): Promise<T> {
+/** A Capsule on `kind`, and the store's directory to remove after it closes. */
+async function openCapsule(kind: Backend): Promise<{ capsule: Capsule; dir: string | undefined }> {
+  if (kind === "memory") {
+    const pid = "bench";
+    const network = new LocalNetwork({ pid });
+    return { capsule: await Capsule.open({ network, pid, pool: { minIdle: 1 } }), dir: undefined };
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-durable-bench-"));
-  const pid = "bench";
-  const capsule = await Capsule.open(
-    kind === "memory"
-      ? { network: new LocalNetwork({ pid }), pid, pool: { minIdle: 1 } }
-      : { dir, durability: kind, pool: { minIdle: 1 } },
-  );
+  try {
+    return { capsule: await Capsule.open({ dir, durability: kind, pool: { minIdle: 1 } }), dir };
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function withCapsule<T>(kind: Backend, work: (capsule: Capsule) => Promise<T>): Promise<T> {
+  const { capsule, dir } = await openCapsule(kind);
   try {
     return await work(capsule);
   } finally {
     await capsule.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Per-step latency of `STEPS` steps per execution, measured inside the function. */
-async function stepLatency(kind: Backend, step: "run" | "execute", code = "1") {
-  return withCapsule(kind, async (capsule) => {
-    const samples: number[] = [];
-    const fn = capsule.register("steps", async (ctx) => {
-      const s = ctx.session("main");
-      for (let i = 0; i < STEPS; i++) {
-        const started = performance.now();
-        if (step === "run") await ctx.run(async () => i);
-        else await s.execute(code);
-        samples.push(performance.now() - started);
-      }
-      return samples.length;
-    });
-    for (let i = 0; i < 3; i++) await (await fn.run(`warm-${i}`)).result();
-    samples.length = 0;
-    for (let i = 0; i < EXECUTIONS; i++) await (await fn.run(`run-${i}`)).result();
+/**
+ * Per-step latency of `STEPS` steps per execution, measured inside the function, on each
+ * backend in `kinds`: all open at once, their executions taken in turn, so that a load
+ * spike on a shared machine inflates every row instead of skewing their ratio.
+ */
+async function stepLatencies(
+  kinds: readonly Backend[],
+  step: "run" | "execute",
+  code = "1",
+): Promise<number[][]> {
+  const open: Array<{ capsule: Capsule; dir: string | undefined }> = [];
+  try {
+    for (const kind of kinds) open.push(await openCapsule(kind));
+    const samples = kinds.map(() => [] as number[]);
+    const functions = open.map(({ capsule }, k) =>
+      capsule.register("steps", async (ctx) => {
+        const s = ctx.session("main");
+        for (let i = 0; i < STEPS; i++) {
+          const started = performance.now();
+          if (step === "run") await ctx.run(async () => i);
+          else await s.execute(code);
+          samples[k]!.push(performance.now() - started);
+        }
+        return STEPS;
+      }),
+    );
+    for (const fn of functions) {
+      for (let i = 0; i < 3; i++) await (await fn.run(`warm-${i}`)).result();
+    }
+    for (const list of samples) list.length = 0;
+    for (let i = 0; i < EXECUTIONS; i++) {
+      for (const fn of functions) await (await fn.run(`run-${i}`)).result();
+    }
     return samples;
-  });
+  } finally {
+    for (const { capsule, dir } of open) {
+      await capsule.close();
+      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 /**
@@ -267,19 +300,28 @@ async function restartAb(others: string[]): Promise<void> {
 }
 
 export default async function run(): Promise<void> {
-  const steps = [
-    stats("ctx.run, LocalNetwork (in memory)", await stepLatency("memory", "run")),
-    stats("ctx.run, store durability=process", await stepLatency("process", "run")),
-    stats("ctx.run, store durability=machine", await stepLatency("machine", "run")),
-    stats("execute('1'), LocalNetwork (in memory)", await stepLatency("memory", "execute")),
-    stats("execute('1'), store durability=process", await stepLatency("process", "execute")),
-    stats("execute('1'), store durability=machine", await stepLatency("machine", "execute")),
-  ];
+  // `machine` apart: its fsync per commit slows the other store's writes to the same
+  // disk (measured: the process-level row 2-3x slower when interleaved with it).
+  const where = (kind: Backend) =>
+    kind === "memory" ? "LocalNetwork (in memory)" : `store durability=${kind}`;
+  const steps: Measurement[] = [];
+  for (const [step, label] of [
+    ["run", "ctx.run"],
+    ["execute", "execute('1')"],
+  ] as const) {
+    for (const backends of [["memory", "process"], ["machine"]] as const) {
+      const samples = await stepLatencies(backends, step);
+      for (const [k, kind] of backends.entries()) {
+        steps.push(stats(`${label}, ${where(kind)}`, samples[k]!));
+      }
+    }
+  }
   printTable(
     `durable step latency, ${EXECUTIONS} executions x ${STEPS} steps`,
     steps,
     "ctx.run, LocalNetwork (in memory)",
   );
+  if (process.env.DURABLE_BENCH === "steps") return;
 
   const executions: Measurement[] = [];
   for (const history of [0, LONG_HISTORY]) {
@@ -300,15 +342,9 @@ export default async function run(): Promise<void> {
     `session.execute, a fresh worker every ${STEPS} cells`,
     await plainExecuteFreshWorkers(SLOW_CELL),
   );
-  const durable = [];
-  for (const durability of ["process", "machine"] as const) {
-    durable.push(
-      stats(
-        `durable execute, durability=${durability}`,
-        await stepLatency(durability, "execute", SLOW_CELL),
-      ),
-    );
-  }
+  const levels = ["process", "machine"] as const;
+  const slow = await stepLatencies(levels, "execute", SLOW_CELL);
+  const durable = levels.map((level, k) => stats(`durable execute, durability=${level}`, slow[k]!));
   printTable(
     "a 10 ms cell: durable execute vs plain session.execute",
     [plain, fresh, ...durable],

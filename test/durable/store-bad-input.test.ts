@@ -95,4 +95,48 @@ describe("embedded store: files from elsewhere", () => {
     fs.writeFileSync(sidecar, v1(Number(count)));
     await expectKeptPromise();
   });
+
+  it("opens a store written with whole-column state indexes, keeps it, and counts its commits", async () => {
+    await writeOnePromise();
+    // As the earlier schema left the file: the state of every row indexed.
+    const db = new DatabaseSync(path.join(dir, "store.db"));
+    let before: number;
+    try {
+      before = Number(db.prepare("SELECT value FROM meta WHERE key = 'generation'").get()?.value);
+      db.exec("DROP INDEX promises_pending; DROP INDEX tasks_live");
+      db.exec("CREATE INDEX promises_by_state ON promises (state)");
+      db.exec("CREATE INDEX tasks_by_state ON tasks (state)");
+    } finally {
+      db.close();
+    }
+    const network = EmbeddedNetwork.open({ dir });
+    let commits: number;
+    try {
+      const found = payload(
+        await network.send({
+          kind: "promise.search",
+          head: head(),
+          data: { state: "pending" },
+        }),
+      );
+      expect(found.promises.map((promise) => promise.id)).toEqual(["kept"]);
+    } finally {
+      await network.close();
+      commits = network.writeCounters().commits;
+    }
+    const reopened = new DatabaseSync(path.join(dir, "store.db"), { readOnly: true });
+    try {
+      const indexes = reopened
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%state%'")
+        .all();
+      expect(indexes).toEqual([]);
+      // Each transaction counted itself: the row the generation check reads is updated in place.
+      const after = Number(
+        reopened.prepare("SELECT value FROM meta WHERE key = 'generation'").get()?.value,
+      );
+      expect(after).toBe(before + commits);
+    } finally {
+      reopened.close();
+    }
+  });
 });
