@@ -182,11 +182,12 @@ describe("worker build: the service thread", () => {
 });
 
 describe("worker build: the main thread's entry", () => {
-  it("is bundled apart from the rest of the thread, which leaves outside what the codec and the guard share with it", () => {
+  it("is bundled apart from the rest of the thread, which leaves outside what the codec and the guard share with it; the codec is bundled without what it shares", () => {
     write("src/errors.ts", "export class Shared {}\n");
+    write("src/checkpoint/inner.ts", "export const made = (value: object): object => value;\n");
     write(
       "src/checkpoint/index.ts",
-      'import { Shared } from "../errors.ts";\nexport const make = (): Shared => new Shared();\n',
+      'import { Shared } from "../errors.ts";\nimport { made } from "./inner.ts";\nexport const make = (): Shared => made(new Shared()) as Shared;\n',
     );
     write("workers/builtin-guard.ts", "export const guarded: boolean = true;\n");
     write(
@@ -213,7 +214,15 @@ describe("worker build: the main thread's entry", () => {
     expect(report.bundled).toEqual({
       "workers/session-worker.ts": true,
       "workers/session-main.ts": true,
+      "src/checkpoint/index.ts": true,
     });
+    // The codec is one file too, but what the thread also imports stays outside it.
+    const codec = fs.readFileSync(
+      path.join(report.buildDir, "src", "checkpoint", "index.js"),
+      "utf8",
+    );
+    expect(codec).toContain('from "../errors.js"');
+    expect(codec).not.toContain("./inner.js");
     const entry = path.join(report.buildDir, "workers", "session-worker.js");
     // The entry runs its own code before it loads the rest of the thread.
     expect(fs.readFileSync(entry, "utf8")).toContain('import("./session-main.js")');
