@@ -66,14 +66,24 @@ async function openCapsule(kind: Backend): Promise<{ capsule: Capsule; dir: stri
   }
 }
 
+/** Closes what `openCapsule` opened and removes its store's directory. */
+async function closeCapsule({ capsule, dir }: { capsule: Capsule; dir: string | undefined }) {
+  await capsule.close();
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 async function withCapsule<T>(kind: Backend, work: (capsule: Capsule) => Promise<T>): Promise<T> {
-  const { capsule, dir } = await openCapsule(kind);
+  const opened = await openCapsule(kind);
   try {
-    return await work(capsule);
+    return await work(opened.capsule);
   } finally {
-    await capsule.close();
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    await closeCapsule(opened);
   }
+}
+
+/** A backend's name in the tables. */
+function backendName(kind: Backend): string {
+  return kind === "memory" ? "LocalNetwork (in memory)" : `store durability=${kind}`;
 }
 
 /**
@@ -111,10 +121,7 @@ async function stepLatencies(
     }
     return samples;
   } finally {
-    for (const { capsule, dir } of open) {
-      await capsule.close();
-      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-    }
+    for (const opened of open) await closeCapsule(opened);
   }
 }
 
@@ -303,8 +310,6 @@ async function restartAb(others: string[]): Promise<void> {
 async function stepTable(): Promise<void> {
   // `machine` apart: its fsync per commit slows the other store's writes to the same
   // disk (measured: the process-level row 2-3x slower when interleaved with it).
-  const where = (kind: Backend) =>
-    kind === "memory" ? "LocalNetwork (in memory)" : `store durability=${kind}`;
   const steps: Measurement[] = [];
   for (const [step, label] of [
     ["run", "ctx.run"],
@@ -313,7 +318,7 @@ async function stepTable(): Promise<void> {
     for (const backends of [["memory", "process"], ["machine"]] as const) {
       const samples = await stepLatencies(backends, step);
       for (const [k, kind] of backends.entries()) {
-        steps.push(stats(`${label}, ${where(kind)}`, samples[k]!));
+        steps.push(stats(`${label}, ${backendName(kind)}`, samples[k]!));
       }
     }
   }
@@ -328,9 +333,8 @@ async function executionTable(): Promise<void> {
   const executions: Measurement[] = [];
   for (const history of [0, LONG_HISTORY]) {
     for (const kind of ["memory", "process"] as const) {
-      const where = kind === "memory" ? "LocalNetwork (in memory)" : "store durability=process";
       const samples = await executionLatency(kind, history);
-      executions.push(stats(`${where}, after ${history} executions`, samples));
+      executions.push(stats(`${backendName(kind)}, after ${history} executions`, samples));
     }
   }
   printTable(
