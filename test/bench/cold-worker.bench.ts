@@ -1,0 +1,67 @@
+/**
+ * A fresh worker's cells by position: `execute("1")` round trip and the worker's own CPU
+ * per cell (all its threads, from `/proc/<pid>/task/<tid>/schedstat`), for cells 2–10,
+ * 11–20, 21–40 and 41–100 of a worker that idled after READY, against cells 101–200 of
+ * the same workers. Every durable execution leases a fresh worker, so its cells run
+ * where this curve is high; the rows say how much of that is the worker's own work.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { Session } from "../../src/index.ts";
+import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
+
+const WORKERS = 6;
+const CELLS = 200;
+/** Cells by position (1-based, inclusive), the last one the baseline. */
+const BUCKETS: ReadonlyArray<readonly [number, number]> = [
+  [2, 10],
+  [11, 20],
+  [21, 40],
+  [41, 100],
+  [101, 200],
+];
+
+/** CPU time of every live thread of `pid`, in ms. */
+function processCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  }
+  return ns / 1e6;
+}
+
+export default async function run(): Promise<void> {
+  const wall = BUCKETS.map(() => [] as number[]);
+  const cpu = BUCKETS.map(() => [] as number[]);
+  for (let w = 0; w < WORKERS; w++) {
+    const session = new Session();
+    await session.start();
+    try {
+      const pid = session.pid;
+      if (pid === undefined) throw new Error("a started session has no worker pid");
+      // Past the worker's idle warm-up (workers/warm-up.ts), as a pooled worker is.
+      await session.execute("0");
+      for (let cell = 2; cell <= CELLS; cell++) {
+        const before = processCpuMs(pid);
+        const started = performance.now();
+        await session.execute("1");
+        const elapsed = performance.now() - started;
+        const used = processCpuMs(pid) - before;
+        const bucket = BUCKETS.findIndex(([from, to]) => cell >= from && cell <= to);
+        wall[bucket]?.push(elapsed);
+        cpu[bucket]?.push(used);
+      }
+    } finally {
+      await session.close();
+    }
+  }
+  const name = ([from, to]: readonly [number, number]) => `cells ${from}-${to}`;
+  const rows = (samples: number[][]): Measurement[] =>
+    BUCKETS.map((bucket, i) => fromDurationsMs(name(bucket), samples[i] ?? []));
+  const baseline = name(BUCKETS[BUCKETS.length - 1] ?? [0, 0]);
+  printTable(
+    `a fresh worker: execute("1") round trip by cell (${WORKERS} workers)`,
+    rows(wall),
+    baseline,
+  );
+  printTable("a fresh worker: the worker's CPU per cell, all threads", rows(cpu), baseline);
+}
