@@ -5,9 +5,9 @@
  * the same workers. Every durable execution leases a fresh worker, so its cells run
  * where this curve is high; the rows say how much of that is the worker's own work.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { Session } from "../../src/index.ts";
 import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
+import { threadsCpuTimeUs } from "./processes.ts";
 
 const WORKERS = 6;
 const CELLS = 200;
@@ -19,15 +19,6 @@ const BUCKETS: ReadonlyArray<readonly [number, number]> = [
   [41, 100],
   [101, 200],
 ];
-
-/** CPU time of every live thread of `pid`, in ms. */
-function processCpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-  }
-  return ns / 1e6;
-}
 
 export default async function run(): Promise<void> {
   const wall = BUCKETS.map(() => [] as number[]);
@@ -41,11 +32,11 @@ export default async function run(): Promise<void> {
       // Past the worker's idle warm-up (workers/warm-up.ts), as a pooled worker is.
       await session.execute("0");
       for (let cell = 2; cell <= CELLS; cell++) {
-        const before = processCpuMs(pid);
+        const before = threadsCpuTimeUs(pid);
         const started = performance.now();
         await session.execute("1");
         const elapsed = performance.now() - started;
-        const used = processCpuMs(pid) - before;
+        const used = (threadsCpuTimeUs(pid) - before) / 1000;
         const bucket = BUCKETS.findIndex(([from, to]) => cell >= from && cell <= to);
         wall[bucket]?.push(elapsed);
         cpu[bucket]?.push(used);
