@@ -1,9 +1,9 @@
 /**
  * A fresh worker's cells by position: `execute("1")` round trip and the worker's own CPU
  * per cell (all its threads, from `/proc/<pid>/task/<tid>/schedstat`), for cells 2–10,
- * 11–20, 21–40 and 41–100 of a worker that idled after READY, against cells 101–200 of
- * the same workers. Every durable execution leases a fresh worker, so its cells run
- * where this curve is high; the rows say how much of that is the worker's own work.
+ * 11–20, 21–40 and 41–100 of a new session, against cells 101–200 of the same workers.
+ * Every durable execution leases a fresh worker, so its cells run where this curve is
+ * high; the rows say how much of that is the worker's own work.
  */
 import { Session } from "../../src/index.ts";
 import { fromDurationsMs, type Measurement, printTable } from "./harness.ts";
@@ -29,7 +29,7 @@ export default async function run(): Promise<void> {
     try {
       const pid = session.pid;
       if (pid === undefined) throw new Error("a started session has no worker pid");
-      // Past the worker's idle warm-up (workers/warm-up.ts), as a pooled worker is.
+      // Cell 1 is left out: it may wait for the worker's idle warm-up (workers/warm-up.ts).
       await session.execute("0");
       for (let cell = 2; cell <= CELLS; cell++) {
         const before = threadsCpuTimeUs(pid);
