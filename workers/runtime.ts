@@ -17,7 +17,7 @@ import {
   inputFailure,
 } from "./errors.ts";
 import { startCell } from "./executors/main-thread.ts";
-import type { CellOutcome, CellPlan } from "./executors/plan.ts";
+import { type CellOutcome, type CellPlan, planOf } from "./executors/plan.ts";
 import type { CellService, StrayNotice } from "./executors/service-link.ts";
 import { introspect } from "./introspect.ts";
 import { OutputBudget, type OutputStream } from "./output.ts";
@@ -189,18 +189,7 @@ export class WorkerRuntime {
       );
       return;
     }
-    const plan: CellPlan = {
-      id: message.id,
-      source: message.code,
-      async: message.async ?? false,
-      mode: message.mode ?? "simple_sync",
-      timeoutMs: message.timeout_ms ?? this.#options.defaultTimeoutMs,
-      declared: message.declared ?? [],
-      free: message.free ?? [],
-      assigned: message.assigned ?? [],
-      imports: message.imports ?? [],
-      bounded: message.bounded ?? false,
-    };
+    const plan = planOf(message, this.#options.defaultTimeoutMs);
     const running: Running = {
       id: message.id,
       token,

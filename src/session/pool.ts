@@ -12,10 +12,11 @@
  * now, so its start overlaps the caller's own work; the claim is given back unused when
  * the session was not needed after all.
  */
-import { CapsuleError, SessionStateError } from "../errors.ts";
+import { SessionStateError } from "../errors.ts";
 import { checkCapabilities } from "./capabilities.ts";
 import type { SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { SessionOptions } from "./options.ts";
+import { WaiterQueue } from "./pool-waiters.ts";
 import { Session } from "./session.ts";
 import { removeOrphanedWorkdirs } from "./workdirs.ts";
 
@@ -48,11 +49,6 @@ export interface Reservation {
 /** Failed warm starts retried in a row before the pool waits for the next release or acquire. */
 const MAX_WARM_START_RETRIES = 3;
 
-interface Waiter {
-  resolve(session: Session): void;
-  reject(error: Error): void;
-}
-
 export class SessionPool {
   readonly #options: PoolOptions;
   readonly #minIdle: number;
@@ -69,7 +65,7 @@ export class SessionPool {
   readonly #starts = new Set<Promise<unknown>>();
   /** Retirements in flight: `close()` waits for those processes too (and their directories). */
   readonly #retiring = new Set<Promise<void>>();
-  readonly #waiters: Waiter[] = [];
+  readonly #waiters = new WaiterQueue();
   /** Warm starts that failed in a row (see #fill). */
   #failedWarmStarts = 0;
   #closed = false;
@@ -150,11 +146,9 @@ export class SessionPool {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) {
-      waiter.reject(
-        new SessionStateError("POOL_CLOSED", "the pool was closed while waiting for a session"),
-      );
-    }
+    this.#waiters.rejectAll(
+      new SessionStateError("POOL_CLOSED", "the pool was closed while waiting for a session"),
+    );
     const sessions = [...this.#idle.splice(0), ...this.#leased];
     this.#leased.clear();
     await Promise.all(sessions.map((session) => session.close()));
@@ -184,45 +178,7 @@ export class SessionPool {
   }
 
   #wait(signal: AbortSignal | undefined): Promise<Session> {
-    const timeoutMs = this.#options.acquireTimeoutMs ?? 30_000;
-    return new Promise<Session>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: (session) => {
-          cleanup();
-          resolve(session);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#removeWaiter(waiter);
-        reject(
-          new CapsuleError(
-            "POOL_ACQUIRE_TIMEOUT",
-            `no session became free within ${timeoutMs} ms (${this.#maxSessions} sessions leased)`,
-            { retryable: true },
-          ),
-        );
-      }, timeoutMs);
-      const onAbort = () => {
-        this.#removeWaiter(waiter);
-        cleanup();
-        reject(new SessionStateError("POOL_CLOSED", "acquire was aborted"));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
-  }
-
-  #removeWaiter(waiter: Waiter): void {
-    const index = this.#waiters.indexOf(waiter);
-    if (index !== -1) this.#waiters.splice(index, 1);
+    return this.#waiters.wait(this.#options.acquireTimeoutMs ?? 30_000, this.#maxSessions, signal);
   }
 
   #lease(session: Session): void {

@@ -13,6 +13,7 @@ import { CapsuleError, SessionStateError } from "../errors.ts";
 import { DEFAULT_PROTECTED_NAMES } from "../prepare/default-protected-names.ts";
 import type { Introspect, Introspection, WorkerMessage } from "../protocol/messages.ts";
 import { type Capabilities, checkCapabilities } from "./capabilities.ts";
+import { loadCellPreparation } from "./cell-preparation.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
 import { displayChunk } from "./display.ts";
@@ -27,34 +28,6 @@ import {
   type SessionOptions,
 } from "./options.ts";
 import { WorkerProcess } from "./worker-process.ts";
-
-type CellPreparation = typeof import("../prepare/off-loop.ts");
-let preparation: Promise<CellPreparation> | undefined;
-
-/**
- * Loads the cell parser (acorn and the rest of src/prepare) and warms the path a cell like
- * `code` takes (Node's type stripper inline, or a parse thread: see `warmPreparation`;
- * without `code`, the inline one). Not imported with this module: a process that only
- * replays recorded cells (a restarted durable execution before its first unrecorded cell)
- * never parses one. Called where a cell is about to need it while the host waits for a
- * worker anyway: an execute or a durable cell waiting for its worker, and a worker that
- * just became ready. A failed load rejects that cell's execute.
- */
-export function loadCellPreparation(code = ""): Promise<CellPreparation> {
-  preparation ??= import("../prepare/off-loop.ts").catch((error: unknown) => {
-    // Not cached: a later cell tries again (the files may be back, e.g. after `npm ci`).
-    preparation = undefined;
-    throw new CapsuleError(
-      "HOST_LOAD_FAILED",
-      `cannot load Capsule's cell preparation (src/prepare): ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  });
-  return preparation.then((module) => {
-    module.warmPreparation(code);
-    return module;
-  });
-}
 
 /** What `introspect` asks: completion after a property path, or what a path holds. */
 export type IntrospectRequest = Pick<Introspect, "kind" | "path" | "prefix">;

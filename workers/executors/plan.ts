@@ -1,4 +1,4 @@
-import type { ExecutionMode } from "../../src/protocol/messages.ts";
+import type { ExecutionMode, MessageOf } from "../../src/protocol/messages.ts";
 
 /** A prepared cell as the worker receives it (see `src/prepare`). */
 export interface CellPlan {
@@ -19,6 +19,22 @@ export interface CellPlan {
   bounded: boolean;
   /** Names bound by the cell's `import` declarations. */
   imports: { name: string; specifier: string; imported: string }[];
+}
+
+/** The plan of an `execute`, its optional fields at their defaults. */
+export function planOf(message: MessageOf<"execute">, defaultTimeoutMs: number): CellPlan {
+  return {
+    id: message.id,
+    source: message.code,
+    async: message.async ?? false,
+    mode: message.mode ?? "simple_sync",
+    timeoutMs: message.timeout_ms ?? defaultTimeoutMs,
+    declared: message.declared ?? [],
+    free: message.free ?? [],
+    assigned: message.assigned ?? [],
+    imports: message.imports ?? [],
+    bounded: message.bounded ?? false,
+  };
 }
 
 export interface CellOutcome {
