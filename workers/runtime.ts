@@ -209,7 +209,10 @@ export class WorkerRuntime {
         `[capsule: capability ${name} is hidden by a variable of that name]\n`,
       );
     }
-    const filename = path.join(this.#options.moduleRoot, `cell-${++this.#cellCount}.js`);
+    const filename = path.join(
+      this.#options.moduleRoot,
+      message.warm_up === true ? "capsule-warm-up.js" : `cell-${++this.#cellCount}.js`,
+    );
     const started = performance.now();
     // Runs the synchronous part now; an interrupt may unwind it, and then the cell still
     // ends (with the interrupt), so a reply always goes out.
@@ -231,8 +234,10 @@ export class WorkerRuntime {
     outcome: CellOutcome,
     started: number,
   ): void {
-    this.#session.modules.recordImports(plan.imports, this.#session.global);
-    this.#session.recordResult(outcome.value);
+    if (message.warm_up !== true) {
+      this.#session.modules.recordImports(plan.imports, this.#session.global);
+      this.#session.recordResult(outcome.value);
+    }
     const rendered = renderResult(outcome.value);
     const result: MessageOf<"result"> = {
       type: "result",
@@ -243,7 +248,7 @@ export class WorkerRuntime {
       execution_time: performance.now() - started,
     };
     if (rendered.has_value && rendered.value !== undefined) result.value = rendered.value;
-    if (message.checkpoint !== false) {
+    if (takesCheckpoint(message)) {
       try {
         const checkpoint = this.#captureAfter(plan);
         if (checkpoint !== undefined) result.checkpoint = checkpoint;
@@ -264,11 +269,13 @@ export class WorkerRuntime {
     filename: string,
   ): void {
     // What the cell threw is `_error`, as in the REPL; a cancel or timeout is not an error of the cell's.
-    if (!(thrown instanceof CellInterrupt)) this.#session.recordError(thrown);
-    this.#session.modules.recordImports(plan.imports, this.#session.global);
+    if (message.warm_up !== true) {
+      if (!(thrown instanceof CellInterrupt)) this.#session.recordError(thrown);
+      this.#session.modules.recordImports(plan.imports, this.#session.global);
+    }
     const fields = describeThrown(thrown, `${path.dirname(filename)}${path.sep}`);
     const failure: MessageOf<"error"> = { ...errorMessage(message.id, fields), mode: plan.mode };
-    if (message.checkpoint !== false) {
+    if (takesCheckpoint(message)) {
       // What the cell did before it failed or was stopped stays in the namespace: the
       // host's copy must have it too, or a crash later would quietly undo it. A failing
       // capture leaves the next one full (the checkpointer starts over), so nothing is
@@ -380,4 +387,9 @@ export class WorkerRuntime {
     this.#checkpoints.rebase(this.#session);
     this.#service.send({ type: "restored", id, names: [], failed: [] });
   }
+}
+
+/** A cell is followed by a checkpoint unless the host said no, or it is a warm-up cell. */
+function takesCheckpoint(message: MessageOf<"execute">): boolean {
+  return message.checkpoint !== false && message.warm_up !== true;
 }

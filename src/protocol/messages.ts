@@ -51,6 +51,12 @@ export const ExecuteSchema = z.object({
   capabilities: z.array(z.string().min(1).max(256)).max(1024).optional(),
   /** Emit a `checkpoint` after the cell succeeds (default true). */
   checkpoint: z.boolean().optional(),
+  /**
+   * A warm-up cell (`Session.warmUp`): it takes the whole path of a cell, so that V8 has
+   * compiled that path when the real cells come, but it is not one of the session's
+   * cells: it gets no cell number, and `_`, imports and checkpoints stay as they were.
+   */
+  warm_up: z.boolean().optional(),
 });
 
 /** Worker → host: a piece of streamed output of a running cell. */
