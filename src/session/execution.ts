@@ -30,6 +30,8 @@ export interface CellSettings {
   onStrayOutput(chunk: OutputChunk): void;
   /** The worker is alive but cannot go on (out of file descriptors): replace it. */
   onUnfitWorker(): void;
+  /** A warm-up cell (see warm-up.ts), not one of the session's. */
+  warmUp?: boolean;
 }
 
 export function runCell(
@@ -104,6 +106,7 @@ export function runCell(
         checkpoint: settings.checkpoint,
         capabilities: Object.keys(settings.capabilities),
         ...(options.inputPausesLimit === true ? { input_pauses_limit: true } : {}),
+        ...(settings.warmUp === true ? { warm_up: true } : {}),
       },
       {
         onMessage: (message) => {

@@ -27,6 +27,11 @@ export interface PoolOptions extends SessionOptions {
   maxSessions?: number;
   /** How long `acquire()` waits for a session when all are leased, in ms. Default 30 000. */
   acquireTimeoutMs?: number;
+  /**
+   * Throwaway cells an idle session runs while it waits, so that its first cells run as
+   * fast as a warm worker's (see `Session.warmUp`). Default 40; 0 turns it off.
+   */
+  warmUpCells?: number;
 }
 
 export interface AcquireOptions {
@@ -46,12 +51,19 @@ export interface Reservation {
   cancel(): void;
 }
 
+/**
+ * A fresh worker's cells are at warm speed from about the 40th on (`bench cold-worker`);
+ * each warm-up cell costs ~1 ms of its idle time.
+ */
+const DEFAULT_WARM_UP_CELLS = 40;
+
 /** Failed warm starts retried in a row before the pool waits for the next release or acquire. */
 const MAX_WARM_START_RETRIES = 3;
 
 export class SessionPool {
   readonly #options: PoolOptions;
   readonly #minIdle: number;
+  readonly #warmUpCells: number;
   readonly #maxSessions: number;
   readonly #idle: Session[] = [];
   readonly #leased = new Set<Session>();
@@ -68,6 +80,10 @@ export class SessionPool {
   readonly #waiters = new WaiterQueue();
   /** Warm starts that failed in a row (see #fill). */
   #failedWarmStarts = 0;
+  /** Warm-ups of idle sessions in flight (see `#warmUp`). */
+  readonly #warmUps = new Set<Promise<void>>();
+  /** `whenWarm` callers, woken whenever a start or a warm-up of an idle session ends. */
+  #warmWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -75,6 +91,7 @@ export class SessionPool {
     checkCapabilities(options.capabilities);
     this.#options = options;
     this.#minIdle = options.minIdle ?? 1;
+    this.#warmUpCells = Math.max(0, options.warmUpCells ?? DEFAULT_WARM_UP_CELLS);
     this.#maxSessions = Math.max(1, options.maxSessions ?? 16);
     removeOrphanedWorkdirs();
     this.#fill();
@@ -138,6 +155,21 @@ export class SessionPool {
     };
   }
 
+  /**
+   * Resolves once no idle session is starting or warming up, so the pool is as ready as
+   * it gets: a server can wait for it before it takes traffic. A failed start counts as
+   * ended (the next acquire starts one).
+   */
+  async whenWarm(): Promise<void> {
+    while (!this.#closed && (this.#warming > 0 || this.#warmUps.size > 0)) {
+      await new Promise<void>((resolve) => this.#warmWaiters.push(resolve));
+    }
+  }
+
+  #wakeWarmWaiters(): void {
+    for (const wake of this.#warmWaiters.splice(0)) wake();
+  }
+
   /** Closes every session (idle and leased) and rejects waiting acquirers. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -146,6 +178,7 @@ export class SessionPool {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#wakeWarmWaiters();
     this.#waiters.rejectAll(
       new SessionStateError("POOL_CLOSED", "the pool was closed while waiting for a session"),
     );
@@ -228,6 +261,7 @@ export class SessionPool {
           // cancelled while its start was in flight leaves a surplus to retire.
           this.#fill();
           this.#trim();
+          this.#wakeWarmWaiters();
         },
         () => {
           this.#warming--;
@@ -237,6 +271,7 @@ export class SessionPool {
           if (++this.#failedWarmStarts <= MAX_WARM_START_RETRIES) this.#fill();
           // An acquirer that waited for this start gets one of its own (or the error).
           if (this.#waiters.length > this.#warming) this.#serveWaiter();
+          this.#wakeWarmWaiters();
         },
       );
     }
@@ -260,7 +295,31 @@ export class SessionPool {
       waiter.resolve(session);
     } else {
       this.#idle.push(session);
+      this.#warmUp(session);
     }
+  }
+
+  /** Warms an idle session up (a lease stops it); one whose warm-up fails is replaced. */
+  #warmUp(session: Session): void {
+    if (this.#warmUpCells === 0) return;
+    const warming = session
+      .warmUp(this.#warmUpCells)
+      .then(
+        () => undefined,
+        () => {
+          // A worker that failed a trivial cell is not leased: retire it while still idle.
+          const index = this.#idle.indexOf(session);
+          if (index === -1) return;
+          this.#idle.splice(index, 1);
+          this.#leased.add(session);
+          void this.#release(session);
+        },
+      )
+      .finally(() => {
+        this.#warmUps.delete(warming);
+        this.#wakeWarmWaiters();
+      });
+    this.#warmUps.add(warming);
   }
 
   /** Starts a session for the first waiter; a failed start rejects that waiter. */

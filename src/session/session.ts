@@ -17,7 +17,7 @@ import { loadCellPreparation } from "./cell-preparation.ts";
 import { CheckpointChain, type RestoreReport, type SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { ExitInfo } from "./crash.ts";
 import { displayChunk } from "./display.ts";
-import { runCell } from "./execution.ts";
+import { type CellSettings, runCell } from "./execution.ts";
 import { allowListFetch } from "./net-allow.ts";
 import {
   type ExecuteOptions,
@@ -27,6 +27,7 @@ import {
   resolveSessionOptions,
   type SessionOptions,
 } from "./options.ts";
+import { startWarmUp, type WarmUp } from "./warm-up.ts";
 import { WorkerProcess } from "./worker-process.ts";
 
 /** What `introspect` asks: completion after a property path, or what a path holds. */
@@ -60,6 +61,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #closing: Promise<void> | undefined;
   #executions = 0;
   #crashes: number[] = [];
+  /** The warm-up running in idle time, if one is (see `warmUp`). */
+  #warmUp: WarmUp | undefined;
   #terminalError: CapsuleError | undefined;
   readonly #checkpoints = new CheckpointChain();
   /**
@@ -148,18 +151,58 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#state = "BUSY";
       }
       this.#executions++;
-      return await runCell(worker, `${this.id}:${this.#executions}`, prepared, options, {
-        timeoutMs: this.options.timeoutMs,
-        stopGraceMs: this.options.stopGraceMs,
-        checkpoint: this.options.checkpoint,
-        capabilities,
-        onCheckpoint: (message) => this.#checkpoints.apply(message),
-        onStrayOutput: (chunk) => this.emit("output", chunk),
-        onUnfitWorker: () => this.#retire(worker),
-      });
+      return await runCell(
+        worker,
+        `${this.id}:${this.#executions}`,
+        prepared,
+        options,
+        this.#cellSettings(worker, capabilities),
+      );
     } finally {
       if (this.#state === "BUSY") this.#state = "READY";
     }
+  }
+
+  /**
+   * Runs up to `cells` throwaway cells through the whole path a cell takes, so that the
+   * first cells of this session run on a path V8 has compiled (a fresh worker's first
+   * ~40 cells are ~2× slower otherwise; see warm-up.ts). For idle time: any use of the
+   * session (execute, restore, reset, checkpoint) stops it after the cell in flight.
+   * Warm-up cells are not the session's: they leave no trace in its namespace, its cell
+   * numbers or its checkpoints. Only for a session that has run no cell yet: otherwise,
+   * or when it is not READY, this does nothing. Resolves with the number of cells run;
+   * rejects if one failed (the worker died or could not run it).
+   */
+  async warmUp(cells = 40): Promise<number> {
+    if (this.#state === "STARTING") await this.#starting;
+    const worker = this.#worker;
+    if (this.#state !== "READY" || worker === undefined) return 0;
+    if (this.#executions > 0 || this.#warmUp !== undefined) return 0;
+    const settings = { ...this.#cellSettings(worker, {}), checkpoint: false, warmUp: true };
+    const warmUp = startWarmUp(worker, this.id, cells, settings);
+    this.#warmUp = warmUp;
+    try {
+      return await warmUp.done;
+    } catch (error) {
+      // Closed while warming up: the warm-up only ended early.
+      if (this.#closing !== undefined) return warmUp.ran;
+      throw error;
+    } finally {
+      if (this.#warmUp === warmUp) this.#warmUp = undefined;
+    }
+  }
+
+  /** What a cell run on `worker` needs from this session. */
+  #cellSettings(worker: WorkerProcess, capabilities: Capabilities): CellSettings {
+    return {
+      timeoutMs: this.options.timeoutMs,
+      stopGraceMs: this.options.stopGraceMs,
+      checkpoint: this.options.checkpoint,
+      capabilities,
+      onCheckpoint: (message) => this.#checkpoints.apply(message),
+      onStrayOutput: (chunk) => this.emit("output", chunk),
+      onUnfitWorker: () => this.#retire(worker),
+    };
   }
 
   /** A full checkpoint of the namespace, taken now. */
@@ -233,6 +276,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** The worker, once the session is READY (waiting out a respawn); else a state error. */
   async #readyWorker(operation: string): Promise<WorkerProcess> {
+    // A warm-up is for idle time: it gives way once the cell in flight has ended.
+    if (this.#warmUp !== undefined) await this.#warmUp.stop();
     if (this.#state === "STARTING") await this.#starting;
     const worker = this.#worker;
     if (this.#state !== "READY" || worker === undefined) throw this.#stateError(operation);

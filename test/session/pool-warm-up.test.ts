@@ -2,6 +2,7 @@
 // throwaway input: nothing of it may reach the namespace, the realm or a checkpoint.
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionPool } from "../../src/session/pool.ts";
+import { startSession } from "./helpers.ts";
 
 let pool: SessionPool | undefined;
 afterEach(async () => {
@@ -37,5 +38,57 @@ describe("a fresh worker's idle warm-up", () => {
     expect((await other.execute("[kept.rows[0].a, kept.at.getTime()]")).value).toEqual([1, 5]);
     session.release();
     other.release();
+  });
+});
+
+describe("warm-up cells (Session.warmUp)", () => {
+  it("leave no trace: no cell number, no `_`, no checkpoint, no execution counted", async () => {
+    const session = await startSession({ checkpoint: true });
+    expect(await session.warmUp(12)).toBe(12);
+    expect(session.executions).toBe(0);
+    expect(session.lastCheckpoint()).toBeUndefined();
+    // Each warm-up cell's value is 0: none of them became `_`.
+    expect((await session.execute("[typeof _, globalThis._ === 0]")).value).toEqual([
+      "undefined",
+      false,
+    ]);
+    // The user's second cell is cell 2: warm-up cells are not numbered.
+    const failed = session.execute("throw new Error('where')");
+    await expect(failed).rejects.toMatchObject({
+      userStack: expect.stringContaining("at cell-2.js"),
+    });
+    expect(session.executions).toBe(2);
+  });
+
+  it("gives way to the session's first cell after the warm-up cell in flight", async () => {
+    const session = await startSession();
+    const warming = session.warmUp(100_000);
+    expect((await session.execute("1 + 1")).value).toBe(2);
+    const ran = await warming;
+    expect(ran).toBeGreaterThanOrEqual(0);
+    expect(ran).toBeLessThan(100_000);
+    // A session that has run a cell is not warmed up again.
+    expect(await session.warmUp(5)).toBe(0);
+  });
+
+  it("ends without an error when the session closes during it", async () => {
+    const session = await startSession();
+    const warming = session.warmUp(100_000);
+    await session.close();
+    const ran = await warming;
+    expect(ran).toBeLessThan(100_000);
+  });
+
+  it("runs in a pool's idle sessions, and a leased one starts at cell 1", async () => {
+    pool = new SessionPool({ minIdle: 2, warmUpCells: 30 });
+    // Both idle sessions started and ran their 30 warm-up cells.
+    await pool.whenWarm();
+    expect(pool.idle).toBe(2);
+    const session = await pool.acquire();
+    expect(session.executions).toBe(0);
+    await expect(session.execute("throw new Error('where')")).rejects.toMatchObject({
+      userStack: expect.stringContaining("at cell-1.js"),
+    });
+    session.release();
   });
 });
