@@ -6,7 +6,8 @@
  *    5,000 executions (a long-lived orchestrator must not slow down as it goes);
  * 2. a durable `execute` of a 10 ms cell, at both durability levels, versus a plain
  *    `session.execute` of it on one warm worker, and on a fresh worker every 10 cells
- *    (what each durable execution gets), which tells the cold worker's share apart;
+ *    (what each durable execution gets), with and without the pool's warm-up of idle
+ *    workers, which tells the cold worker's share apart (durable-cell.ts);
  * 3. time from process start to the first resumed step after a `kill -9`: to the first
  *    replayed cell and to the first cell that runs again (worker start and restore);
  *    as a process starts by default, and with Node's compile cache (`NODE_COMPILE_CACHE`,
@@ -19,72 +20,24 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LocalNetwork } from "@resonatehq/sdk";
-import { Capsule } from "../../durable/index.ts";
-import type { Durability } from "../../durable/store/index.ts";
-import { SessionPool } from "../../src/session/index.ts";
+import {
+  type Backend,
+  backendName,
+  closeCapsule,
+  type OpenCapsule,
+  openCapsule,
+  stats,
+  withCapsule,
+} from "./durable-backends.ts";
+import { slowCellTable } from "./durable-cell.ts";
 import { type Measurement, printTable } from "./harness.ts";
 
 const EXECUTIONS = 30;
 const STEPS = 10;
 /** Executions a long-lived process has run before the "after many executions" rows. */
 const LONG_HISTORY = 5_000;
-const SLOW_CELL = "await new Promise((resolve) => setTimeout(resolve, 10)); 1";
 /** Restarts per row; `CAPSULE_BENCH_RESTARTS` raises it for a noisy machine. */
 const RESTARTS = Number(process.env.CAPSULE_BENCH_RESTARTS ?? 8);
-
-function stats(name: string, samplesMs: number[]): Measurement {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const at = (fraction: number): number =>
-    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1))] ??
-    Number.NaN;
-  const total = sorted.reduce((sum, x) => sum + x, 0);
-  return {
-    name,
-    medianUs: at(0.5) * 1000,
-    p99Us: at(0.99) * 1000,
-    opsPerSec: sorted.length / (total / 1000),
-  };
-}
-
-/** Where the durable promises live: in memory (the SDK's LocalNetwork) or the store. */
-type Backend = "memory" | Durability;
-
-/** A Capsule on `kind`, and the store's directory to remove after it closes. */
-async function openCapsule(kind: Backend): Promise<{ capsule: Capsule; dir: string | undefined }> {
-  if (kind === "memory") {
-    const pid = "bench";
-    const network = new LocalNetwork({ pid });
-    return { capsule: await Capsule.open({ network, pid, pool: { minIdle: 1 } }), dir: undefined };
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capsule-durable-bench-"));
-  try {
-    return { capsule: await Capsule.open({ dir, durability: kind, pool: { minIdle: 1 } }), dir };
-  } catch (error) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-/** Closes what `openCapsule` opened and removes its store's directory. */
-async function closeCapsule({ capsule, dir }: { capsule: Capsule; dir: string | undefined }) {
-  await capsule.close();
-  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-}
-
-async function withCapsule<T>(kind: Backend, work: (capsule: Capsule) => Promise<T>): Promise<T> {
-  const opened = await openCapsule(kind);
-  try {
-    return await work(opened.capsule);
-  } finally {
-    await closeCapsule(opened);
-  }
-}
-
-/** A backend's name in the tables. */
-function backendName(kind: Backend): string {
-  return kind === "memory" ? "LocalNetwork (in memory)" : `store durability=${kind}`;
-}
 
 /**
  * Per-step latency of `STEPS` steps per execution, measured inside the function, on each
@@ -96,7 +49,7 @@ async function stepLatencies(
   step: "run" | "execute",
   code = "1",
 ): Promise<number[][]> {
-  const open: Array<{ capsule: Capsule; dir: string | undefined }> = [];
+  const open: OpenCapsule[] = [];
   try {
     for (const kind of kinds) open.push(await openCapsule(kind));
     const samples = kinds.map(() => [] as number[]);
@@ -144,51 +97,6 @@ async function executionLatency(kind: Backend, history: number): Promise<number[
     }
     return samples;
   });
-}
-
-async function plainExecute(code: string): Promise<number[]> {
-  const pool = new SessionPool({ minIdle: 1 });
-  const session = await pool.acquire();
-  try {
-    for (let i = 0; i < 10; i++) await session.execute(code);
-    const samples: number[] = [];
-    for (let i = 0; i < EXECUTIONS * STEPS; i++) {
-      const started = performance.now();
-      await session.execute(code);
-      samples.push(performance.now() - started);
-    }
-    return samples;
-  } finally {
-    session.release();
-    await pool.close();
-  }
-}
-
-/**
- * Plain cells on a fresh worker every `STEPS` cells: what each durable execution gets (a
- * released session retires its worker, and every execution leases its own), so that the
- * durable layer's own share of the overhead can be told from the cold worker's.
- */
-async function plainExecuteFreshWorkers(code: string): Promise<number[]> {
-  const pool = new SessionPool({ minIdle: 1 });
-  try {
-    const samples: number[] = [];
-    for (let execution = 0; execution < EXECUTIONS; execution++) {
-      const session = await pool.acquire();
-      try {
-        for (let i = 0; i < STEPS; i++) {
-          const started = performance.now();
-          await session.execute(code);
-          samples.push(performance.now() - started);
-        }
-      } finally {
-        session.release();
-      }
-    }
-    return samples;
-  } finally {
-    await pool.close();
-  }
 }
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
@@ -342,32 +250,6 @@ async function executionTable(): Promise<void> {
     executions,
     "LocalNetwork (in memory), after 0 executions",
   );
-}
-
-async function slowCellTable(): Promise<void> {
-  const plain = stats("session.execute (plain)", await plainExecute(SLOW_CELL));
-  const fresh = stats(
-    `session.execute, a fresh worker every ${STEPS} cells`,
-    await plainExecuteFreshWorkers(SLOW_CELL),
-  );
-  // One level at a time (`machine`'s fsyncs would slow the other, see `stepTable`).
-  const durable: Measurement[] = [];
-  for (const level of ["process", "machine"] as const) {
-    const [samples = []] = await stepLatencies([level], "execute", SLOW_CELL);
-    durable.push(stats(`durable execute, durability=${level}`, samples));
-  }
-  printTable(
-    "a 10 ms cell: durable execute vs plain session.execute",
-    [plain, fresh, ...durable],
-    plain.name,
-  );
-  const percent = (row: Measurement, base: Measurement) =>
-    (((row.medianUs - base.medianUs) / base.medianUs) * 100).toFixed(1);
-  for (const row of durable) {
-    console.log(
-      `${row.name}: overhead on a 10 ms cell (median) ${percent(row, plain)} % over plain, ${percent(row, fresh)} % over plain on fresh workers`,
-    );
-  }
 }
 
 async function restartTable(): Promise<void> {
