@@ -27,6 +27,12 @@ import type { WorkerProcess } from "./worker-process.ts";
  */
 const WARM_UP_CODE = ["0", "await 0"];
 
+/**
+ * A warm-up cell's time limit: far above what a trivial cell takes even on a loaded
+ * machine, and short enough that a lease never waits long behind one that hangs.
+ */
+const WARM_UP_CELL_TIMEOUT_MS = 5_000;
+
 let prepared: Promise<PreparedCell[]> | undefined;
 
 function warmUpCells(): Promise<PreparedCell[]> {
@@ -73,7 +79,13 @@ export function startWarmUp(
     while (ran < cells && !stopped) {
       const cell = code[ran % code.length];
       if (cell === undefined) break;
-      await runCell(worker, `${idPrefix}:warm-up:${ran}`, cell, {}, settings);
+      await runCell(
+        worker,
+        `${idPrefix}:warm-up:${ran}`,
+        cell,
+        { timeoutMs: WARM_UP_CELL_TIMEOUT_MS },
+        settings,
+      );
       ran++;
     }
     return ran;
