@@ -4,8 +4,10 @@
  * worker every `STEPS` cells (what each durable execution gets: it leases its own), with
  * and without the pool's warm-up of idle workers. The contenders of one table are open at
  * once and take their rounds of `STEPS` cells in turn, so that a load spike on a shared
- * machine inflates every row instead of skewing their ratio. `machine` has a table of its
- * own: its fsyncs slow the other store's writes to the same disk.
+ * machine inflates every row instead of skewing their ratio; each round starts once every
+ * pool's replacement workers are started and warm, so no row pays for another's.
+ * `machine` has a table of its own: its fsyncs slow the other store's writes to the same
+ * disk.
  */
 import { type PoolOptions, type Session, SessionPool } from "../../src/session/index.ts";
 import {
@@ -30,6 +32,8 @@ interface Contender {
   name: string;
   samples: number[];
   round(): Promise<void>;
+  /** The pool behind it, to wait until its replacement workers are started and warm. */
+  pool: SessionPool;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,7 @@ async function warmWorker(): Promise<Contender> {
   return {
     name: WARM_NAME,
     samples,
+    pool,
     async round() {
       for (let i = 0; i < STEPS; i++) await timed(samples, () => session.execute(SLOW_CELL));
     },
@@ -65,6 +70,7 @@ function freshWorkers(name: string, options: PoolOptions): Contender {
   return {
     name,
     samples,
+    pool,
     async round() {
       const session: Session = await pool.acquire();
       try {
@@ -97,7 +103,7 @@ async function durable(
   // The first executions of a process load the SDK's and the store's code paths.
   for (let i = 0; i < 3; i++) await round();
   samples.length = 0;
-  return { name, samples, round, close: () => closeCapsule(opened) };
+  return { name, samples, round, pool: opened.capsule.pool, close: () => closeCapsule(opened) };
 }
 
 async function interleaved(open: Array<() => Promise<Contender>>): Promise<Measurement[]> {
@@ -105,7 +111,12 @@ async function interleaved(open: Array<() => Promise<Contender>>): Promise<Measu
   try {
     for (const start of open) contenders.push(await start());
     for (let i = 0; i < ROUNDS; i++) {
-      for (const contender of contenders) await contender.round();
+      for (const contender of contenders) {
+        // Every round starts on a quiet machine: the workers that replace the ones just
+        // retired (and their warm-ups) are not left to run during another row's round.
+        await Promise.all(contenders.map((each) => each.pool.whenWarm()));
+        await contender.round();
+      }
     }
     return contenders.map((contender) => stats(contender.name, contender.samples));
   } finally {
