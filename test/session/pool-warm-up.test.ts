@@ -1,6 +1,8 @@
 // A pooled worker's idle warm-up (workers/warm-up.ts) runs the cell path and the codec on
 // throwaway input: nothing of it may reach the namespace, the realm or a checkpoint.
+import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
+import { WorkerCrashedError } from "../../src/errors.ts";
 import { SessionPool } from "../../src/session/pool.ts";
 import { startSession } from "./helpers.ts";
 
@@ -77,6 +79,21 @@ describe("warm-up cells (Session.warmUp)", () => {
     await session.close();
     const ran = await warming;
     expect(ran).toBeLessThan(100_000);
+  });
+
+  it("fails with the crash when the worker is killed during it, and the session goes on", async () => {
+    const session = await startSession();
+    const pid = session.pid;
+    if (pid === undefined) throw new Error("no worker");
+    const warming = session.warmUp(100_000);
+    const exited = once(session, "worker-exit");
+    process.kill(pid, "SIGKILL");
+    await expect(warming).rejects.toBeInstanceOf(WorkerCrashedError);
+    await exited;
+    // A fresh worker took over; the session still counts no cell of its own.
+    expect((await session.execute("1 + 1")).value).toBe(2);
+    expect(session.pid).not.toBe(pid);
+    expect(session.executions).toBe(1);
   });
 
   it("runs in a pool's idle sessions, and a leased one starts at cell 1", async () => {
