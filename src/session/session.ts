@@ -179,7 +179,13 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state !== "READY" || worker === undefined) return 0;
     if (this.#executions > 0 || this.#warmUp !== undefined) return 0;
     const settings = { ...this.#cellSettings(worker, {}), checkpoint: false, warmUp: true };
-    const warmUp = startWarmUp(worker, this.id, cells, settings);
+    const warmUp = startWarmUp(
+      worker,
+      this.id,
+      cells,
+      settings,
+      () => this.#state !== "READY" || this.#worker !== worker,
+    );
     this.#warmUp = warmUp;
     try {
       return await warmUp.done;

@@ -64,19 +64,22 @@ export interface WarmUp {
 
 /**
  * Runs up to `cells` warm-up cells on `worker`, one at a time, with ids under `idPrefix`.
- * `settings` are the session's for a cell, with `checkpoint` off and `warmUp` on.
+ * `settings` are the session's for a cell, with `checkpoint` off and `warmUp` on. Before
+ * each cell it asks `inUse()`, and stops when the session has begun something else (an
+ * execute that started before this warm-up could send its first cell).
  */
 export function startWarmUp(
   worker: WorkerProcess,
   idPrefix: string,
   cells: number,
   settings: CellSettings,
+  inUse: () => boolean,
 ): WarmUp {
   let stopped = false;
   let ran = 0;
   const done = (async () => {
     const code = await warmUpCells();
-    while (ran < cells && !stopped) {
+    while (ran < cells && !stopped && !inUse()) {
       const cell = code[ran % code.length];
       if (cell === undefined) break;
       await runCell(

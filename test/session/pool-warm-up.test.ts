@@ -73,6 +73,15 @@ describe("warm-up cells (Session.warmUp)", () => {
     expect(await session.warmUp(5)).toBe(0);
   });
 
+  it("stays out of the way of an execute that began just before it", async () => {
+    const session = await startSession();
+    // The execute has not sent its cell yet when the warm-up starts.
+    const result = session.execute("1 + 1");
+    const warming = session.warmUp(100_000);
+    expect((await result).value).toBe(2);
+    expect(await warming).toBe(0);
+  });
+
   it("ends without an error when the session closes during it", async () => {
     const session = await startSession();
     const warming = session.warmUp(100_000);
