@@ -164,14 +164,12 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Runs up to `cells` throwaway cells through the whole path a cell takes, so that the
-   * first cells of this session run on a path V8 has compiled (a fresh worker's first
-   * ~40 cells are ~2× slower otherwise; see warm-up.ts). For idle time: any use of the
-   * session (execute, restore, reset, checkpoint) stops it after the cell in flight.
-   * Warm-up cells are not the session's: they leave no trace in its namespace, its cell
-   * numbers or its checkpoints. Only for a session that has run no cell yet: otherwise,
-   * or when it is not READY, this does nothing. Resolves with the number of cells run;
-   * rejects if one failed (the worker died or could not run it).
+   * Runs up to `cells` throwaway cells through the whole path a cell takes, so that this
+   * session's first cells run at warm speed (see warm-up.ts). For idle time: any use of
+   * the session (execute, restore, reset, checkpoint) stops it after the cell in flight.
+   * The cells leave no trace in the namespace, the cell numbers or the checkpoints. Does
+   * nothing once a cell has run, or when not READY. Resolves with the number of cells
+   * run; rejects if one failed (the worker died or could not run it).
    */
   async warmUp(cells = 40): Promise<number> {
     if (this.#state === "STARTING") await this.#starting;
