@@ -176,12 +176,11 @@ export class Session extends EventEmitter<SessionEvents> {
     const worker = this.#worker;
     if (this.#state !== "READY" || worker === undefined) return 0;
     if (this.#executions > 0 || this.#warmUp !== undefined) return 0;
-    const settings = { ...this.#cellSettings(worker, {}), checkpoint: false, warmUp: true };
     const warmUp = startWarmUp(
       worker,
       this.id,
       cells,
-      settings,
+      this.#cellSettings(worker, {}),
       () => this.#state !== "READY" || this.#worker !== worker,
     );
     this.#warmUp = warmUp;

@@ -64,9 +64,9 @@ export interface WarmUp {
 
 /**
  * Runs up to `cells` warm-up cells on `worker`, one at a time, with ids under `idPrefix`.
- * `settings` are the session's for a cell, with `checkpoint` off and `warmUp` on. Before
- * each cell it asks `inUse()`, and stops when the session has begun something else (an
- * execute that started before this warm-up could send its first cell).
+ * `settings` are the session's for a cell. Before each cell it asks `inUse()`, and stops
+ * when the session has begun something else (an execute that started before this
+ * warm-up could send its first cell).
  */
 export function startWarmUp(
   worker: WorkerProcess,
@@ -77,6 +77,13 @@ export function startWarmUp(
 ): WarmUp {
   let stopped = false;
   let ran = 0;
+  const warmUp: CellSettings = {
+    ...settings,
+    checkpoint: false,
+    warmUp: true,
+    // Whatever a worker sends along with a warm-up cell's reply, the chain keeps none of it.
+    onCheckpoint: () => {},
+  };
   const done = (async () => {
     const code = await warmUpCells();
     while (ran < cells && !stopped && !inUse()) {
@@ -87,7 +94,7 @@ export function startWarmUp(
         `${idPrefix}:warm-up:${ran}`,
         cell,
         { timeoutMs: WARM_UP_CELL_TIMEOUT_MS },
-        settings,
+        warmUp,
       );
       ran++;
     }
