@@ -18,6 +18,7 @@ import type { SessionCheckpoint } from "./checkpoint-chain.ts";
 import type { SessionOptions } from "./options.ts";
 import { WaiterQueue } from "./pool-waiters.ts";
 import { Session } from "./session.ts";
+import { DEFAULT_WARM_UP_CELLS } from "./warm-up.ts";
 import { removeOrphanedWorkdirs } from "./workdirs.ts";
 
 export interface PoolOptions extends SessionOptions {
@@ -29,7 +30,7 @@ export interface PoolOptions extends SessionOptions {
   acquireTimeoutMs?: number;
   /**
    * Throwaway cells an idle session runs while it waits, so that its first cells run as
-   * fast as a warm worker's (see `Session.warmUp`). Default 40; 0 turns it off.
+   * fast as a warm worker's (see `Session.warmUp`). Default 60; 0 turns it off.
    */
   warmUpCells?: number;
 }
@@ -50,12 +51,6 @@ export interface Reservation {
   acquire(options?: AcquireOptions): Promise<Session>;
   cancel(): void;
 }
-
-/**
- * A fresh worker's cells are at warm speed from about the 40th on (`bench cold-worker`);
- * each warm-up cell costs ~1 ms of its idle time.
- */
-const DEFAULT_WARM_UP_CELLS = 40;
 
 /** Failed warm starts retried in a row before the pool waits for the next release or acquire. */
 const MAX_WARM_START_RETRIES = 3;

@@ -27,7 +27,7 @@ import {
   resolveSessionOptions,
   type SessionOptions,
 } from "./options.ts";
-import { startWarmUp, type WarmUp } from "./warm-up.ts";
+import { DEFAULT_WARM_UP_CELLS, startWarmUp, type WarmUp } from "./warm-up.ts";
 import { WorkerProcess } from "./worker-process.ts";
 
 /** What `introspect` asks: completion after a property path, or what a path holds. */
@@ -171,7 +171,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * nothing once a cell has run, or when not READY. Resolves with the number of cells
    * run; rejects if one failed (the worker died or could not run it).
    */
-  async warmUp(cells = 40): Promise<number> {
+  async warmUp(cells = DEFAULT_WARM_UP_CELLS): Promise<number> {
     if (this.#state === "STARTING") await this.#starting;
     const worker = this.#worker;
     if (this.#state !== "READY" || worker === undefined) return 0;
