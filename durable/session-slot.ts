@@ -8,7 +8,6 @@
  * `prepare()` has the pool start that worker while earlier cells are still being replayed
  * from their records, and gives it back if no cell needed it.
  */
-
 import { loadCellPreparation } from "../src/session/cell-preparation.ts";
 import type { Reservation, Session, SessionCheckpoint, SessionPool } from "../src/session/index.ts";
 
