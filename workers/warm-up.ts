@@ -9,7 +9,7 @@
  * checkpoint (most cells of a plain session name nothing the first time) does not load it
  * before it is needed; a pool's workers, leased by durable executions, do.
  */
-import vm from "node:vm";
+import { compileUncached } from "../src/vm/uncached-script.ts";
 import type { Checkpointing } from "./checkpointing.ts";
 import type { SessionContext } from "./context.ts";
 import { renderResult } from "./render.ts";
@@ -18,7 +18,7 @@ export async function warmUp(
   session: SessionContext,
   checkpoints: Checkpointing | undefined,
 ): Promise<void> {
-  new vm.Script("void 0", {
+  compileUncached("void 0", {
     filename: "capsule-warm-up.js",
     importModuleDynamically: session.modules.dynamicImport,
   }).runInContext(session.context, { displayErrors: false });

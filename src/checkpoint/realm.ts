@@ -3,6 +3,7 @@
  * constructors so user code there sees ordinary values (`[] instanceof Array` holds).
  */
 import vm from "node:vm";
+import { compileUncached } from "../vm/uncached-script.ts";
 import { type SourceForm, SUPERCLASS_PARAM } from "./functions.ts";
 
 type Constructor = new (...args: unknown[]) => object;
@@ -91,10 +92,15 @@ export class Realm {
 
   /** Evaluates source text as a script in the target context. */
   evaluate(source: string): unknown {
-    if (this.importModuleDynamically === undefined) return vm.runInContext(source, this.context);
     // Without the hook an `import()` in a restored function throws "A dynamic import
-    // callback was not specified", although it worked in the cell that defined it.
-    const script = new vm.Script(source, { importModuleDynamically: this.importModuleDynamically });
+    // callback was not specified", although it worked in the cell that defined it. Each
+    // restore's sources are new, so they stay out of V8's compilation cache (see there).
+    const script = compileUncached(
+      source,
+      this.importModuleDynamically === undefined
+        ? {}
+        : { importModuleDynamically: this.importModuleDynamically },
+    );
     return script.runInContext(this.context);
   }
 }

@@ -8,7 +8,7 @@
  * No V8 `timeout` or `breakOnSigint`: the service thread holds the deadline, so no cell
  * pays for a watchdog thread per run and no SIGINT is ever needed.
  */
-import vm from "node:vm";
+import { compileUncached } from "../../src/vm/uncached-script.ts";
 import type { SessionContext } from "../context.ts";
 import { type CellOutcome, type CellPlan, isThenable } from "./plan.ts";
 import type { CellService } from "./service-link.ts";
@@ -40,7 +40,7 @@ export function startCell(
     (thrown: unknown) => options.service.runtime(() => end.failed(thrown)),
   );
   try {
-    const script = new vm.Script(plan.source, {
+    const script = compileUncached(plan.source, {
       filename: options.filename,
       importModuleDynamically: session.modules.dynamicImport,
     });
