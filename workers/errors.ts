@@ -3,9 +3,10 @@
  * error name and message, a stack of the user's own frames only, and a Capsule code; and
  * Capsule's own failures (a checkpoint too large, a cancelled `input()`) into theirs.
  */
-import util from "node:util";
+
 import { CapsuleError } from "../src/errors.ts";
 import type { MessageOf } from "../src/protocol/messages.ts";
+import { util } from "./builtins.ts";
 
 export interface WireErrorFields {
   code: string;

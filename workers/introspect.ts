@@ -6,8 +6,9 @@
  * `customInspect: false` and `getters: false`. The host splits the text at the cursor into
  * the property path and the partial name (src/kernel/introspect.ts).
  */
-import util from "node:util";
+
 import type { Introspect, Introspection } from "../src/protocol/messages.ts";
+import { util } from "./builtins.ts";
 import { CAPSULE_GETTERS } from "./context.ts";
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

@@ -9,8 +9,9 @@
  * with an accessor or a proxy anywhere inside is not plain data (it goes as its rendering
  * only, which `util.inspect` makes without calling getters).
  */
-import util from "node:util";
+
 import { isJsonMime, MIME_TYPE } from "../src/protocol/mime.ts";
+import { util } from "./builtins.ts";
 import type { DisplayItem } from "./output.ts";
 
 export interface RenderedResult {

@@ -6,8 +6,9 @@
  * and stderr are captured and sent as `output` messages, so user output never mixes with
  * frames.
  */
-import { writeSync } from "node:fs";
+
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
+import { fs } from "./builtins.ts";
 import type { WorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
 import type { StartedService } from "./executors/service-start.ts";
@@ -21,7 +22,7 @@ export async function runWorker(config: WorkerConfig, started: StartedService): 
   // thread loads the guard and the runtime: nothing arrives from the host before READY,
   // sent below (by this thread if that one is not up yet). The guard comes first, before
   // any module that runs a cell (see builtin-guard.ts).
-  service.onDiagnostic = (text) => writeSync(2, text);
+  service.onDiagnostic = (text) => fs.writeSync(2, text);
   await import("./builtin-guard.ts");
   const { WorkerRuntime: Runtime } = await import("./runtime.ts");
   const runtime = new Runtime({

@@ -4,10 +4,11 @@
  * things that need the other thread: the interrupt guard around a cell's synchronous
  * part, the stop notice of a cell, and a synchronous `input()`.
  */
-import { writeSync } from "node:fs";
+
 import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
 import { encodeFrame } from "../../src/protocol/frame-codec.ts";
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
+import { fs } from "../builtins.ts";
 import { CellInterrupt } from "../errors.ts";
 import {
   CELL_IDLE,
@@ -151,7 +152,7 @@ export class ServiceLink implements CellService {
     try {
       const frame = encodeFrame({ ...message, seq: 1, service_starting: true });
       if (frame.byteLength <= READY_FRAME_BYTES) {
-        while (written < frame.byteLength) written += writeSync(3, frame, written);
+        while (written < frame.byteLength) written += fs.writeSync(3, frame, written);
         this.#readyFrame.set(frame);
         Atomics.store(this.#shared, Slot.READY_BYTES, frame.byteLength);
         done = true;

@@ -9,8 +9,9 @@
  * thread, a doorbell it rings is remembered and a failure of it ends the process, as it
  * would later: without that thread the worker cannot reach its host.
  */
-import { writeSync } from "node:fs";
+
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { fs } from "../builtins.ts";
 import {
   READY_FRAME_BYTES,
   type ServiceConfig,
@@ -99,6 +100,6 @@ export function startServiceThread(config: ServiceConfig, thread: URL): StartedS
 /** The worker cannot reach its host without its service thread: end, and say why. */
 export function serviceThreadFailed(error: unknown): never {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  writeSync(2, `\ncapsule: the worker's service thread failed: ${text}\n`);
+  fs.writeSync(2, `\ncapsule: the worker's service thread failed: ${text}\n`);
   process.exit(SERVICE_FAILED_EXIT);
 }

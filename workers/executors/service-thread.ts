@@ -14,7 +14,7 @@
  * It also watches the process from outside the main thread: a host that is gone (our
  * parent changed) or resident memory over the limit end the process at once.
  */
-import { writeSync } from "node:fs";
+
 import { Session as InspectorSession } from "node:inspector";
 import { Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
@@ -23,6 +23,7 @@ import { isHostMessage, trustedPeerMessage } from "../../src/protocol/kinds.ts";
 import type { HostMessage } from "../../src/protocol/messages.ts";
 import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
+import { fs } from "../builtins.ts";
 import { IdleCompaction } from "../idle-compaction.ts";
 import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
 import { OutputCoalescer } from "./output-coalescer.ts";
@@ -321,7 +322,7 @@ function watchProcess(): void {
  */
 function say(text: string): void {
   try {
-    writeSync(2, text);
+    fs.writeSync(2, text);
   } catch {
     // nothing to tell, nobody to tell it to
   }
