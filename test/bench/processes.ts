@@ -12,9 +12,30 @@ export interface EchoChild {
   close(): Promise<void>;
 }
 
-/** A child Node process echoing stdin to stdout: the floor of any host ⇄ worker round trip. */
-export function startEcho(): EchoChild {
-  const echo = spawn(process.execPath, ["-e", "process.stdin.pipe(process.stdout)"], {
+/** The echo of `startEcho({ relay: true })`, in a worker thread of the child. */
+const RELAY_THREAD = `
+const { parentPort } = require("node:worker_threads");
+const { Socket } = require("node:net");
+const input = new Socket({ fd: 0, readable: true, writable: false });
+const output = new Socket({ fd: 1, readable: false, writable: true });
+input.on("data", (chunk) => parentPort.postMessage(chunk));
+parentPort.on("message", (chunk) => output.write(chunk));
+// The end of input ends this thread, and with it the child (nothing else holds it open).
+input.on("end", () => process.exit(0));
+`;
+
+/**
+ * A child Node process echoing stdin to stdout: the floor of any host ⇄ worker round
+ * trip. With `relay`, the child has a session worker's thread layout and nothing else: a
+ * second thread owns the pipe and hands each chunk to the main thread, which hands it
+ * back to be written (two thread hops per round trip, as every cell takes).
+ */
+export function startEcho(options: { relay?: boolean } = {}): EchoChild {
+  const script =
+    options.relay === true
+      ? `const w = new (require("node:worker_threads").Worker)(${JSON.stringify(RELAY_THREAD)}, { eval: true }); w.on("message", (chunk) => w.postMessage(chunk));`
+      : "process.stdin.pipe(process.stdout)";
+  const echo = spawn(process.execPath, ["-e", script], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const message = Buffer.alloc(32, 0x61);

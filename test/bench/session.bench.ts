@@ -1,7 +1,9 @@
 /**
  * Session costs, each beside a baseline measured in the same run:
  * 1. round trip of `execute("1 + 1")` (per-cell checkpoint on and off) against a raw pipe
- *    ping-pong with a child Node process echoing 32 bytes;
+ *    ping-pong with a child Node process echoing 32 bytes, and the same echo relayed
+ *    through a second thread of the child (a session worker's layout with no Capsule
+ *    code: the floor of the design);
  * 2. warm `SessionPool.acquire()`, timed only when the pool holds idle sessions and has no
  *    start or reset in flight;
  * 3. cold `new Session().start()` to READY (and close) against spawning `node -e 0`, in
@@ -29,6 +31,7 @@ import {
 import { processExists, rssKiB, spawnAndWait, startEcho } from "./processes.ts";
 
 const PIPE_BASELINE = "raw pipe ping-pong (32 B, node child)";
+const RELAY_FLOOR = "same, relayed through a second thread of the child";
 const SPAWN_BASELINE = "spawn `node -e 0` until exit";
 const CONCURRENT_SESSIONS = 100;
 /** How long the memory rows wait for idle workers to compact (10 s without work). */
@@ -47,6 +50,8 @@ function wallClockMs(): number {
 
 interface RoundTrips {
   pipe: Measurement;
+  /** The pipe echo with a session worker's two thread hops and no Capsule code. */
+  relay: Measurement;
   withCheckpoint: Measurement;
   withoutCheckpoint: Measurement;
   /** `executionTime` the worker reported for the checkpointing session's cells, in ms. */
@@ -61,6 +66,7 @@ interface RoundTrips {
  */
 async function roundTrips(rounds: number, perRound: number): Promise<RoundTrips> {
   const echo = startEcho();
+  const relayEcho = startEcho({ relay: true });
   const checkpointing = new Session();
   const plain = new Session({ checkpoint: false });
   const workerMs: number[] = [];
@@ -68,6 +74,7 @@ async function roundTrips(rounds: number, perRound: number): Promise<RoundTrips>
     await Promise.all([checkpointing.start(), plain.start()]);
     const contenders = [
       { name: PIPE_BASELINE, operation: () => echo.roundTrip(), durations: [] as number[] },
+      { name: RELAY_FLOOR, operation: () => relayEcho.roundTrip(), durations: [] as number[] },
       {
         name: 'execute("1 + 1")',
         operation: async () => workerMs.push((await checkpointing.execute("1 + 1")).executionTime),
@@ -90,18 +97,19 @@ async function roundTrips(rounds: number, perRound: number): Promise<RoundTrips>
         }
       }
     }
-    const [pipe, withCheckpoint, withoutCheckpoint] = contenders.map((contender) =>
+    const [pipe, relay, withCheckpoint, withoutCheckpoint] = contenders.map((contender) =>
       fromDurationsNs(contender.name, contender.durations),
     );
     return {
       pipe: pipe!,
+      relay: relay!,
       withCheckpoint: withCheckpoint!,
       withoutCheckpoint: withoutCheckpoint!,
       workerMs,
       echoRssKiB: echo.rssKiB(),
     };
   } finally {
-    await Promise.all([echo.close(), checkpointing.close(), plain.close()]);
+    await Promise.all([echo.close(), relayEcho.close(), checkpointing.close(), plain.close()]);
   }
 }
 
@@ -455,10 +463,15 @@ export default async function run(): Promise<void> {
   );
   printTable(
     "Round trip of a simple expression (contenders interleaved in rounds)",
-    [pipe, trips.withCheckpoint, trips.withoutCheckpoint, prepare, inWorker],
+    [pipe, trips.relay, trips.withCheckpoint, trips.withoutCheckpoint, prepare, inWorker],
     PIPE_BASELINE,
   );
   console.log(target("simple expression p50", trips.withCheckpoint.medianUs, 500));
+  const ratio = (row: Measurement) => `${(row.medianUs / pipe.medianUs).toFixed(2)}x`;
+  console.log(
+    `issue target (not asserted): execute("1 + 1") median <= 4x the raw pipe — ${ratio(trips.withCheckpoint)}; ` +
+      `the two thread hops alone (no Capsule code) are ${ratio(trips.relay)}`,
+  );
 
   // Each sample retires a worker and starts a fresh one (a cold start), hence fewer samples.
   const [acquire, release] = await warmAcquire(100);
