@@ -4,9 +4,9 @@
  * Capsule's own failures (a checkpoint too large, a cancelled `input()`) into theirs.
  */
 
+import { util } from "../src/builtins.ts";
 import { CapsuleError } from "../src/errors.ts";
 import type { MessageOf } from "../src/protocol/messages.ts";
-import { util } from "./builtins.ts";
 
 export interface WireErrorFields {
   code: string;

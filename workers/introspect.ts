@@ -7,8 +7,8 @@
  * the property path and the partial name (src/kernel/introspect.ts).
  */
 
+import { util } from "../src/builtins.ts";
 import type { Introspect, Introspection } from "../src/protocol/messages.ts";
-import { util } from "./builtins.ts";
 import { CAPSULE_GETTERS } from "./context.ts";
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

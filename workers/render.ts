@@ -10,8 +10,8 @@
  * only, which `util.inspect` makes without calling getters).
  */
 
+import { util } from "../src/builtins.ts";
 import { isJsonMime, MIME_TYPE } from "../src/protocol/mime.ts";
-import { util } from "./builtins.ts";
 import type { DisplayItem } from "./output.ts";
 
 export interface RenderedResult {

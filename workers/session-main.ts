@@ -7,8 +7,8 @@
  * frames.
  */
 
+import { fs } from "../src/builtins.ts";
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
-import { fs } from "./builtins.ts";
 import type { WorkerConfig } from "./config.ts";
 import { ServiceLink } from "./executors/service-link.ts";
 import type { StartedService } from "./executors/service-start.ts";

@@ -3,7 +3,7 @@
  * work across contexts, so everything here relies on internal slots (`util.types`) and
  * the shape of prototype objects.
  */
-import { types } from "node:util";
+import { types } from "../builtins.ts";
 import { Uncapturable } from "./functions.ts";
 import { hostGlobalName } from "./globals.ts";
 import { functionName, ownDataValue } from "./intrinsics.ts";

@@ -20,11 +20,12 @@
  * `HeapProfiler.takeHeapSnapshot` is not, on Node 26), so the snapshot goes through a
  * temporary file under `os.tmpdir()` (the worker's own directory), removed at once.
  */
-import fs from "node:fs";
+
 import inspector from "node:inspector";
 import os from "node:os";
 import path from "node:path";
 import v8 from "node:v8";
+import { fs } from "../builtins.ts";
 import { Uncapturable } from "./functions.ts";
 import { HeapContexts } from "./heap-contexts.ts";
 

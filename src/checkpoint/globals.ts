@@ -3,8 +3,9 @@
  * fresh `vm` context (ECMAScript builtins) plus this process's globals (the worker exposes
  * Node's, e.g. `console`, `setTimeout`, `Buffer`, to user code).
  */
-import { types } from "node:util";
+
 import vm from "node:vm";
+import { types } from "../builtins.ts";
 
 let cached: ReadonlySet<string> | undefined;
 let ecmaScript: ReadonlySet<string> | undefined;

@@ -6,7 +6,7 @@
  * getters called on the value: those check internal slots and work across `vm` contexts,
  * and an own `buffer` getter on the value cannot intercept them.
  */
-import { types } from "node:util";
+import { types } from "../builtins.ts";
 
 type Getter = (this: unknown) => unknown;
 

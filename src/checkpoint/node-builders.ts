@@ -4,7 +4,7 @@
  * rollback) stays in `encoder.ts`, reached through `NodeSink`.
  */
 import { endianness } from "node:os";
-import { types } from "node:util";
+import { types } from "../builtins.ts";
 import {
   BUILTIN_ERROR_NAMES,
   constructorOfPrototype,

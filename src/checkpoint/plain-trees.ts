@@ -34,7 +34,7 @@
  * nothing twice). An object that cannot be opened is marked not plain, so no later walk
  * opens it again.
  */
-import { types } from "node:util";
+import { types } from "../builtins.ts";
 import { isOrdinaryObject } from "./classify.ts";
 import { hasToJSON, isDefaultData, isJSONPrimitive } from "./json-safe.ts";
 

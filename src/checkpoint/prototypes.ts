@@ -4,7 +4,7 @@
  * `.prototype`, or a plain object encoded like any other. Instances of classes whose
  * state cannot be re-created (Node's, imported packages', `#private` ones) are refused.
  */
-import { types } from "node:util";
+import { types } from "../builtins.ts";
 import {
   constructorOfPrototype,
   isIntrinsicPrototype,

@@ -6,9 +6,9 @@
  */
 
 import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
+import { fs } from "../../src/builtins.ts";
 import { encodeFrame } from "../../src/protocol/frame-codec.ts";
 import type { HostMessage, MessageOf, WorkerMessage } from "../../src/protocol/messages.ts";
-import { fs } from "../builtins.ts";
 import { CellInterrupt } from "../errors.ts";
 import {
   CELL_IDLE,

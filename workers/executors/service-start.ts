@@ -11,7 +11,7 @@
  */
 
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import { fs } from "../builtins.ts";
+import { fs } from "../../src/builtins.ts";
 import {
   READY_FRAME_BYTES,
   type ServiceConfig,

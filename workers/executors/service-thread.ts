@@ -18,12 +18,12 @@
 import { Session as InspectorSession } from "node:inspector";
 import { Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
+import { fs } from "../../src/builtins.ts";
 import { ChannelCore } from "../../src/protocol/channel-core.ts";
 import { isHostMessage, trustedPeerMessage } from "../../src/protocol/kinds.ts";
 import type { HostMessage } from "../../src/protocol/messages.ts";
 import { PausableDeadline } from "../../src/protocol/pausable-deadline.ts";
 import { processStatsSampler } from "../../src/protocol/process-stats.ts";
-import { fs } from "../builtins.ts";
 import { IdleCompaction } from "../idle-compaction.ts";
 import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
 import { OutputCoalescer } from "./output-coalescer.ts";
