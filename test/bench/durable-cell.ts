@@ -7,10 +7,13 @@
  * machine inflates every row instead of skewing their ratio; each round starts once every
  * pool's replacement workers are started and warm, so no row pays for another's.
  * `machine` has a table of its own: its fsyncs slow the other store's writes to the same
- * disk.
+ * disk. One more row runs the durable execute on the SDK's in-memory `LocalNetwork`,
+ * which stores nothing: the cost of the SDK's steps and Capsule's durable layer alone,
+ * the floor under any store.
  */
 import { type PoolOptions, type Session, SessionPool } from "../../src/session/index.ts";
 import {
+  type Backend,
   backendName,
   closeCapsule,
   type OpenCapsule,
@@ -84,11 +87,7 @@ function freshWorkers(name: string, options: PoolOptions): Contender {
 }
 
 /** Durable executions of `STEPS` execute steps, each timed inside the function. */
-async function durable(
-  name: string,
-  kind: "process" | "machine",
-  pool?: PoolOptions,
-): Promise<Contender> {
+async function durable(name: string, kind: Backend, pool?: PoolOptions): Promise<Contender> {
   const opened: OpenCapsule = await openCapsule(kind, pool);
   const samples: number[] = [];
   const fn = opened.capsule.register("steps", async (ctx) => {
@@ -133,12 +132,13 @@ export async function slowCellTable(): Promise<void> {
     async () => freshWorkers(`${fresh}, no warm-up`, NO_WARM_UP),
     () => durable(durableProcess, "process"),
     () => durable(`${durableProcess}, no warm-up`, "process", NO_WARM_UP),
+    () => durable(`durable execute, ${backendName("memory")}: no store`, "memory"),
   ]);
   const machineRows = await interleaved([
     warmWorker,
     () => durable(`durable execute, ${backendName("machine")}`, "machine"),
   ]);
-  const [warm, withWarmUp, withoutWarmUp, durableRow, durableNoWarmUp] = rows;
+  const [warm, withWarmUp, withoutWarmUp, durableRow, durableNoWarmUp, inMemory] = rows;
   printTable(
     `a 10 ms cell: durable execute vs plain session.execute, ${ROUNDS} rounds of ${STEPS} cells, interleaved`,
     rows,
@@ -151,6 +151,7 @@ export async function slowCellTable(): Promise<void> {
   );
   overhead(durableRow, warm, withWarmUp);
   overhead(durableNoWarmUp, warm, withoutWarmUp);
+  overhead(inMemory, warm, withWarmUp);
   overhead(machineRows[1], machineRows[0], undefined);
 }
 
