@@ -3,7 +3,6 @@
  * error name and message, a stack of the user's own frames only, and a Capsule code; and
  * Capsule's own failures (a checkpoint too large, a cancelled `input()`) into theirs.
  */
-
 import { util } from "../src/builtins.ts";
 import { CapsuleError } from "../src/errors.ts";
 import type { MessageOf } from "../src/protocol/messages.ts";

@@ -6,7 +6,6 @@
  * `customInspect: false` and `getters: false`. The host splits the text at the cursor into
  * the property path and the partial name (src/kernel/introspect.ts).
  */
-
 import { util } from "../src/builtins.ts";
 import type { Introspect, Introspection } from "../src/protocol/messages.ts";
 import { CAPSULE_GETTERS } from "./context.ts";

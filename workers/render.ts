@@ -9,7 +9,6 @@
  * with an accessor or a proxy anywhere inside is not plain data (it goes as its rendering
  * only, which `util.inspect` makes without calling getters).
  */
-
 import { util } from "../src/builtins.ts";
 import { isJsonMime, MIME_TYPE } from "../src/protocol/mime.ts";
 import type { DisplayItem } from "./output.ts";

@@ -6,7 +6,6 @@
  * and stderr are captured and sent as `output` messages, so user output never mixes with
  * frames.
  */
-
 import { fs } from "../src/builtins.ts";
 import { PROTOCOL_VERSION } from "../src/protocol/version.ts";
 import type { WorkerConfig } from "./config.ts";

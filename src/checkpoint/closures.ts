@@ -20,7 +20,6 @@
  * `HeapProfiler.takeHeapSnapshot` is not, on Node 26), so the snapshot goes through a
  * temporary file under `os.tmpdir()` (the worker's own directory), removed at once.
  */
-
 import inspector from "node:inspector";
 import os from "node:os";
 import path from "node:path";

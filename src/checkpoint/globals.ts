@@ -3,7 +3,6 @@
  * fresh `vm` context (ECMAScript builtins) plus this process's globals (the worker exposes
  * Node's, e.g. `console`, `setTimeout`, `Buffer`, to user code).
  */
-
 import vm from "node:vm";
 import { types } from "../builtins.ts";
 

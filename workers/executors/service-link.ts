@@ -4,7 +4,6 @@
  * things that need the other thread: the interrupt guard around a cell's synchronous
  * part, the stop notice of a cell, and a synchronous `input()`.
  */
-
 import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
 import { fs } from "../../src/builtins.ts";
 import { encodeFrame } from "../../src/protocol/frame-codec.ts";

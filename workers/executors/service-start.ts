@@ -9,7 +9,6 @@
  * thread, a doorbell it rings is remembered and a failure of it ends the process, as it
  * would later: without that thread the worker cannot reach its host.
  */
-
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { fs } from "../../src/builtins.ts";
 import {

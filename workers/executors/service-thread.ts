@@ -14,7 +14,6 @@
  * It also watches the process from outside the main thread: a host that is gone (our
  * parent changed) or resident memory over the limit end the process at once.
  */
-
 import { Session as InspectorSession } from "node:inspector";
 import { Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
