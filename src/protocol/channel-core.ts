@@ -109,11 +109,17 @@ export class ChannelCore extends EventEmitter<ChannelEvents> {
     this.#resendRetryMs = options.graceMs ?? 3000;
     const interval = options.heartbeatIntervalMs ?? 1000;
     if (interval > 0) {
-      this.#liveness = new Liveness(this.#clock, interval, this.#resendRetryMs, {
-        sendHeartbeat: () => this.send({ type: "heartbeat", ...this.#heartbeatFields() }),
-        sendTestRequest: () => this.#sendTestRequest(),
-        declareDead: (silentForMs) => this.#declareDead(silentForMs),
-      });
+      this.#liveness = new Liveness(
+        this.#clock,
+        interval,
+        this.#resendRetryMs,
+        {
+          sendHeartbeat: () => this.send({ type: "heartbeat", ...this.#heartbeatFields() }),
+          sendTestRequest: () => this.#sendTestRequest(),
+          declareDead: (silentForMs) => this.#declareDead(silentForMs),
+        },
+        { answerPeer: options.answerHeartbeats ?? false },
+      );
     }
     // Only where the transport is a pipe: there, bytes that complete no frame can only be
     // a forged length; elsewhere a slow link could look the same.
@@ -315,6 +321,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> {
           return;
         }
         this.#lastPeerHeartbeat = message;
+        // An answer to our test request is not a heartbeat of the peer's own timer.
+        if (message.test_id === undefined) this.#liveness?.peerHeartbeat();
         this.emit("heartbeat", message);
         return;
       case "test_request":

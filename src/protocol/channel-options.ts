@@ -9,6 +9,13 @@ export interface ChannelOptions {
   /** Send a heartbeat after this long without sending anything (ms, default 1000; 0 turns heartbeats and dead-peer detection off). */
   heartbeatIntervalMs?: number;
   /**
+   * Send this side's heartbeat in answer to each of the peer's, and on its own timer only
+   * when it has sent nothing for 5 intervals (default false). An idle pair then wakes
+   * each side once an interval to exchange them, not twice: for the side of many
+   * (a worker), where each wake-up is a cold thread's.
+   */
+  answerHeartbeats?: boolean;
+  /**
    * Extra silence allowed before a test request, and then before declaring the peer dead;
    * also how long a resend request may go unanswered before it is repeated (ms, default 3000).
    */

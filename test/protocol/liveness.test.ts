@@ -69,6 +69,50 @@ describe("heartbeats", () => {
   });
 });
 
+describe("an answering side (answerHeartbeats)", () => {
+  const heartbeats = (types: string[]) => types.filter((type) => type === "heartbeat").length;
+
+  it("sends its heartbeat in answer to each of the peer's, none on its own meanwhile", () => {
+    // b answers; a leads. Out of phase on purpose: b's own send is 400 ms after a's start.
+    pair = channelPair(TIMING, { ...TIMING, answerHeartbeats: true });
+    const { clock, link, b } = pair;
+    const answers: number[] = [];
+    b.on("heartbeat", () => answers.push(link.bToA.types().length));
+    clock.advance(400);
+    b.send(cancel(1));
+    clock.advance(9_600);
+    // a heartbeats once a second (10 in all); b answered each at once, in the same turn.
+    expect(heartbeats(link.aToB.types())).toBe(10);
+    expect(heartbeats(link.bToA.types())).toBe(10);
+    expect(answers).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => n + 1));
+  });
+
+  it("does not answer a heartbeat within half an interval of its own last send", () => {
+    pair = channelPair(TIMING, { ...TIMING, answerHeartbeats: true });
+    const { clock, link, b } = pair;
+    clock.advance(700);
+    b.send(cancel(1)); // 300 ms before a's first heartbeat
+    clock.advance(300);
+    expect(heartbeats(link.aToB.types())).toBe(1);
+    expect(link.bToA.types()).toEqual(["cancel"]);
+    clock.advance(1000);
+    expect(link.bToA.types()).toEqual(["cancel", "heartbeat"]);
+  });
+
+  it("heartbeats on its own when the peer's stop coming, within five intervals", () => {
+    pair = channelPair(TIMING, { ...TIMING, answerHeartbeats: true });
+    const { a, clock, link } = pair;
+    // a keeps sending messages, so it owes no heartbeats; b has nothing to answer.
+    for (let i = 0; i < 40; i++) {
+      clock.advance(250);
+      a.send(cancel(i));
+    }
+    expect(heartbeats(link.aToB.types())).toBe(0);
+    // 10 s of b's silence would be 10 heartbeats from a leading side, 2 from an answering one.
+    expect(heartbeats(link.bToA.types())).toBe(2);
+  });
+});
+
 describe("dead-peer detection", () => {
   it("sends a test request after interval + grace of silence, then declares the peer dead", () => {
     pair = channelPair(TIMING);
