@@ -26,13 +26,13 @@ import { processStatsSampler } from "../../src/protocol/process-stats.ts";
 import { IdleCompaction } from "../idle-compaction.ts";
 import { MainWatch, STRAY_WAIT_MS } from "./main-watch.ts";
 import { OutputCoalescer } from "./output-coalescer.ts";
+import { ProcessWatch } from "./process-watch.ts";
 import {
   CELL_IDLE,
   CELL_TERMINATING,
   type FromService,
   INPUT_ANSWERED,
   type InputAnswer,
-  MEMORY_LIMIT_MARKER,
   PIPE_MAIN_WRITING,
   PIPE_READY_WRITTEN,
   PIPE_SERVICE,
@@ -44,7 +44,6 @@ import {
   type ToService,
 } from "./service-protocol.ts";
 
-const WATCH_INTERVAL_MS = 200;
 /** After the host asked us to go (or went), how long the main thread gets to exit by itself. */
 const EXIT_GRACE_MS = 2000;
 /** How long a stopped cell's notice waits for a main thread some callback still holds. */
@@ -100,6 +99,8 @@ const channel = new ChannelCore(new Socket({ fd: 3, readable: true, writable: tr
   maxFrameBytes: data.config.maxFrameBytes,
   heartbeatFields,
   sentBefore,
+  // The host leads the idle heartbeats, this thread answers: one wake-up a second.
+  answerHeartbeats: true,
 });
 // The host watches a worker whose READY came before this thread from its first heartbeat
 // (where there are heartbeats: with none, nobody watches for silence).
@@ -151,7 +152,20 @@ port.on("message", (message: ToService) => {
   }
 });
 
-watchProcess();
+// The host gone or memory over the limit end the process at once, from this thread.
+const processWatch = new ProcessWatch({
+  parentPid: data.parentPid,
+  memoryLimitBytes: data.config.memoryLimitBytes,
+  cellRunning: () => current !== undefined,
+  tick: () => watch.tick(),
+  end: (text) => {
+    say(text);
+    process.kill(process.pid, "SIGKILL");
+  },
+});
+processWatch.start();
+// Awake for the host's heartbeat anyway: a look that is nearly due shares the wake-up.
+channel.on("heartbeat", () => processWatch.awake());
 compaction.activity();
 
 function fromHost(message: HostMessage): void {
@@ -173,6 +187,7 @@ function fromHost(message: HostMessage): void {
         inputPausesLimit: message.input_pauses_limit === true,
       };
       current = cell;
+      processWatch.cellStarted();
       // A stray callback holding the main thread is stopped in time for the cell to run
       // within its own limit (the wait counts against it, as on the host's clock).
       post({ type: "host", message, token }, Math.min(STRAY_WAIT_MS, timeoutMs / 2));
@@ -297,21 +312,6 @@ function leave(): void {
     say("\ncapsule: the worker did not exit after shutdown; ending it\n");
     process.kill(process.pid, "SIGKILL");
   }, EXIT_GRACE_MS).unref();
-}
-
-function watchProcess(): void {
-  setInterval(() => {
-    watch.tick();
-    if (process.ppid !== data.parentPid) {
-      say(`\ncapsule: host process ${data.parentPid} is gone; exiting\n`);
-      process.kill(process.pid, "SIGKILL");
-    }
-    const rss = process.memoryUsage.rss();
-    if (rss > data.config.memoryLimitBytes) {
-      say(`\n${MEMORY_LIMIT_MARKER} rss=${rss}\n`);
-      process.kill(process.pid, "SIGKILL");
-    }
-  }, WATCH_INTERVAL_MS);
 }
 
 /**
