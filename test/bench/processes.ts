@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 
 export interface EchoChild {
+  pid: number;
   roundTrip(): Promise<void>;
   rssKiB(): number;
   close(): Promise<void>;
@@ -38,6 +39,8 @@ export function startEcho(options: { relay?: boolean } = {}): EchoChild {
   const echo = spawn(process.execPath, ["-e", script], {
     stdio: ["pipe", "pipe", "inherit"],
   });
+  const pid = echo.pid;
+  if (pid === undefined) throw new Error("bench: the echo child did not start");
   const message = Buffer.alloc(32, 0x61);
   let received = 0;
   let wake: () => void = () => {};
@@ -49,12 +52,13 @@ export function startEcho(options: { relay?: boolean } = {}): EchoChild {
     }
   });
   return {
+    pid,
     roundTrip: () =>
       new Promise<void>((resolve) => {
         wake = resolve;
         echo.stdin?.write(message);
       }),
-    rssKiB: () => (echo.pid === undefined ? 0 : rssKiB(echo.pid)),
+    rssKiB: () => rssKiB(pid),
     close: async () => {
       echo.stdin?.end();
       await exitOf(echo);

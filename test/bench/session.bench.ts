@@ -13,7 +13,7 @@
  * 6. private memory (`Private_Dirty`) and PSS per session against a plain idle `node`,
  *    right after its cell and idle (12 s later: an idle worker compacts its heap after
  *    10 s without work), and 250 idle sessions at once: their total and the host's own
- *    memory.
+ *    memory, and the CPU they use while idle (idle-cpu.ts).
  * Targets from the issue are printed, never asserted. Run: `node test/bench/run.ts session`.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -21,6 +21,7 @@ import { prepareCell } from "../../src/prepare/index.ts";
 import { Session, SessionPool } from "../../src/session/index.ts";
 import { bwrapArgs, probeSandbox } from "../../src/session/sandbox.ts";
 import { consume, fromDurationsNs, type Measurement, measure, printTable } from "./harness.ts";
+import { printIdleCpu } from "./idle-cpu.ts";
 import {
   memoryAvailableKiB,
   mib,
@@ -36,6 +37,8 @@ const SPAWN_BASELINE = "spawn `node -e 0` until exit";
 const CONCURRENT_SESSIONS = 100;
 /** How long the memory rows wait for idle workers to compact (10 s without work). */
 const IDLE_SETTLE_MS = 12_000;
+/** How long after the last cell the idle-CPU row waits for the workers to settle. */
+const IDLE_CPU_SETTLE_MS = 40_000;
 /** The issue's density check; `BENCH_IDLE_SESSIONS` overrides it on a smaller machine. */
 const IDLE_SESSIONS = Number(process.env.BENCH_IDLE_SESSIONS ?? 250);
 /** The idle-sessions row stops starting sessions before the machine runs this low. */
@@ -439,6 +442,10 @@ async function idleSessions(count: number, plain: ProcessMemory): Promise<void> 
         `PSS ${mib(host.pssKiB)}, RSS ${mib(host.rssKiB)}`,
     );
     printMemoryRows(memories, plain);
+    // The CPU window opens once every worker's idle compaction (10 s after its cell) and
+    // the follow-up collections V8's memory reducer runs after it (for ~30 s) are over.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_CPU_SETTLE_MS));
+    await printIdleCpu(sessions.map((session) => session.pid!));
   } finally {
     await Promise.all(sessions.map((session) => session.close()));
   }
