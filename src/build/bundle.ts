@@ -51,7 +51,7 @@ const bundle = await rolldown({
 await bundle.write(
   job.output === undefined
     ? { dir: job.dir, format: "esm", entryFileNames: "[name].js", chunkFileNames: "[name]-[hash].js" }
-    : { file: job.output, format: "esm", codeSplitting: false },
+    : { file: job.output, format: job.format, codeSplitting: false },
 );
 await bundle.close();
 `;
@@ -63,12 +63,18 @@ interface BundleJob {
   dir?: string;
   external?: readonly string[];
   externalPackages?: readonly string[];
+  /** Of the one output file (`dir` output is always ES modules). */
+  format?: BundleFormat;
 }
+
+/** ES modules, or CommonJS for a thread entry that imports only Node's built-ins. */
+export type BundleFormat = "esm" | "cjs";
 
 function runRolldown(rolldown: string, job: BundleJob): void {
   const full = {
     external: [],
     externalPackages: [],
+    format: "esm",
     ...job,
     rolldown: pathToFileURL(rolldown).href,
   };
@@ -80,17 +86,24 @@ function runRolldown(rolldown: string, job: BundleJob): void {
 /**
  * Replaces `file` (an emitted ES module) by the bundle of everything it imports but
  * Node's built-ins and `external` (absolute paths of emitted modules, which keep being
- * imported from where they are). Returns false, leaving the modules as they are
- * (correct, only slower to start), where rolldown is not installed; a failed bundle
- * throws.
+ * imported from where they are). As `cjs`, the bundle is CommonJS and named
+ * `<file without .js>.cjs` instead (`file` is removed). Returns the bundle's path, or
+ * undefined, leaving the modules as they are (correct, only slower to start), where
+ * rolldown is not installed; a failed bundle throws.
  */
-export function bundleInPlace(file: string, external: readonly string[] = []): boolean {
+export function bundleInPlace(
+  file: string,
+  external: readonly string[] = [],
+  format: BundleFormat = "esm",
+): string | undefined {
   const rolldown = rolldownModule();
-  if (rolldown === undefined) return false;
+  if (rolldown === undefined) return undefined;
   const output = `${file}.bundle.js`;
-  runRolldown(rolldown, { input: file, output, external });
-  fs.renameSync(output, file);
-  return true;
+  runRolldown(rolldown, { input: file, output, external, format });
+  const bundle = format === "cjs" ? file.replace(/\.js$/, ".cjs") : file;
+  fs.renameSync(output, bundle);
+  if (bundle !== file) fs.rmSync(file);
+  return bundle;
 }
 
 /**

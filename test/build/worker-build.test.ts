@@ -159,25 +159,33 @@ describe("worker build", () => {
 });
 
 describe("worker build: the service thread", () => {
-  it("is bundled into one file that imports only Node's built-ins, and runs", () => {
+  it("is bundled into one CommonJS file that requires only Node's built-ins, named so by its starter, and runs", () => {
     write(
       "workers/executors/service-thread.ts",
-      'import { basename } from "node:path";\nimport { area } from "../../src/shape.ts";\nconsole.log(JSON.stringify({ area: area({ side: 4 }), file: basename(import.meta.filename) }));\n',
+      'import { basename } from "node:path";\nimport { area } from "../../src/shape.ts";\nconsole.log(JSON.stringify({ area: area({ side: 4 }), file: basename(__filename) }));\n',
     );
-    const report = buildWorkers({
-      root,
-      entries: ["workers/executors/service-thread.ts"],
-      extraSources: [],
-    });
-    expect(report.bundled).toEqual({ "workers/executors/service-thread.ts": true });
-    const thread = path.join(report.buildDir, "workers", "executors", "service-thread.js");
+    write(
+      "workers/session-worker.ts",
+      'export const thread = new URL("./executors/service-thread.ts", import.meta.url);\n',
+    );
+    const report = buildWorkers({ root, entries: ["workers/session-worker.ts"], extraSources: [] });
+    expect(report.bundled).toMatchObject({ "workers/executors/service-thread.ts": true });
+    const executors = path.join(report.buildDir, "workers", "executors");
+    expect(fs.readdirSync(executors)).toEqual(["service-thread.cjs"]);
+    const thread = path.join(executors, "service-thread.cjs");
     const code = fs.readFileSync(thread, "utf8");
-    const imported = [...code.matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
-    expect(imported).toEqual(["node:path"]);
+    expect(code).not.toMatch(/^\s*(import|export)\s/m);
+    const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(required).toEqual(["node:path"]);
     const printed = execFileSync(process.execPath, ["--no-experimental-strip-types", thread], {
       encoding: "utf8",
     });
-    expect(JSON.parse(printed)).toEqual({ area: 16, file: "service-thread.js" });
+    expect(JSON.parse(printed)).toEqual({ area: 16, file: "service-thread.cjs" });
+    // The entry that starts the thread names the CommonJS file, which exists.
+    const starter = path.join(report.buildDir, "workers", "session-worker.js");
+    const named = /new URL\("([^"]+)", import\.meta\.url\)/.exec(fs.readFileSync(starter, "utf8"));
+    expect(named?.[1]).toBe("./executors/service-thread.cjs");
+    expect(fs.existsSync(path.join(path.dirname(starter), named![1]!))).toBe(true);
   });
 });
 
