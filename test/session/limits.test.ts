@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { MemoryLimitError, ResourceLimitError } from "../../src/errors.ts";
 import { startSession } from "./helpers.ts";
@@ -41,6 +42,23 @@ describe("limits", () => {
     expect(error).toBeInstanceOf(MemoryLimitError);
     expect((error as Error).message).toMatch(/resident memory/);
     expect((await session.execute("note")).value).toBe("restored");
+  });
+
+  it("ends a worker whose memory grows past the limit between cells, in a callback a cell left behind", async () => {
+    const session = await startSession({ limits: { memoryMb: 200 } });
+    await session.execute("const note = 'restored'");
+    const exited = once(session, "worker-exit");
+    // The cell leaves a signal handler behind; once the cell has answered, the signal
+    // starts a timer that allocates while no cell runs.
+    await session.execute(
+      "const grow = []; process.once('SIGUSR2', () => setInterval(() => grow.push(Buffer.alloc(16 * 1024 * 1024, 1)), 10)); 'armed'",
+    );
+    process.kill(session.pid!, "SIGUSR2");
+    const [info] = await exited;
+    expect(info.error).toBeInstanceOf(MemoryLimitError);
+    expect(info.cause).toMatch(/resident memory/);
+    // Back from the checkpoint after that cell: `grow` as the cell left it, no timer.
+    expect((await session.execute("[note, grow.length]")).value).toEqual(["restored", 0]);
   });
 
   it("limits open file descriptors; the session is replaced and keeps its namespace", async () => {
