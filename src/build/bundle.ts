@@ -43,6 +43,7 @@ const bundle = await rolldown({
   input: job.input,
   platform: "node",
   logLevel: "warn",
+  resolve: { mainFields: ["module", "main"] },
   external: (id, importer) =>
     id.startsWith("node:") ||
     packages.has(id) ||

@@ -87,7 +87,7 @@ function encodeShared(message: Message): Uint8Array {
 export function decodeValidated(
   payload: Uint8Array,
   validate: MessageValidator,
-  decoder: Decoder = defaultDecoder,
+  decoder: Decoder = sharedDecoder(),
 ): Message {
   let value: unknown;
   try {
@@ -118,7 +118,15 @@ function createDecoder(maxFrameBytes: number): Decoder {
   });
 }
 
-const defaultDecoder = createDecoder(DEFAULT_MAX_FRAME_BYTES);
+/**
+ * The decoder for the default frame limit, made on first use: a thread that only encodes
+ * (the worker's main thread) then never has msgpack's decoder in its bundle at all.
+ */
+let defaultDecoder: Decoder | undefined;
+function sharedDecoder(): Decoder {
+  defaultDecoder ??= createDecoder(DEFAULT_MAX_FRAME_BYTES);
+  return defaultDecoder;
+}
 
 export interface FrameDecoderOptions {
   /** Largest payload accepted, in bytes (default 64 MiB, at most 2^32 - 1). */
@@ -148,7 +156,7 @@ export class FrameDecoder {
       throw new RangeError(`maxFrameBytes must be an integer in 1..${ABSOLUTE_MAX_FRAME_BYTES}`);
     }
     this.maxFrameBytes = max;
-    this.#decoder = max === DEFAULT_MAX_FRAME_BYTES ? defaultDecoder : createDecoder(max);
+    this.#decoder = max === DEFAULT_MAX_FRAME_BYTES ? sharedDecoder() : createDecoder(max);
     this.#validate = options.validate;
   }
 
