@@ -105,3 +105,32 @@ export function threadsCpuTimeUs(pid: number): number {
   }
   return ns / 1000;
 }
+
+/**
+ * Starts `count` `node` processes at once, each under the permission model with one
+ * worker thread that says it is up (a session worker's floor: Node's start twice, nothing
+ * of Capsule's), and ends each once it has. Resolves with each one's latency from the
+ * common start (ns) and the wall time until the last (ms).
+ */
+export async function burstOfThreadedNodes(
+  count: number,
+): Promise<{ eachNs: number[]; wallMs: number }> {
+  const script =
+    "const w = new (require('node:worker_threads').Worker)(\"require('node:worker_threads').parentPort.postMessage(1)\", { eval: true }); w.on('message', () => { process.stdout.write('up'); process.exit(0); });";
+  const start = process.hrtime.bigint();
+  const eachNs = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const child = spawn(
+        process.execPath,
+        ["--permission", "--allow-worker", "--disable-warning=SecurityWarning", "-e", script],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      const [chunk] = (await once(child.stdout, "data")) as [Buffer];
+      const at = Number(process.hrtime.bigint() - start);
+      await exitOf(child);
+      if (chunk.toString() !== "up") throw new Error("bench: a threaded node did not come up");
+      return at;
+    }),
+  );
+  return { eachNs, wallMs: Number(process.hrtime.bigint() - start) / 1e6 };
+}

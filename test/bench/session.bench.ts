@@ -9,7 +9,8 @@
  * 3. cold `new Session().start()` to READY (and close) against spawning `node -e 0`, in
  *    the bubblewrap sandbox and with the permission model only, alternating in one run;
  * 4. output latency: worker-stamped lines, delay computed at `onOutput`;
- * 5. 100 sessions started and executing at once: wall times and RSS per idle worker;
+ * 5. 100 sessions started and executing at once: wall times and RSS per idle worker,
+ *    beside 100 bare `node` processes with one worker thread each started at once;
  * 6. private memory (`Private_Dirty`) and PSS per session against a plain idle `node`,
  *    right after its cell and idle (12 s later: an idle worker compacts its heap after
  *    10 s without work), and 250 idle sessions at once: their total and the host's own
@@ -29,7 +30,13 @@ import {
   processMemory,
   startIdleNode,
 } from "./memory.ts";
-import { processExists, rssKiB, spawnAndWait, startEcho } from "./processes.ts";
+import {
+  burstOfThreadedNodes,
+  processExists,
+  rssKiB,
+  spawnAndWait,
+  startEcho,
+} from "./processes.ts";
 
 const PIPE_BASELINE = "raw pipe ping-pong (32 B, node child)";
 const RELAY_FLOOR = "same, relayed through a second thread of the child";
@@ -335,6 +342,8 @@ async function manySessions(
   baselineRssKiB: number,
   baselineMemory: ProcessMemory,
 ): Promise<void> {
+  // The floor, just before: as many bare processes of a worker's shape started at once.
+  const floor = await burstOfThreadedNodes(CONCURRENT_SESSIONS);
   const sessions = Array.from({ length: CONCURRENT_SESSIONS }, () => new Session());
   const workerPids = () => sessions.flatMap((session) => session.pid ?? []);
   let pids: number[] = [];
@@ -354,12 +363,19 @@ async function manySessions(
       `${CONCURRENT_SESSIONS} sessions at once (latency of each, from the common start)`,
       [
         baseline,
+        fromDurationsNs(
+          `${CONCURRENT_SESSIONS} × node + a worker thread (--permission), no Capsule`,
+          floor.eachNs,
+        ),
         fromDurationsNs(`${CONCURRENT_SESSIONS} × start() → READY`, started.eachNs),
         fromDurationsNs(`${CONCURRENT_SESSIONS} × execute() at once`, executed.eachNs),
       ],
       baseline.name,
     );
-    console.log(`wall time to start ${CONCURRENT_SESSIONS}:   ${started.wallMs.toFixed(0)} ms`);
+    console.log(
+      `wall time to start ${CONCURRENT_SESSIONS}:   ${started.wallMs.toFixed(0)} ms ` +
+        `(${(started.wallMs / floor.wallMs).toFixed(2)}× the ${floor.wallMs.toFixed(0)} ms of as many bare node + thread processes)`,
+    );
     console.log(`wall time for ${CONCURRENT_SESSIONS} executes: ${executed.wallMs.toFixed(1)} ms`);
     console.log(
       `RSS per idle session: ${(idleKiB / 1024 / pids.length).toFixed(1)} MiB ` +
