@@ -118,7 +118,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> {
           sendTestRequest: () => this.#sendTestRequest(),
           declareDead: (silentForMs) => this.#declareDead(silentForMs),
         },
-        { answerPeer: options.answerHeartbeats ?? false },
+        { answerPeer: options.answerHeartbeats ?? false, gridMs: options.heartbeatGridMs ?? 0 },
       );
     }
     // Only where the transport is a pipe: there, bytes that complete no frame can only be

@@ -16,6 +16,12 @@ export interface ChannelOptions {
    */
   answerHeartbeats?: boolean;
   /**
+   * Heartbeat and silence timers fire on multiples of this many ms of the clock (default
+   * 0: wherever they fall due), at most this much later: a host with many channels then
+   * wakes once a grid step for all the heartbeats due in it, not once for each.
+   */
+  heartbeatGridMs?: number;
+  /**
    * Extra silence allowed before a test request, and then before declaring the peer dead;
    * also how long a resend request may go unanswered before it is repeated (ms, default 3000).
    */

@@ -31,6 +31,11 @@ export class Liveness {
   /** Nothing sent for this long: a heartbeat is due (the interval, or the fallback). */
   readonly #sendAfterMs: number;
   readonly #answerPeer: boolean;
+  /**
+   * Timers fire on multiples of this (0: anywhere): a host holding many channels then
+   * wakes once for all the heartbeats due in the same grid step, not once for each.
+   */
+  readonly #gridMs: number;
   readonly #graceMs: number;
   readonly #hooks: LivenessHooks;
   #lastSentAt: number;
@@ -51,11 +56,12 @@ export class Liveness {
     intervalMs: number,
     graceMs: number,
     hooks: LivenessHooks,
-    options: { answerPeer?: boolean } = {},
+    options: { answerPeer?: boolean; gridMs?: number } = {},
   ) {
     this.#clock = clock;
     this.#intervalMs = intervalMs;
     this.#answerPeer = options.answerPeer ?? false;
+    this.#gridMs = options.gridMs ?? 0;
     this.#sendAfterMs = this.#answerPeer ? intervalMs * ANSWER_FALLBACK_INTERVALS : intervalMs;
     this.#graceMs = graceMs;
     this.#hooks = hooks;
@@ -121,11 +127,22 @@ export class Liveness {
   }
 
   #armSend(delayMs: number): void {
-    this.#sendTimer = this.#clock.setTimeout(() => this.#onSendTimer(), Math.max(0, delayMs));
+    this.#sendTimer = this.#clock.setTimeout(() => this.#onSendTimer(), this.#onGrid(delayMs));
   }
 
   #armReceive(delayMs: number): void {
-    this.#receiveTimer = this.#clock.setTimeout(() => this.#onReceiveTimer(), Math.max(0, delayMs));
+    this.#receiveTimer = this.#clock.setTimeout(
+      () => this.#onReceiveTimer(),
+      this.#onGrid(delayMs),
+    );
+  }
+
+  /** The delay to the first grid point at or after `delayMs` from now (see `gridMs`). */
+  #onGrid(delayMs: number): number {
+    const delay = Math.max(0, delayMs);
+    if (this.#gridMs <= 0) return delay;
+    const now = this.#clock.now();
+    return Math.ceil((now + delay) / this.#gridMs) * this.#gridMs - now;
   }
 
   #onSendTimer(): void {

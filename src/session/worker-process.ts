@@ -34,6 +34,8 @@ export interface PendingRequest {
 
 const STDERR_TAIL_BYTES = 16 * 1024;
 const SHUTDOWN_GRACE_MS = 2000;
+/** Grid steps per heartbeat interval (see `heartbeatGridMs`): a heartbeat is at most a tenth late. */
+const HEARTBEAT_GRID_STEPS = 10;
 
 export class WorkerProcess {
   /** The worker's pid (inside a sandbox: the worker itself, known once it is ready). */
@@ -70,6 +72,8 @@ export class WorkerProcess {
     this.#channel = new ProtocolChannel(spawned.frames, {
       heartbeatIntervalMs: options.heartbeatMs,
       graceMs: options.graceMs,
+      // A host of many sessions sends their idle heartbeats in shared wake-ups.
+      heartbeatGridMs: options.heartbeatMs / HEARTBEAT_GRID_STEPS,
       heartbeatFields: () => ({ memory_usage: 0, cpu_percent: 0, namespace_size: 0 }),
       // A pipe: only a cell writing into it can put a frame out of sequence.
       orderedTransport: true,

@@ -113,6 +113,28 @@ describe("an answering side (answerHeartbeats)", () => {
   });
 });
 
+describe("heartbeats on a grid (heartbeatGridMs)", () => {
+  it("fires on multiples of the grid, at most one step late, so many channels share a wake-up", () => {
+    pair = channelPair({ ...TIMING, heartbeatGridMs: 100 }, { ...TIMING, heartbeatIntervalMs: 0 });
+    const { a, clock, link } = pair;
+    const sentAt: number[] = [];
+    const heartbeats = (): number =>
+      link.aToB.types().filter((type) => type === "heartbeat").length;
+    let seen = 0;
+    clock.advance(130);
+    a.send(cancel(1)); // idle from 130: due at 1,130, sent at the grid point 1,200
+    for (let ms = 0; ms < 3000; ms += 10) {
+      clock.advance(10);
+      if (heartbeats() > seen) {
+        seen = heartbeats();
+        sentAt.push(clock.now());
+      }
+    }
+    // Without the grid: 1,130 and 2,130.
+    expect(sentAt).toEqual([1200, 2200]);
+  });
+});
+
 describe("dead-peer detection", () => {
   it("sends a test request after interval + grace of silence, then declares the peer dead", () => {
     pair = channelPair(TIMING);
