@@ -94,6 +94,22 @@ describe("the process watch's pace", () => {
     watch.stop();
   });
 
+  it("back to 200 ms when a heartbeat's look sees the other threads busy, backstop or not", () => {
+    const { clock, state, watch } = harness();
+    clock.advance(1550);
+    watch.awake(); // looks at 1,550
+    clock.advance(1000);
+    watch.awake(); // looks at 2,550; the timer is the 5 s backstop from 2,200 on
+    state.othersCpu += 5000;
+    clock.advance(1000);
+    watch.awake(); // 3,550 sees the CPU
+    state.looks.length = 0;
+    clock.advance(450);
+    // 200 ms later, not at the backstop (7,200); 3,750 sees no more CPU: idle again.
+    expect(state.looks).toEqual([3750]);
+    watch.stop();
+  });
+
   it("does not look twice in a row when a wake-up comes right after a look", () => {
     const { clock, state, watch } = harness();
     clock.advance(1200);

@@ -104,9 +104,7 @@ export class ProcessWatch {
   /** A cell began: look at the busy pace from now on (soon, if the next look is later). */
   cellStarted(): void {
     this.#busy = true;
-    if (this.#stopped || this.#dueAt - this.#clock.now() <= BUSY_MS) return;
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#arm(BUSY_MS);
+    this.#hurry();
   }
 
   /**
@@ -124,6 +122,14 @@ export class ProcessWatch {
     this.#stopped = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Brings the next look within the busy pace, if the armed timer is later. */
+  #hurry(): void {
+    if (this.#stopped || this.#timer === undefined) return;
+    if (this.#dueAt - this.#clock.now() <= BUSY_MS) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#arm(BUSY_MS);
   }
 
   #arm(delayMs: number): void {
@@ -160,14 +166,11 @@ export class ProcessWatch {
     const othersRan = others - this.#othersAt >= BUSY_CPU_MICROS;
     this.#othersAt = others;
     const busy = options.cellRunning() || othersRan;
-    // Busy again between two idle looks (other threads' CPU, seen only now): the timer
-    // may be a backstop far away.
-    if (busy && !this.#busy && this.#dueAt - this.#clock.now() > BUSY_MS) {
-      this.#busy = true;
-      if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-      this.#arm(BUSY_MS);
-    }
+    // Busy again, seen at a look a heartbeat's wake-up took: the armed timer may be the
+    // backstop, seconds away.
+    const wasBusy = this.#busy;
     this.#busy = busy;
+    if (busy && !wasBusy) this.#hurry();
   }
 
   #othersCpu(): number {
