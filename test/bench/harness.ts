@@ -70,7 +70,8 @@ function timeBatch(operation: () => unknown, batch: number): number {
   return Number(process.hrtime.bigint() - start);
 }
 
-function percentile(sorted: number[], fraction: number): number {
+/** The value at `fraction` (0..1) of ascending `sorted` values (nearest rank). */
+export function percentile(sorted: readonly number[], fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
   return sorted[Math.max(0, index)] ?? Number.NaN;
 }

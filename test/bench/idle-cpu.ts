@@ -6,6 +6,7 @@
  * idle session costs is mostly how often its threads wake.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { percentile } from "./harness.ts";
 import { startEcho, threadsCpuTimeUs } from "./processes.ts";
 
 /** How long the window is, and how often the floor's echo is pinged meanwhile. */
@@ -32,14 +33,13 @@ export async function printIdleCpu(pids: readonly number[]): Promise<void> {
     const echoMs = (threadsCpuTimeUs(echoPid) - echoBefore) / 1000 / seconds;
     const host = process.cpuUsage(hostBefore);
     const hostCores = (host.user + host.system) / 1e6 / seconds;
-    const median = perSecondMs[perSecondMs.length >> 1] ?? 0;
-    const p99 =
-      perSecondMs[Math.min(perSecondMs.length - 1, Math.floor(perSecondMs.length * 0.99))] ?? 0;
+    const median = percentile(perSecondMs, 0.5);
+    const p99 = percentile(perSecondMs, 0.99);
     const total = perSecondMs.reduce((sum, ms) => sum + ms, 0) / 1000;
     console.log(
       `  CPU while idle (${(WINDOW_MS / 1000).toFixed(0)} s window): ${median.toFixed(2)} ms a second per session ` +
         `(median; p99 ${p99.toFixed(2)}), ${total.toFixed(2)} cores for all ${pids.length} ` +
-        `(${(median).toFixed(2)} cores per 1,000); host ${hostCores.toFixed(2)} cores — ` +
+        `(${median.toFixed(2)} cores per 1,000); host ${hostCores.toFixed(2)} cores — ` +
         `a node child answering one ping a second: ${echoMs.toFixed(2)} ms a second, ` +
         `${(median / echoMs).toFixed(2)}×`,
     );
